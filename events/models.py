@@ -1,0 +1,111 @@
+import zoneinfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.db.models import F, Q
+from django.urls import reverse
+from django.utils import timezone
+
+
+def validate_timezone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"{value!r} is not a known time zone (e.g. Europe/London).")
+
+
+class EventQuerySet(models.QuerySet):
+    def live(self):
+        return self.filter(status=Event.Status.LIVE)
+
+    def public(self):
+        return self.filter(is_public=True)
+
+    def assigned_to(self, user):
+        return self.filter(journalists=user)
+
+
+class Event(models.Model):
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", "Scheduled"
+        LIVE = "live", "Live"
+        ENDED = "ended", "Ended"
+
+    title = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=120, unique=True)
+    description = models.TextField(blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.SCHEDULED, db_index=True)
+    is_public = models.BooleanField(default=True, help_text="Shown on the public index and pages.")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField(null=True, blank=True)
+    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    language = models.CharField(max_length=16, default="en", help_text="Speech language code (en, multi, de…).")
+    diarize = models.BooleanField(default=False, help_text="Label speakers in the transcript.")
+    batch_interval_seconds = models.PositiveIntegerField(
+        default=30, help_text="How often new transcript is sent for drafting, in seconds."
+    )
+    auto_publish = models.BooleanField(default=False, help_text="Publish drafts at once, without an editor.")
+    glossary = models.TextField(blank=True, help_text="Names and terms, one per line: they steer speech and drafts.")
+    style_notes = models.TextField(blank=True, help_text="Drafting notes: tone, names to spell out, what to avoid.")
+    journalists = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="assigned_events")
+    credit_cap = models.PositiveIntegerField(null=True, blank=True, help_text="Drafting pauses past this many credits.")
+    drafting_paused_reason = models.CharField(max_length=200, blank=True)
+    audio_retention_days = models.PositiveIntegerField(default=30, help_text="Archived audio is purged after this.")
+    last_batched_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Bumped under the event's row lock at every change readers can see: the readers' cursor.
+    change_seq = models.PositiveBigIntegerField(default=0, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = EventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-starts_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=["scheduled", "live", "ended"]), name="event_status_valid"),
+            models.CheckConstraint(
+                condition=Q(batch_interval_seconds__gte=5) & Q(batch_interval_seconds__lte=3600),
+                name="event_batch_interval_5s_to_1h",
+            ),
+            models.CheckConstraint(
+                condition=Q(ends_at__isnull=True) | Q(ends_at__gte=F("starts_at")),
+                name="event_ends_after_start",
+            ),
+            models.CheckConstraint(condition=~Q(slug=""), name="event_slug_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("events:detail", args=[self.slug])
+
+    @property
+    def glossary_terms(self) -> list[str]:
+        return [line.strip() for line in self.glossary.splitlines() if line.strip()]
+
+    def is_assigned(self, user) -> bool:
+        return user.is_authenticated and self.journalists.filter(pk=user.pk).exists()
+
+    def next_change_seq(self) -> int:
+        """Take the next reader-visible change number. Call inside the transaction making the change.
+
+        The UPDATE holds the event row until commit, so changes to one event commit in the order of
+        their numbers and a reader's cursor never skips a change that commits late.
+        """
+        assert transaction.get_connection().in_atomic_block, "next_change_seq needs a transaction"
+        Event.objects.filter(pk=self.pk).update(change_seq=F("change_seq") + 1)
+        self.change_seq = Event.objects.values_list("change_seq", flat=True).get(pk=self.pk)
+        return self.change_seq
+
+    def go_live(self) -> None:
+        Event.objects.filter(pk=self.pk).exclude(status=self.Status.LIVE).update(
+            status=self.Status.LIVE, updated_at=timezone.now()
+        )
+        self.refresh_from_db(fields=["status"])
+
+    def end(self) -> None:
+        now = timezone.now()
+        Event.objects.filter(pk=self.pk).exclude(status=self.Status.ENDED).update(
+            status=self.Status.ENDED, ends_at=now if self.ends_at is None else self.ends_at, updated_at=now
+        )
+        self.refresh_from_db(fields=["status", "ends_at"])

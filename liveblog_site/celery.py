@@ -1,0 +1,18 @@
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "liveblog_site.settings")
+
+app = Celery("liveblog")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+
+@app.on_after_finalize.connect
+def schedule_periodic_tasks(sender: Celery, **kwargs) -> None:
+    from django.conf import settings
+
+    tick = settings.BATCH_TICK_SECONDS
+    sender.add_periodic_task(tick, sender.signature("publishing.tasks.batch_live_events"), name="batch live events")
+    sender.add_periodic_task(10.0, sender.signature("publishing.tasks.publish_due_posts"), name="publish due posts")

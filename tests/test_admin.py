@@ -1,0 +1,114 @@
+import pytest
+from django.urls import reverse
+
+from publishing.models import Batch, Post, PostAction
+from transcription.models import Segment, StreamSession
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def drafted(event, journalist):
+    session = StreamSession.objects.create(event=event, journalist=journalist, provider="offline")
+    batch = Batch.objects.create(event=event, status=Batch.Status.DRAFTED)
+    Segment.objects.create(
+        session=session, event=event, sequence=0, text="We <b>launch</b> today.", start=0, end=2, batch=batch
+    )
+    return Post.objects.create(event=event, batch=batch, body="The company launches today.", ai_assisted=True)
+
+
+def _act(client, action, *posts):
+    return client.post(
+        reverse("admin:publishing_post_changelist"),
+        {"action": action, "_selected_action": [p.pk for p in posts]},
+        follow=True,
+    )
+
+
+@pytest.mark.parametrize(
+    ("action", "field", "expected"),
+    [
+        ("approve", "status", Post.Status.APPROVED),
+        ("publish", "status", Post.Status.PUBLISHED),
+        ("reject", "status", Post.Status.REJECTED),
+        ("pin", "pinned", True),
+        ("mark_key_event", "key_event", True),
+    ],
+)
+def test_editor_actions_change_the_post_and_are_recorded(client, editor, drafted, action, field, expected):
+    client.force_login(editor)
+    response = _act(client, action, drafted)
+    assert response.status_code == 200
+    drafted.refresh_from_db()
+    assert getattr(drafted, field) == expected
+    assert drafted.actions.filter(user=editor).exists()
+
+
+def test_unpublish_takes_a_post_off_the_page(client, editor, drafted):
+    drafted.publish(editor)
+    client.force_login(editor)
+    _act(client, "unpublish", drafted)
+    drafted.refresh_from_db()
+    assert drafted.status == Post.Status.APPROVED
+    assert drafted.actions.filter(action=PostAction.Kind.UNPUBLISHED).exists()
+
+
+def test_a_journalist_cannot_reach_the_post_admin(client, journalist, drafted):
+    client.force_login(journalist)
+    response = client.get(reverse("admin:publishing_post_changelist"))
+    assert response.status_code == 302  # not staff: sent to the admin login
+
+
+def test_the_draft_shows_its_source_transcript_escaped(client, editor, drafted):
+    client.force_login(editor)
+    response = client.get(reverse("admin:publishing_post_change", args=[drafted.pk]))
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert "We &lt;b&gt;launch&lt;/b&gt; today." in content
+    assert "<b>launch</b>" not in content
+
+
+def test_posts_filter_by_event_and_status(client, editor, drafted, event):
+    client.force_login(editor)
+    other = Post.objects.create(event=event, body="Hand-written note.")
+    other.publish(editor)
+    response = client.get(reverse("admin:publishing_post_changelist"), {"status__exact": "published"})
+    assert response.status_code == 200
+    assert "Hand-written note." in response.content.decode()
+    assert "The company launches today." not in response.content.decode()
+
+
+def test_segments_and_batches_are_read_only(client, editor, drafted):
+    client.force_login(editor)
+    segment = drafted.batch.segments.get()
+    response = client.post(reverse("admin:transcription_segment_change", args=[segment.pk]), {"text": "changed"})
+    assert response.status_code == 403
+    segment.refresh_from_db()
+    assert segment.text == "We <b>launch</b> today."
+
+
+def test_failed_batches_are_one_filter_away(client, editor, event):
+    Batch.objects.create(event=event, status=Batch.Status.FAILED, last_error="402 credits exhausted")
+    client.force_login(editor)
+    response = client.get(reverse("admin:publishing_batch_changelist"), {"status__exact": "failed"})
+    assert response.status_code == 200
+    assert "Failed" in response.content.decode()
+
+
+def test_editor_edits_bump_the_revision(client, editor, drafted):
+    client.force_login(editor)
+    url = reverse("admin:publishing_post_change", args=[drafted.pk])
+    response = client.post(
+        url,
+        {
+            "event": drafted.event_id,
+            "headline": "Launch",
+            "body": "The company launches.",
+            "publish_at": "",
+            "actions-TOTAL_FORMS": 0,
+            "actions-INITIAL_FORMS": 0,
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    drafted.refresh_from_db()
+    assert (drafted.headline, drafted.revision, drafted.last_editor) == ("Launch", 2, editor)

@@ -1,0 +1,112 @@
+import os
+import subprocess
+import sys
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from liveblog_site import env
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.mark.parametrize("raw", ["maybe", "2", "tru"])
+def test_a_bad_boolean_fails_loudly(monkeypatch, raw):
+    monkeypatch.setenv("X_BOOL", raw)
+    with pytest.raises(ImproperlyConfigured, match="X_BOOL"):
+        env.env_bool("X_BOOL", False)
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("true", True), ("0", False), ("Yes", True), ("", False)])
+def test_booleans_read_the_usual_spellings(monkeypatch, raw, expected):
+    monkeypatch.setenv("X_BOOL", raw)
+    assert env.env_bool("X_BOOL", False) is expected
+
+
+def test_a_bad_integer_fails_loudly(monkeypatch):
+    monkeypatch.setenv("X_INT", "thirty")
+    with pytest.raises(ImproperlyConfigured, match="integer"):
+        env.env_int("X_INT", 30)
+    monkeypatch.setenv("X_INT", "2")
+    with pytest.raises(ImproperlyConfigured, match="at least 5"):
+        env.env_int("X_INT", 30, minimum=5)
+
+
+def test_a_choice_outside_the_list_fails(monkeypatch):
+    monkeypatch.setenv("MAVERA_ENDPOINT", "chat")
+    with pytest.raises(ImproperlyConfigured, match="generations, responses"):
+        env.env_choice("MAVERA_ENDPOINT", "generations", ("generations", "responses"))
+
+
+def test_a_url_with_the_wrong_scheme_fails(monkeypatch):
+    monkeypatch.setenv("REDIS_URL", "http://localhost:6379")
+    with pytest.raises(ImproperlyConfigured, match="REDIS_URL"):
+        env.env_url("REDIS_URL", "", schemes=("redis", "rediss"))
+
+
+def _settings_in_child(extra_env: dict[str, str], expression: str) -> subprocess.CompletedProcess:
+    child_env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "HTTPS", "REDIS_URL", "DATABASE_URL"}}
+    child_env.update(extra_env)
+    code = (
+        "import django, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'liveblog_site.settings'; django.setup(); "
+        f"from django.conf import settings as s; print({expression})"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=child_env, capture_output=True, text=True, check=False
+    )
+
+
+def test_the_embedded_default_needs_no_server():
+    result = _settings_in_child(
+        {}, "s.DATABASES['default']['ENGINE'], s.CELERY_BROKER_URL, s.CHANNEL_LAYERS['default']['BACKEND'], s.DEBUG"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "sqlite3" in result.stdout and "filesystem://" in result.stdout and "InMemoryChannelLayer" in result.stdout
+    assert "False" in result.stdout
+
+
+def test_scale_out_uses_redis_and_postgres():
+    result = _settings_in_child(
+        {"REDIS_URL": "redis://127.0.0.1:6379/3", "DATABASE_URL": "postgres://u@db.example:5432/news"},
+        "s.DATABASES['default']['ENGINE'], s.CELERY_BROKER_URL, s.CHANNEL_LAYERS['default']['BACKEND']",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "postgresql" in result.stdout and "redis://127.0.0.1:6379/3" in result.stdout
+    assert "channels_redis" in result.stdout
+
+
+def test_bad_environment_stops_the_start():
+    result = _settings_in_child({"DEBUG": "perhaps"}, "s.DEBUG")
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr and "DEBUG" in result.stderr
+
+
+def test_production_settings_pass_the_deploy_check():
+    child_env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "HTTPS"}}
+    child_env.update({"SECRET_KEY": "k" * 20 + "-production-secret-" + "z" * 30, "ALLOWED_HOSTS": "news.example"})
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=child_env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_a_short_production_secret_is_refused():
+    result = _settings_in_child({"SECRET_KEY": "short"}, "s.SECRET_KEY")
+    assert result.returncode != 0 and "SECRET_KEY" in result.stderr
+
+
+def test_no_pending_migrations():
+    result = subprocess.run(
+        [sys.executable, "manage.py", "makemigrations", "--check", "--dry-run"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

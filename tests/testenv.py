@@ -1,0 +1,10 @@
+"""Loaded with -p before Django starts: the suite's own data folder and plain-HTTP test client."""
+
+import os
+from pathlib import Path
+
+_root = Path(__file__).resolve().parent.parent
+os.environ.setdefault("LIVEBLOG_DATA_DIR", str(_root / "var" / "test"))
+os.environ.setdefault("HTTPS", "false")
+for name in ("DEEPGRAM_API_KEY", "MAVERA_API_KEY"):
+    os.environ.pop(name, None)
