@@ -1,22 +1,8 @@
 from django.contrib import admin, messages
-from django.utils.html import format_html, format_html_join
 
 from publishing.models import Batch, Post, PostAction
 from transcription.admin import ReadOnlyAdmin
-
-
-def transcript_html(batch: Batch | None) -> str:
-    if batch is None:
-        return "Hand-written post: no source transcript."
-    segments = batch.segments.order_by("session__started_at", "sequence")
-    return format_html(
-        '<div class="source-transcript">{}</div>',
-        format_html_join(
-            "",
-            '<p data-segment="{}"><small>[{}–{} s]</small> {}</p>',
-            ((s.pk, f"{s.start:.1f}", f"{s.end:.1f}", s.text) for s in segments),
-        ),
-    )
+from transcription.html import transcript_html
 
 
 def _each(request, queryset, verb: str, apply) -> None:
