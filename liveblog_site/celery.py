@@ -14,5 +14,10 @@ def schedule_periodic_tasks(sender: Celery, **kwargs) -> None:
     from django.conf import settings
 
     tick = settings.BATCH_TICK_SECONDS
-    sender.add_periodic_task(tick, sender.signature("publishing.tasks.batch_live_events"), name="batch live events")
+    # A tick that waited longer than two ticks is stale: the next one does its work, so drop it.
+    sender.add_periodic_task(
+        tick,
+        sender.signature("publishing.tasks.batch_live_events", options={"expires": max(2 * tick, 1.0)}),
+        name="batch live events",
+    )
     sender.add_periodic_task(10.0, sender.signature("publishing.tasks.publish_due_posts"), name="publish due posts")

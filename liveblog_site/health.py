@@ -1,5 +1,6 @@
 """What /healthz reports: can we reach the database, the channel layer and the broker."""
 
+import asyncio
 import time
 import uuid
 
@@ -29,10 +30,15 @@ def _database() -> str:
 
 def _channel_layer() -> str:
     layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)()
     message = {"type": "health.ping", "nonce": uuid.uuid4().hex}
-    async_to_sync(layer.send)(channel, message)
-    received = async_to_sync(layer.receive)(channel)
+
+    async def round_trip() -> dict:
+        # One coroutine: a pub/sub layer only delivers to the loop that subscribed.
+        channel = await layer.new_channel()
+        await layer.send(channel, message)
+        return await asyncio.wait_for(layer.receive(channel), timeout=2)
+
+    received = async_to_sync(round_trip)()
     if received.get("nonce") != message["nonce"]:
         raise RuntimeError("channel layer returned another message")
     return type(layer).__name__

@@ -147,6 +147,8 @@ else:
         "data_folder_out": str(BROKER_DIR / "in"),
         "processed_folder": str(BROKER_DIR / "processed"),
         "store_processed": False,
+        # The default 1 s poll lets a 0.5 s beat outrun a worker; 0.1 s keeps the queue short.
+        "polling_interval": 0.1,
     }
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -172,6 +174,11 @@ MAVERA_INPUT_FIELD = env_str("MAVERA_INPUT_FIELD", "transcript")
 MAVERA_PERSONA_ID = env_str("MAVERA_PERSONA_ID")
 MAVERA_TIMEOUT_SECONDS = env_float("MAVERA_TIMEOUT_SECONDS", 45.0, minimum=1.0)
 MAVERA_MAX_ATTEMPTS = env_int("MAVERA_MAX_ATTEMPTS", 5, minimum=1)
+MAVERA_BACKOFF_SECONDS = env_float("MAVERA_BACKOFF_SECONDS", 1.0, minimum=0.01)
+# Transcript characters per call; longer batches are summarised in steps (the scenario cut at 3,000).
+MAVERA_CHUNK_CHARS = env_int("MAVERA_CHUNK_CHARS", 12000, minimum=500)
+# A drafting claim lapses after this, so a killed worker's batch is drafted again.
+DRAFTING_LEASE_SECONDS = env_float("DRAFTING_LEASE_SECONDS", 300.0, minimum=1.0)
 
 # --- Public site ----------------------------------------------------------------------------
 PUBLISHER_NAME = env_str("PUBLISHER_NAME", "Liveblog Newsroom")

@@ -14,5 +14,6 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", views.healthz, name="healthz"),
     path("studio/", include("transcription.urls")),
+    path("transcripts/", include("transcription.review_urls")),
     path("", include("events.urls")),
 ]

@@ -8,6 +8,8 @@ source scripts/venv.sh requirements.txt
 export DEBUG="${DEBUG:-true}"
 export LIVEBLOG_PORT="${LIVEBLOG_PORT:-8000}"
 export LIVEBLOG_HOST="${LIVEBLOG_HOST:-127.0.0.1}"
+export LIVEBLOG_RUN_DIR="${LIVEBLOG_RUN_DIR:-$PWD/var/run}"
+mkdir -p "$LIVEBLOG_RUN_DIR"
 
 python manage.py migrate --noinput
 python manage.py bootstrap_demo

@@ -47,4 +47,4 @@ run_pytest -m "not scaleout" "$@"
 
 echo "== scale-out (Redis + PostgreSQL)"
 DATABASE_URL="postgres://postgres@127.0.0.1:5432/liveblog" REDIS_URL="redis://127.0.0.1:6379/0" \
-  run_pytest -m "scaleout" "$@"
+  run_pytest -m "scaleout or portable" "$@"

@@ -78,13 +78,13 @@ def test_posts_filter_by_event_and_status(client, editor, drafted, event):
     assert "The company launches today." not in response.content.decode()
 
 
-def test_segments_and_batches_are_read_only(client, editor, drafted):
+def test_batches_are_read_only(client, editor, drafted):
     client.force_login(editor)
-    segment = drafted.batch.segments.get()
-    response = client.post(reverse("admin:transcription_segment_change", args=[segment.pk]), {"text": "changed"})
+    batch = drafted.batch
+    response = client.post(reverse("admin:publishing_batch_change", args=[batch.pk]), {"status": "pending"})
     assert response.status_code == 403
-    segment.refresh_from_db()
-    assert segment.text == "We <b>launch</b> today."
+    batch.refresh_from_db()
+    assert batch.status == Batch.Status.DRAFTED
 
 
 def test_failed_batches_are_one_filter_away(client, editor, event):

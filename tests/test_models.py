@@ -8,7 +8,7 @@ from events.models import Event
 from publishing.models import Batch, Post, PostAction
 from transcription.models import Segment, StreamSession
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.portable]
 
 
 def _violates(create) -> bool:
