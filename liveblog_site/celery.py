@@ -21,3 +21,6 @@ def schedule_periodic_tasks(sender: Celery, **kwargs) -> None:
         name="batch live events",
     )
     sender.add_periodic_task(10.0, sender.signature("publishing.tasks.publish_due_posts"), name="publish due posts")
+    sender.add_periodic_task(
+        24 * 3600.0, sender.signature("transcription.tasks.purge_expired_audio"), name="purge expired audio"
+    )
