@@ -1,6 +1,14 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 
+from events.models import Event
+from transcription.access import can_correct
+from transcription.corrections import correct_segment, original_text
+from transcription.html import audio_player, segment_lines_html
 from transcription.models import Segment, SegmentCorrection, StreamSession
+from transcription.search import search_segments
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -16,21 +24,117 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+def _export_links(links) -> str:
+    return format_html_join(" · ", '<a href="{}">{}</a>', links)
+
+
 @admin.register(StreamSession)
 class StreamSessionAdmin(ReadOnlyAdmin):
-    list_display = ["event", "journalist", "provider", "status", "started_at", "audio_seconds", "reconnects"]
+    list_display = ["event", "journalist", "provider", "status", "started_at", "audio_seconds", "reconnects", "exports"]
     list_filter = ["status", "provider", "event"]
     search_fields = ["event__title", "journalist__username"]
+    exclude = ["audio_file"]
+    readonly_fields = ["archived_audio", "exports", "event_exports"]
+
+    @admin.display(description="Archived audio")
+    def archived_audio(self, session: StreamSession) -> str:
+        if not session.audio_file:
+            return "None (not recorded, or purged)."
+        return format_html(
+            '<a href="{}">Download the session as FLAC</a>', reverse("transcripts:session_audio", args=[session.pk])
+        )
+
+    @admin.display(description="Transcript")
+    def exports(self, session: StreamSession) -> str:
+        url = "transcripts:session_transcript"
+        return _export_links((reverse(url, args=[session.pk, fmt]), fmt.upper()) for fmt in ("txt", "srt", "vtt"))
+
+    @admin.display(description="Whole event")
+    def event_exports(self, session: StreamSession) -> str:
+        slug = session.event.slug
+        url = "transcripts:event_transcript"
+        links = [(reverse(url, args=[slug, fmt]), fmt.upper()) for fmt in ("txt", "srt", "vtt")]
+        links.append((reverse("transcripts:event_posts", args=[slug]), "Published posts (Markdown)"))
+        return _export_links(links)
+
+
+class SegmentCorrectionForm(forms.ModelForm):
+    text = forms.CharField(widget=forms.Textarea(attrs={"rows": 3, "cols": 80}), strip=True)
+
+    class Meta:
+        model = Segment
+        fields = ["text"]
 
 
 @admin.register(Segment)
-class SegmentAdmin(ReadOnlyAdmin):
-    list_display = ["event", "session", "sequence", "start", "end", "text", "batch"]
-    list_filter = ["event"]
+class SegmentAdmin(admin.ModelAdmin):
+    """Segments are evidence: only their text may be corrected, and every correction is recorded."""
+
+    form = SegmentCorrectionForm
+    list_display = ["event", "session", "sequence", "start", "end", "text", "play", "batch"]
+    list_filter = ["event", "speaker"]
     search_fields = ["text"]
+    search_help_text = "Words anywhere in the transcript; filter by event to search one event."
     list_select_related = ["event", "session", "batch"]
+    fields = ["text", "play", "original", "context", "event", "session", "sequence", "start", "end", "speaker"]
+    fields += ["confidence", "batch", "correction_history"]
+    readonly_fields = [f for f in fields if f != "text"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return can_correct(request.user)
+
+    def changelist_view(self, request, extra_context=None):
+        event_id = request.GET.get("event__id__exact", "")
+        if event_id.isdigit():
+            extra_context = {**(extra_context or {}), "export_event": Event.objects.filter(pk=event_id).first()}
+        return super().changelist_view(request, extra_context)
+
+    def get_search_results(self, request, queryset, search_term):
+        return search_segments(queryset, search_term), False
+
+    @admin.display(description="Audio")
+    def play(self, segment: Segment) -> str:
+        return audio_player(segment)
+
+    @admin.display(description="Machine transcript")
+    def original(self, segment: Segment) -> str:
+        return original_text(segment)
+
+    @admin.display(description="In context")
+    def context(self, segment: Segment) -> str:
+        around = Segment.objects.filter(
+            session_id=segment.session_id, sequence__gte=segment.sequence - 3, sequence__lte=segment.sequence + 3
+        ).select_related("session")
+        return segment_lines_html(around.order_by("sequence"), current=segment)
+
+    @admin.display(description="Corrections")
+    def correction_history(self, segment: Segment) -> str:
+        corrections = segment.corrections.select_related("editor").order_by("corrected_at", "pk")
+        if not corrections:
+            return "None."
+        return format_html_join(
+            "",
+            "<p>{} by {}: “{}” → “{}”</p>",
+            ((c.corrected_at, c.editor, c.before, c.after) for c in corrections),
+        )
+
+    def save_model(self, request, obj: Segment, form, change: bool) -> None:
+        # The text goes through correct_segment so the before/after is always recorded.
+        if correct_segment(obj.pk, request.user, form.cleaned_data["text"]):
+            messages.info(request, "Correction recorded; drafts made from now on use the corrected text.")
+
+    def save_related(self, request, form, formsets, change: bool) -> None:
+        pass
 
 
 @admin.register(SegmentCorrection)
 class SegmentCorrectionAdmin(ReadOnlyAdmin):
     list_display = ["segment", "editor", "corrected_at", "before", "after"]
+    list_filter = ["segment__event"]
+    search_fields = ["before", "after"]

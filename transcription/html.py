@@ -1,17 +1,50 @@
-"""How a stretch of transcript is shown to editors (drafts, batches, segments)."""
+"""How a stretch of transcript is shown to editors (drafts, batches, segments), with its audio."""
 
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
+
+
+def has_audio(segment) -> bool:
+    return bool(segment.session.audio_file)
+
+
+def audio_player(segment) -> SafeString:
+    """One click plays exactly the segment's stretch of the archived audio."""
+    if not has_audio(segment):
+        return format_html('<span class="no-audio" title="{}">no audio</span>', "No archived audio for this session.")
+    return format_html(
+        '<audio class="segment-audio" controls preload="none" src="{}" title="Play {}–{} s"></audio>',
+        reverse("transcripts:segment_audio", args=[segment.pk]),
+        f"{segment.start:.1f}",
+        f"{segment.end:.1f}",
+    )
+
+
+def segment_lines_html(segments, *, current=None) -> SafeString:
+    return format_html(
+        '<div class="source-transcript">{}</div>',
+        format_html_join(
+            "",
+            '<p data-segment="{}"{}>{} <small>[{}–{} s]</small> <a href="{}">{}</a></p>',
+            (
+                (
+                    s.pk,
+                    mark_safe(' class="current" style="font-weight:bold"') if s == current else "",
+                    audio_player(s),
+                    f"{s.start:.1f}",
+                    f"{s.end:.1f}",
+                    reverse("admin:transcription_segment_change", args=[s.pk]),
+                    s.text,
+                )
+                for s in segments
+            ),
+        ),
+    )
 
 
 def transcript_html(batch) -> str:
     if batch is None:
         return "Hand-written post: no source transcript."
-    segments = batch.segments.order_by("session__started_at", "sequence")
-    return format_html(
-        '<div class="source-transcript">{}</div>',
-        format_html_join(
-            "",
-            '<p data-segment="{}"><small>[{}–{} s]</small> {}</p>',
-            ((s.pk, f"{s.start:.1f}", f"{s.end:.1f}", s.text) for s in segments),
-        ),
-    )
+    segments = batch.segments.select_related("session").order_by("session__started_at", "sequence")
+    return segment_lines_html(segments)

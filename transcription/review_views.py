@@ -1,0 +1,131 @@
+"""Archived audio and transcript exports, for the event's journalists and editors only."""
+
+import re
+import tempfile
+
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseForbidden
+from django.shortcuts import get_object_or_404
+from django.views.decorators.http import require_GET
+
+from events.models import Event
+from transcription import archive, exports
+from transcription.access import can_review
+from transcription.models import Segment, StreamSession
+
+_FORMATS = {
+    "txt": "text/plain; charset=utf-8",
+    "srt": "application/x-subrip; charset=utf-8",
+    "vtt": "text/vtt; charset=utf-8",
+}
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def _refused(request: HttpRequest, event: Event) -> HttpResponse | None:
+    # A plain 403 response, not PermissionDenied: a refusal is expected traffic, not an error to log.
+    if can_review(request.user, event):
+        return None
+    return HttpResponseForbidden("Only the event's journalists and editors may hear its audio or export it.")
+
+
+def _private(response: HttpResponse) -> HttpResponse:
+    response["Cache-Control"] = "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def _ranged(request: HttpRequest, body: bytes, content_type: str) -> HttpResponse:
+    """One byte range when asked (media elements seek with them), else the whole body."""
+    match = _RANGE.match(request.headers.get("Range", ""))
+    if not match or not (match[1] or match[2]):
+        response = HttpResponse(body, content_type=content_type)
+    else:
+        size = len(body)
+        if match[1]:
+            first, last = int(match[1]), min(int(match[2]) if match[2] else size - 1, size - 1)
+        else:
+            first, last = max(0, size - int(match[2])), size - 1
+        if first >= size or first > last:
+            response = HttpResponse(status=416)
+            response["Content-Range"] = f"bytes */{size}"
+            return _private(response)
+        response = HttpResponse(body[first : last + 1], status=206, content_type=content_type)
+        response["Content-Range"] = f"bytes {first}-{last}/{size}"
+    response["Accept-Ranges"] = "bytes"
+    return _private(response)
+
+
+@require_GET
+def segment_audio(request: HttpRequest, pk: int) -> HttpResponse:
+    """Exactly the stretch of audio behind one segment, as WAV."""
+    segment = get_object_or_404(Segment.objects.select_related("event", "session"), pk=pk)
+    if refused := _refused(request, segment.event):
+        return refused
+    rate = segment.session.audio_sample_rate
+    pcm = archive.read_pcm(segment.session_id, segment.start, segment.end, rate)
+    if not pcm:
+        raise Http404("No archived audio for this segment (never recorded, or purged).")
+    return _ranged(request, archive.wav_bytes(pcm, rate), "audio/wav")
+
+
+@require_GET
+def session_audio(request: HttpRequest, pk: int) -> HttpResponse:
+    session = get_object_or_404(StreamSession.objects.select_related("event"), pk=pk)
+    if refused := _refused(request, session.event):
+        return refused
+    if not archive.list_chunks(session.pk):
+        raise Http404("No archived audio for this session (never recorded, or purged).")
+    # FileResponse closes the file once sent; a temporary file keeps an hour of audio out of memory.
+    out = tempfile.TemporaryFile()  # noqa: SIM115
+    archive.write_session_flac(session.pk, session.audio_sample_rate, out)
+    out.seek(0)
+    filename = f"{session.event.slug}-session-{session.pk}.flac"
+    response = FileResponse(out, as_attachment=True, filename=filename, content_type="audio/flac")
+    _private(response)
+    return response
+
+
+def _transcript_response(text_by_format: dict, fmt: str, filename: str) -> HttpResponse:
+    response = HttpResponse(text_by_format[fmt](), content_type=_FORMATS[fmt])
+    response["Content-Disposition"] = f'attachment; filename="{filename}.{fmt}"'
+    return _private(response)
+
+
+def _renderers(lines_of, title: str) -> dict:
+    return {
+        "txt": lambda: exports.as_text(lines_of(), title),
+        "srt": lambda: exports.as_srt(lines_of()),
+        "vtt": lambda: exports.as_vtt(lines_of()),
+    }
+
+
+@require_GET
+def session_transcript(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
+    if fmt not in _FORMATS:
+        raise Http404(f"Unknown transcript format {fmt!r}: use txt, srt or vtt.")
+    session = get_object_or_404(StreamSession.objects.select_related("event", "journalist"), pk=pk)
+    if refused := _refused(request, session.event):
+        return refused
+    title = f"{session.event.title} — session {session.pk} ({session.journalist}, {session.started_at:%Y-%m-%d %H:%M})"
+    renderers = _renderers(lambda: exports.session_lines(session), title)
+    return _transcript_response(renderers, fmt, f"{session.event.slug}-session-{session.pk}")
+
+
+@require_GET
+def event_transcript(request: HttpRequest, slug: str, fmt: str) -> HttpResponse:
+    if fmt not in _FORMATS:
+        raise Http404(f"Unknown transcript format {fmt!r}: use txt, srt or vtt.")
+    event = get_object_or_404(Event, slug=slug)
+    if refused := _refused(request, event):
+        return refused
+    renderers = _renderers(lambda: exports.event_lines(event), event.title)
+    return _transcript_response(renderers, fmt, f"{event.slug}-transcript")
+
+
+@require_GET
+def event_posts(request: HttpRequest, slug: str) -> HttpResponse:
+    event = get_object_or_404(Event, slug=slug)
+    if refused := _refused(request, event):
+        return refused
+    response = HttpResponse(exports.posts_markdown(event), content_type="text/markdown; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{event.slug}-posts.md"'
+    return _private(response)
