@@ -1,6 +1,9 @@
 from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
 
 from events.models import Event
+from events.widget import embed_snippet
 from transcription.models import StreamSession
 
 
@@ -18,7 +21,7 @@ class StreamSessionInline(admin.TabularInline):
 
 @admin.register(Event)
 class EventAdmin(admin.ModelAdmin):
-    list_display = ["title", "status", "starts_at", "auto_publish", "batch_interval_seconds"]
+    list_display = ["title", "status", "starts_at", "auto_publish", "batch_interval_seconds", "credits", "draft_queue"]
     list_filter = ["status", "auto_publish"]
     search_fields = ["title", "slug", "description"]
     prepopulated_fields = {"slug": ["title"]}
@@ -29,6 +32,7 @@ class EventAdmin(admin.ModelAdmin):
         (None, {"fields": ["title", "slug", "description", "status", "is_public"]}),
         ("Schedule", {"fields": ["starts_at", "ends_at", "timezone"]}),
         ("Newsroom", {"fields": ["journalists"]}),
+        ("Readers", {"fields": ["embed_code"]}),
         (
             "Speech and drafting",
             {
@@ -40,9 +44,43 @@ class EventAdmin(admin.ModelAdmin):
                     "batch_interval_seconds",
                     "auto_publish",
                     "credit_cap",
+                    "credits",
                     "drafting_paused_reason",
                     "audio_retention_days",
                 ]
             },
         ),
     ]
+
+    readonly_fields = ["embed_code", "credits"]
+
+    @admin.display(description="Credits used")
+    def credits(self, event: Event) -> str:
+        from publishing.models import Post
+
+        used = Post.objects.credits_used(event) if event.pk else 0
+        cap = f" of {event.credit_cap}" if event.credit_cap is not None else ""
+        paused = f" · paused: {event.drafting_paused_reason}" if event.drafting_paused_reason else ""
+        return f"{used}{cap}{paused}"
+
+    @admin.display(description="Drafts")
+    def draft_queue(self, event: Event) -> str:
+        return format_html('<a href="{}">Draft queue</a>', reverse("admin:publishing_post_queue", args=[event.pk]))
+
+    @admin.display(description="Embed on another site")
+    def embed_code(self, event: Event) -> str:
+        if not event.pk:
+            return "Save the event to get its embed code."
+        return format_html(
+            "<textarea readonly rows=3 cols=90 onclick=this.select()>{}</textarea>"
+            "<p class=help>Paste into any page: a live-updating box of this event's posts.</p>",
+            embed_snippet(getattr(event, "site_base", ""), event),
+        )
+
+    def get_object(self, request, object_id, from_field=None):
+        from events.changes import site_base
+
+        event = super().get_object(request, object_id, from_field)
+        if event is not None:
+            event.site_base = site_base(request)  # the snippet needs absolute URLs
+        return event

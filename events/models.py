@@ -76,6 +76,10 @@ class Event(models.Model):
     def __str__(self) -> str:
         return self.title
 
+    def save(self, *args, **kwargs) -> None:
+        super().save(*args, **kwargs)
+        self._readers_see_change()
+
     def get_absolute_url(self) -> str:
         return reverse("events:detail", args=[self.slug])
 
@@ -97,11 +101,18 @@ class Event(models.Model):
         self.change_seq = Event.objects.values_list("change_seq", flat=True).get(pk=self.pk)
         return self.change_seq
 
+    def _readers_see_change(self) -> None:
+        from events.changes import forget_state
+
+        slug = self.slug
+        transaction.on_commit(lambda: forget_state(slug))  # pages show the new title or status at once
+
     def go_live(self) -> None:
         Event.objects.filter(pk=self.pk).exclude(status=self.Status.LIVE).update(
             status=self.Status.LIVE, updated_at=timezone.now()
         )
         self.refresh_from_db(fields=["status"])
+        self._readers_see_change()
 
     def end(self) -> None:
         now = timezone.now()
@@ -109,3 +120,7 @@ class Event(models.Model):
             status=self.Status.ENDED, ends_at=now if self.ends_at is None else self.ends_at, updated_at=now
         )
         self.refresh_from_db(fields=["status", "ends_at"])
+        self._readers_see_change()
+        from publishing.batching import flush_remaining
+
+        flush_remaining(self.pk)  # what the last beat did not take becomes the final batch

@@ -1,5 +1,17 @@
-from django.contrib import admin, messages
+import zoneinfo
 
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from events.models import Event
+from publishing.drafting import retry_failed
 from publishing.models import Batch, Post, PostAction
 from transcription.admin import ReadOnlyAdmin
 from transcription.html import transcript_html
@@ -51,6 +63,12 @@ def unmark_key_event(modeladmin, request, queryset):
     _each(request, queryset, "Unmarked", lambda post: post.set_key_event(request.user, False))
 
 
+@admin.action(permissions=["retry"], description="Retry drafting of the selected failed batches")
+def retry_drafting(modeladmin, request, queryset):
+    retried = retry_failed(list(queryset.filter(status=Batch.Status.FAILED).values_list("pk", flat=True)))
+    messages.success(request, f"Sent {retried} failed batch(es) back for drafting.")
+
+
 class PostActionInline(admin.TabularInline):
     model = PostAction
     extra = 0
@@ -64,10 +82,21 @@ class PostActionInline(admin.TabularInline):
 
 @admin.register(Post)
 class PostAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "event", "status", "pinned", "key_event", "ai_assisted", "created_at", "published_at"]
+    list_display = [
+        "__str__",
+        "event",
+        "status",
+        "pinned",
+        "key_event",
+        "drafted_by",
+        "publish_at",
+        "created_at",
+        "published_at",
+    ]
     list_filter = ["event", "status", "pinned", "key_event", "ai_assisted"]
+    ordering = ["-created_at"]
     search_fields = ["headline", "body"]
-    list_select_related = ["event"]
+    list_select_related = ["event", "batch"]
     actions = [approve, publish, unpublish, reject, pin, unpin, mark_key_event, unmark_key_event]
     fields = [
         "event",
@@ -101,6 +130,12 @@ class PostAdmin(admin.ModelAdmin):
     def has_publish_permission(self, request) -> bool:
         return request.user.has_perm("publishing.publish_post")
 
+    @admin.display(description="Drafted by")
+    def drafted_by(self, post: Post) -> str:
+        if post.batch is None:
+            return "Hand-written"
+        return "Offline draft" if post.batch.provider == "offline" else f"AI draft ({post.batch.provider or '…'})"
+
     @admin.display(description="Source transcript")
     def source_transcript(self, post: Post) -> str:
         return transcript_html(post.batch)
@@ -119,13 +154,160 @@ class PostAdmin(admin.ModelAdmin):
             obj.save()
             PostAction.objects.create(post=obj, user=request.user, action=PostAction.Kind.CREATED)
 
+    # --- The per-event queue: drafts newest first, each beside its transcript, every decision one click. ---
+
+    def get_urls(self) -> list:
+        view = self.admin_site.admin_view
+        return [
+            path("queue/", view(self.queue_index), name="publishing_post_queue_index"),
+            path("queue/<int:event_id>/", view(self.queue_view), name="publishing_post_queue"),
+            *super().get_urls(),
+        ]
+
+    def queue_index(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        events = Event.objects.exclude(status=Event.Status.SCHEDULED).annotate(
+            drafts=Count("posts", filter=Q(posts__status__in=[Post.Status.DRAFT, Post.Status.APPROVED])),
+            failed=Count("batches", filter=Q(batches__status=Batch.Status.FAILED), distinct=True),
+        )
+        context = {**self.admin_site.each_context(request), "title": "Draft queues", "events": events[:200]}
+        return TemplateResponse(request, "admin/publishing/queue_index.html", context)
+
+    def queue_view(self, request: HttpRequest, event_id: int) -> HttpResponse:
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        event = get_object_or_404(Event, pk=event_id)
+        if request.method == "POST":
+            self.moderate(request, event)
+            return HttpResponseRedirect(request.get_full_path())
+        show = request.GET.get("show", "queue")
+        posts = (
+            Post.objects.filter(event=event).select_related("batch", "author", "last_editor").order_by("-created_at")
+        )
+        if show == "queue":
+            posts = posts.filter(status__in=[Post.Status.DRAFT, Post.Status.APPROVED])
+        items = [
+            {
+                "post": post,
+                "transcript": transcript_html(post.batch),
+                "actions": post.actions.select_related("user")[:8],
+            }
+            for post in posts[:100]
+        ]
+        credits = Post.objects.credits_used(event)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Draft queue · {event.title}",
+            "event": event,
+            "items": items,
+            "show": show,
+            "failed": Batch.objects.filter(event=event, status=Batch.Status.FAILED).order_by("-created_at")[:50],
+            "credits_used": credits,
+            "can_publish": self.has_publish_permission(request),
+            "can_change": self.has_change_permission(request),
+            "can_add": self.has_add_permission(request),
+            "can_retry": request.user.has_perm("publishing.change_batch"),
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/publishing/queue.html", context)
+
+    PUBLISHING_OPS = {"publish", "unpublish", "pin", "unpin", "schedule"}
+
+    def moderate(self, request: HttpRequest, event: Event) -> None:
+        """One decision from the queue page, applied through the Post's own audited state changes."""
+        op = request.POST.get("op", "")
+        user = request.user
+        if op == "write":
+            if not self.has_add_permission(request):
+                raise PermissionDenied
+            body = request.POST.get("body", "").strip()
+            if not body:
+                messages.error(request, "A post needs some text.")
+                return
+            post = Post.objects.create(
+                event=event,
+                headline=request.POST.get("headline", "").strip()[:200],
+                body=body,
+                author=user,
+                last_editor=user,
+            )
+            PostAction.objects.create(post=post, user=user, action=PostAction.Kind.CREATED)
+            if request.POST.get("publish_now") and self.has_publish_permission(request):
+                post.publish(user)
+            messages.success(request, "Post written.")
+            return
+        if op == "retry":
+            if not request.user.has_perm("publishing.change_batch"):
+                raise PermissionDenied
+            retried = retry_failed([int(request.POST.get("batch", 0))])
+            messages.success(
+                request, "Batch sent back for drafting." if retried else "That batch is not failed any more."
+            )
+            return
+        post = get_object_or_404(Post, pk=request.POST.get("post"), event=event)
+        allowed = (
+            self.has_publish_permission(request) if op in self.PUBLISHING_OPS else self.has_change_permission(request)
+        )
+        if not allowed:
+            raise PermissionDenied
+        if op == "edit":
+            body = request.POST.get("body", "").strip()
+            if not body:
+                messages.error(request, "A post needs some text.")
+                return
+            post.edit(user, headline=request.POST.get("headline", "").strip()[:200], body=body)
+        elif op == "schedule":
+            when = parse_datetime(request.POST.get("publish_at", ""))
+            if when is None:
+                messages.error(request, "Give the publish time as YYYY-MM-DD HH:MM.")
+                return
+            if timezone.is_naive(when):
+                when = timezone.make_aware(when, zoneinfo.ZoneInfo(event.timezone))
+            post.schedule(user, when)
+        else:
+            apply = {
+                "approve": lambda: post.approve(user),
+                "publish": lambda: post.publish(user),
+                "unpublish": lambda: post.unpublish(user),
+                "reject": lambda: post.reject(user),
+                "pin": lambda: post.set_pinned(user, True),
+                "unpin": lambda: post.set_pinned(user, False),
+                "key": lambda: post.set_key_event(user, True),
+                "unkey": lambda: post.set_key_event(user, False),
+            }.get(op)
+            if apply is None:
+                messages.error(request, f"Unknown action {op!r}.")
+                return
+            apply()
+        messages.success(request, f"Post {post.pk}: {op} done.")
+
 
 @admin.register(Batch)
 class BatchAdmin(ReadOnlyAdmin):
-    list_display = ["__str__", "event", "status", "attempts", "provider", "credits_used", "latency_ms", "created_at"]
+    list_display = [
+        "__str__",
+        "event",
+        "status",
+        "is_final",
+        "attempts",
+        "provider",
+        "credits_used",
+        "latency_ms",
+        "error",
+        "created_at",
+    ]
     list_filter = ["status", "event", "provider"]
     search_fields = ["last_error", "request_id"]
     readonly_fields = ["transcript_html"]
+    actions = [retry_drafting]
+
+    def has_retry_permission(self, request) -> bool:
+        return request.user.has_perm("publishing.change_batch")
+
+    @admin.display(description="Error")
+    def error(self, batch: Batch) -> str:
+        return batch.last_error[:200]
 
     @admin.display(description="Transcript")
     def transcript_html(self, batch: Batch) -> str:

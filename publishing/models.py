@@ -25,6 +25,11 @@ class Batch(models.Model):
     latency_ms = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     drafting_started_at = models.DateTimeField(null=True, blank=True)
+    # Pending: when to enqueue again if no worker picked it up. Drafting: when a dead worker's claim lapses.
+    lease_expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    brief_parts = models.PositiveIntegerField(
+        default=1, help_text="Parts a long transcript was drafted in: summarised in steps, never cut."
+    )
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -1,0 +1,1 @@
+"""Drafting pipeline benchmark: see __main__.py."""

@@ -1,0 +1,100 @@
+"""What the drafter is told about a batch: the live-blog brief and the whole transcript, speaker-labelled."""
+
+import re
+from dataclasses import dataclass, field
+
+from publishing.models import Batch, Post
+
+VOICE = "Live blog. 80-120 words, present tense."
+PREVIOUS_POSTS = 2
+
+
+@dataclass(frozen=True)
+class Brief:
+    event_title: str
+    transcript: str
+    glossary: list[str] = field(default_factory=list)
+    style_notes: str = ""
+    previous_posts: list[str] = field(default_factory=list)
+
+    @property
+    def instructions(self) -> str:
+        lines = [
+            VOICE,
+            f"Event: {self.event_title}.",
+            "Write one live-blog update in plain text, in the live-blog voice: what is happening now, who said it.",
+            "Keep speaker labels where the transcript has them. Do not invent facts or quotes.",
+        ]
+        if self.glossary:
+            lines.append("Spell these names and terms exactly: " + "; ".join(self.glossary) + ".")
+        if self.style_notes:
+            lines.append(f"Style notes: {self.style_notes}")
+        if self.previous_posts:
+            lines.append("Continue from the latest updates below; do not repeat them:")
+            lines.extend(f"- {body}" for body in self.previous_posts)
+        return "\n".join(lines)
+
+    def notes_instructions(self, number: int, total: int) -> str:
+        return (
+            f"Event: {self.event_title}. This is part {number} of {total} of one long stretch of transcript. "
+            "Summarise it in at most 80 words of plain notes: who says what, names and figures exact."
+        )
+
+    def parts(self, size: int | None) -> list[str]:
+        """The transcript in parts of at most `size` characters, split between lines or sentences.
+
+        Every character of the transcript is in exactly one part: a long batch is drafted in steps, not cut.
+        """
+        if size is None or len(self.transcript) <= size:
+            return [self.transcript]
+        pieces = [p for p in re.split(r"(?<=\n)|(?<=[.!?] )", self.transcript) if p]
+        parts: list[str] = []
+        current = ""
+        for piece in pieces:
+            while len(piece) > size:  # a single sentence longer than a part: split it between words
+                cut = piece.rfind(" ", 0, size) + 1 or size
+                if current:
+                    parts.append(current)
+                    current = ""
+                parts.append(piece[:cut])
+                piece = piece[cut:]
+            if len(current) + len(piece) > size:
+                parts.append(current)
+                current = ""
+            current += piece
+        if current:
+            parts.append(current)
+        return parts
+
+
+def labelled_transcript(batch: Batch) -> str:
+    """The batch's segments in order, with a speaker label wherever the speaker changes."""
+    lines: list[str] = []
+    speaker: int | None = None
+    for segment in batch.segments.in_order():
+        if segment.speaker is not None and (segment.speaker != speaker or not lines):
+            lines.append(f"Speaker {segment.speaker}: {segment.text}")
+        elif lines:
+            lines[-1] += " " + segment.text
+        else:
+            lines.append(segment.text)
+        speaker = segment.speaker
+    return "\n".join(lines)
+
+
+def build_brief(batch: Batch) -> Brief:
+    event = batch.event
+    previous = (
+        Post.objects.filter(event=event)
+        .exclude(status=Post.Status.REJECTED)
+        .exclude(batch=batch)
+        .order_by("-created_at")
+        .values_list("body", flat=True)[:PREVIOUS_POSTS]
+    )
+    return Brief(
+        event_title=event.title,
+        transcript=labelled_transcript(batch),
+        glossary=event.glossary_terms,
+        style_notes=event.style_notes.strip(),
+        previous_posts=list(reversed(previous)),
+    )

@@ -1,0 +1,83 @@
+"""Drafting backends: Mavera over HTTP, or the offline extractive drafter. Settings choose one."""
+
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from publishing.brief import Brief
+
+
+@dataclass(frozen=True)
+class Completion:
+    """One answer from a backend."""
+
+    text: str
+    request_id: str = ""
+    credits_used: int = 0
+    latency_ms: int = 0
+
+
+@dataclass(frozen=True)
+class Draft:
+    """The text for one post, and what it cost."""
+
+    body: str
+    provider: str
+    endpoint: str
+    request_id: str
+    credits_used: int
+    latency_ms: int
+    parts: int
+
+
+class DraftingFailed(Exception):
+    """The backend refused for a reason retrying cannot fix (bad key, no credits…): editors must see it."""
+
+
+class DraftingUnavailable(Exception):
+    """The backend is down or rate-limited beyond our patience: try the batch again later."""
+
+    def __init__(self, message: str, retry_after: float = 0.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class Drafter:
+    name = ""
+    endpoint = ""
+    # Transcript characters one call takes; longer batches are summarised part by part, then drafted.
+    chunk_chars: int | None = None
+
+    def complete(self, instructions: str, text: str) -> Completion:
+        raise NotImplementedError
+
+    def draft(self, brief: Brief) -> Draft:
+        parts = brief.parts(self.chunk_chars)
+        if len(parts) == 1:
+            answers = [self.complete(brief.instructions, parts[0])]
+        else:
+            answers = [
+                self.complete(brief.notes_instructions(number, len(parts)), part)
+                for number, part in enumerate(parts, start=1)
+            ]
+            notes = "\n\n".join(f"Part {n}: {answer.text}" for n, answer in enumerate(answers, start=1))
+            answers.append(self.complete(brief.instructions, notes))
+        return Draft(
+            body=answers[-1].text,
+            provider=self.name,
+            endpoint=self.endpoint,
+            request_id=answers[-1].request_id,
+            credits_used=sum(answer.credits_used for answer in answers),
+            latency_ms=sum(answer.latency_ms for answer in answers),
+            parts=len(parts),
+        )
+
+
+def get_drafter() -> Drafter:
+    if settings.MAVERA_API_KEY:
+        from publishing.drafters.mavera import MaveraDrafter
+
+        return MaveraDrafter()
+    from publishing.drafters.offline import OfflineDrafter
+
+    return OfflineDrafter()

@@ -1,0 +1,198 @@
+"""Turning a claimed batch into at most one post, whatever retries, duplicates or dead workers happen."""
+
+import html
+import logging
+import re
+from datetime import datetime, timedelta
+
+import nh3
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from events.models import Event
+from publishing.brief import build_brief
+from publishing.drafters import Draft, DraftingFailed, DraftingUnavailable, get_drafter
+from publishing.models import Batch, Post, PostAction
+
+log = logging.getLogger(__name__)
+CAP_REASON_PREFIX = "Credit cap"
+_MARKDOWN_LINK = re.compile(r"!?\[([^\]]*)\]\((?:[^()]|\([^()]*\))*\)")
+_SCRIPT_SCHEME = re.compile(r"(?i)\b(?:javascript|vbscript|data)\s*:")
+_MARKDOWN_MARKS = re.compile(r"^\s{0,3}(?:#{1,6}\s+|[*-]\s+|>\s*)|\*\*|__", re.MULTILINE)
+
+
+def clean_text(text: str) -> str:
+    """Plain text with no markup left in it, even markup hidden behind entities or markdown links.
+
+    Generated text is untrusted. Pages escape what they render as well; this keeps the stored post
+    inert for every other use (feeds, JSON, the studio, copy and paste).
+    """
+    text = _MARKDOWN_LINK.sub(r"\1", text)
+    while True:
+        cleaned = html.unescape(nh3.clean(text, tags=set()))
+        if cleaned == text:
+            break
+        text = cleaned
+    text = _SCRIPT_SCHEME.sub("", text)
+    text = _MARKDOWN_MARKS.sub("", text)
+    return re.sub(r"[ \t]+", " ", text).strip()
+
+
+def lease_deadline() -> datetime:
+    return timezone.now() + timedelta(seconds=settings.DRAFTING_LEASE_SECONDS)
+
+
+def start_drafting(batch_id: int) -> Batch | None:
+    """Claim the batch for this worker: a compare-and-set on its status, with a lease a dead worker loses."""
+    now = timezone.now()
+    claimable = Q(status=Batch.Status.PENDING) | Q(status=Batch.Status.DRAFTING, lease_expires_at__lt=now)
+    claimed = Batch.objects.filter(claimable, pk=batch_id).update(
+        status=Batch.Status.DRAFTING,
+        attempts=F("attempts") + 1,
+        drafting_started_at=now,
+        lease_expires_at=lease_deadline(),
+    )
+    if not claimed:
+        return None
+    return Batch.objects.select_related("event").get(pk=batch_id)
+
+
+def fail(batch: Batch, message: str) -> None:
+    Batch.objects.filter(pk=batch.pk, status=Batch.Status.DRAFTING).update(
+        status=Batch.Status.FAILED,
+        last_error=message[:2000] or "failed",
+        finished_at=timezone.now(),
+        lease_expires_at=None,
+    )
+    log.warning("batch %s failed: %s", batch.pk, message)
+
+
+def release(batch: Batch, message: str, retry_in: float) -> None:
+    """Hand the batch back for a later attempt; the sweep re-enqueues it if the retry message is lost."""
+    Batch.objects.filter(pk=batch.pk, status=Batch.Status.DRAFTING).update(
+        status=Batch.Status.PENDING,
+        last_error=message[:2000],
+        lease_expires_at=timezone.now() + timedelta(seconds=retry_in + settings.DRAFTING_LEASE_SECONDS),
+    )
+
+
+def cost_guard(event: Event) -> str:
+    """Pause drafting once the event's credits reach its cap; lift our own pause when the cap is raised."""
+    reason = event.drafting_paused_reason
+    if event.credit_cap is not None:
+        used = Post.objects.credits_used(event)
+        if used >= event.credit_cap:
+            reason = f"{CAP_REASON_PREFIX} of {event.credit_cap} reached: {used} credits used."
+        elif reason.startswith(CAP_REASON_PREFIX):
+            reason = ""
+    elif reason.startswith(CAP_REASON_PREFIX):
+        reason = ""
+    if reason != event.drafting_paused_reason:
+        Event.objects.filter(pk=event.pk).update(drafting_paused_reason=reason)
+        event.drafting_paused_reason = reason
+    return reason
+
+
+def draft_batch(batch_id: int, *, last_try: bool = False) -> Post | None:
+    """Draft one batch. Returns its post, or None when another attempt owns or finished it, or it failed.
+
+    Raises DraftingUnavailable (batch handed back) when the backend should be tried again later,
+    unless this is the last try: then the batch fails with the reason, for an editor to retry.
+    """
+    batch = start_drafting(batch_id)
+    if batch is None:
+        return None
+    paused = cost_guard(batch.event)
+    if paused:
+        fail(batch, f"Drafting paused: {paused}")
+        return None
+    try:
+        draft = get_drafter().draft(build_brief(batch))
+    except DraftingFailed as exc:
+        fail(batch, str(exc))
+        return None
+    except DraftingUnavailable as exc:
+        if last_try:
+            fail(batch, f"Drafting unavailable, gave up: {exc}")
+            return None
+        release(batch, str(exc), exc.retry_after)
+        raise
+    body = clean_text(draft.body)
+    if not body:
+        fail(batch, f"{draft.provider} answered with no usable text")
+        return None
+    post = save_post(batch, draft, body)
+    cost_guard(batch.event)
+    return post
+
+
+def save_post(batch: Batch, draft: Draft, body: str) -> Post | None:
+    """Insert the batch's post. The one-to-one on Post.batch refuses a second one: that means already done."""
+    recorded = {
+        "provider": draft.provider,
+        "endpoint": draft.endpoint,
+        "request_id": draft.request_id[:128],
+        # A repeated call may be billed again (Mavera has no idempotency key), so credits add up.
+        "credits_used": Coalesce(F("credits_used"), Value(0)) + draft.credits_used,
+        "latency_ms": draft.latency_ms,
+        "brief_parts": draft.parts,
+    }
+    try:
+        with transaction.atomic():
+            post = Post.objects.create(event=batch.event, batch=batch, body=body, ai_assisted=True)
+            PostAction.objects.create(post=post, user=None, action=PostAction.Kind.DRAFTED)
+            Batch.objects.filter(pk=batch.pk).update(
+                status=Batch.Status.DRAFTED,
+                last_error="",
+                finished_at=timezone.now(),
+                lease_expires_at=None,
+                **recorded,
+            )
+            if batch.event.auto_publish:
+                post.publish()
+    except IntegrityError:
+        Batch.objects.filter(pk=batch.pk).update(
+            status=Batch.Status.DRAFTED, lease_expires_at=None, credits_used=recorded["credits_used"]
+        )
+        log.info("batch %s already has its post", batch.pk)
+        return None
+    return post
+
+
+def retry_failed(batch_ids: list[int]) -> int:
+    """Editors' "retry drafting": failed batches go back to pending and are enqueued after commit."""
+    from publishing.batching import enqueue_drafting
+
+    retried = 0
+    with transaction.atomic():
+        for pk in batch_ids:
+            if Batch.objects.filter(pk=pk, status=Batch.Status.FAILED).update(
+                status=Batch.Status.PENDING, lease_expires_at=lease_deadline()
+            ):
+                retried += 1
+                transaction.on_commit(lambda pk=pk: enqueue_drafting(pk))
+    return retried
+
+
+def requeue_stale() -> list[int]:
+    """Batches no worker is drafting any more (lost message, killed worker): pending again, enqueued again."""
+    from publishing.batching import enqueue_drafting
+
+    now = timezone.now()
+    stale = list(
+        Batch.objects.filter(
+            status__in=[Batch.Status.PENDING, Batch.Status.DRAFTING], lease_expires_at__lt=now
+        ).values_list("pk", flat=True)[:500]
+    )
+    requeued = []
+    for pk in stale:
+        with transaction.atomic():
+            if Batch.objects.filter(
+                pk=pk, status__in=[Batch.Status.PENDING, Batch.Status.DRAFTING], lease_expires_at__lt=now
+            ).update(status=Batch.Status.PENDING, lease_expires_at=lease_deadline()):
+                requeued.append(pk)
+                transaction.on_commit(lambda pk=pk: enqueue_drafting(pk))
+    return requeued

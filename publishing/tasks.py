@@ -1,0 +1,47 @@
+import logging
+
+from celery import shared_task
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from publishing import batching, drafting
+from publishing.drafters import DraftingUnavailable
+from publishing.models import Post
+
+log = logging.getLogger(__name__)
+DRAFT_RETRIES = 5
+
+
+@shared_task(name="publishing.tasks.batch_live_events")
+def batch_live_events() -> int:
+    """Beat: claim due batches, and hand stale ones (lost message, killed worker) back to the queue."""
+    batches = batching.tick()
+    requeued = drafting.requeue_stale()
+    if requeued:
+        log.info("re-enqueued stale batches %s", requeued)
+    return len(batches)
+
+
+@shared_task(bind=True, name="publishing.tasks.draft_batch", max_retries=DRAFT_RETRIES)
+def draft_batch(self, batch_id: int) -> int | None:
+    # Idempotent: a duplicate or redelivered message finds the batch claimed or done and does nothing.
+    try:
+        post = drafting.draft_batch(batch_id, last_try=self.request.retries >= self.max_retries)
+    except DraftingUnavailable as exc:
+        countdown = max(exc.retry_after, settings.MAVERA_BACKOFF_SECONDS * 2 ** (self.request.retries + 1))
+        raise self.retry(exc=exc, countdown=countdown) from None
+    return post.pk if post else None
+
+
+@shared_task(name="publishing.tasks.publish_due_posts")
+def publish_due_posts() -> int:
+    """Beat: publish the posts editors scheduled, once their time has come."""
+    due = Post.objects.filter(
+        Q(publish_at__lte=timezone.now()), ~Q(status__in=[Post.Status.PUBLISHED, Post.Status.REJECTED])
+    )
+    count = 0
+    for post in due.select_related("event"):
+        post.publish()
+        count += 1
+    return count
