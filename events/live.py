@@ -1,12 +1,30 @@
 """Telling connected readers that an event's posts changed. The database stays the truth:
-a reader that misses a notice finds the change through its cursor."""
+a reader that misses a notice finds the change through its cursor.
 
+Every post change calls announce_event_change on commit. Each Daphne process runs one Hub: it
+listens for notices of the events its readers follow and, on a notice, reads what changed after
+each cursor its readers hold (nearly always one) from the database once, renders it once and sends
+the same text to every reader on that cursor. Notices arrive through the channel layer: with Redis
+that reaches every process; the embedded in-memory layer reaches only this process, so there the
+Hub also polls Event.change_seq (one query for all followed events, every 0.5 s) to hear the
+Celery worker and other processes; with Redis it polls every 5 s only to catch a notice lost while
+the broker was away. Either way the reader path is the same: notice, read by cursor, push.
+"""
+
+import asyncio
+import contextlib
 import logging
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from asgiref.sync import async_to_sync, sync_to_async
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 
 logger = logging.getLogger(__name__)
+
+POLL_SECONDS = 0.5  # embedded: how other processes' changes are heard
+SAFETY_POLL_SECONDS = 5.0  # Redis: catches a notice lost while the broker was away
+YIELD_EVERY = 200
 
 
 def event_group(event_id: int) -> str:
@@ -14,10 +32,181 @@ def event_group(event_id: int) -> str:
 
 
 def announce_event_change(event_id: int, change_seq: int) -> None:
+    from events.changes import forget_state
+    from events.models import Event
+
+    try:
+        slug = Event.objects.filter(pk=event_id).values_list("slug", flat=True).first()
+        if slug is not None:
+            forget_state(slug)  # the next page or cursor request reads the new change number
+    except Exception:  # the cached number lapses within seconds anyway
+        logger.exception("could not forget the cached state of event %s", event_id)
     layer = get_channel_layer()
     if layer is None:
         return
+    message = {"type": "event.changed", "event_id": event_id, "change_seq": change_seq}
     try:
-        async_to_sync(layer.group_send)(event_group(event_id), {"type": "event.changed", "change_seq": change_seq})
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        loop = None
+    try:
+        if loop is not None:  # called on an event loop's thread: hand it over rather than block the loop
+            loop.create_task(layer.group_send(event_group(event_id), message))
+        else:
+            async_to_sync(layer.group_send)(event_group(event_id), message)
     except Exception:  # a broker hiccup must not undo a committed publish; the cursor catches up
         logger.exception("could not announce change %s of event %s", change_seq, event_id)
+
+
+Deliver = Callable[[dict], Awaitable[None]]  # an ASGI send: takes a websocket.send message
+
+
+class Reader:
+    """One connected page: where it is (cursor) and how to reach it."""
+
+    __slots__ = ("cursor", "deliver")
+
+    def __init__(self, cursor: int, deliver: Deliver):
+        self.cursor = cursor
+        self.deliver = deliver
+
+
+class Hub:
+    def __init__(self) -> None:
+        self.readers: dict[int, set[Reader]] = defaultdict(set)
+        self.known: dict[int, int] = {}  # event id → newest change number this process has sent
+        self.pending: dict[int, asyncio.Event] = {}
+        self.syncers: dict[int, asyncio.Task] = {}
+        self.layer = get_channel_layer()
+        self.channel: str | None = None
+        self.listener: asyncio.Task | None = None
+        self.poller: asyncio.Task | None = None
+
+    # --- readers ---------------------------------------------------------------------------
+
+    async def join(self, event_id: int, reader: Reader) -> None:
+        await self._listen(event_id)
+        self.readers[event_id].add(reader)
+        self.notice(event_id)  # catch the newcomer up from its cursor
+
+    async def leave(self, event_id: int, reader: Reader) -> None:
+        followers = self.readers.get(event_id)
+        if followers is None:
+            return
+        followers.discard(reader)
+        if not followers:
+            del self.readers[event_id]
+            self.known.pop(event_id, None)
+            syncer = self.syncers.pop(event_id, None)
+            if syncer is not None:
+                syncer.cancel()
+            self.pending.pop(event_id, None)
+            if self.layer is not None and self.channel is not None:
+                await self.layer.group_discard(event_group(event_id), self.channel)
+
+    # --- notices ---------------------------------------------------------------------------
+
+    def notice(self, event_id: int, change_seq: int | None = None) -> None:
+        followers = self.readers.get(event_id)
+        if not followers:
+            return
+        if change_seq is not None and all(reader.cursor >= change_seq for reader in followers):
+            return
+        wake = self.pending.setdefault(event_id, asyncio.Event())
+        wake.set()
+        syncer = self.syncers.get(event_id)
+        if syncer is None or syncer.done():
+            self.syncers[event_id] = asyncio.create_task(self._sync_loop(event_id, wake))
+
+    async def _sync_loop(self, event_id: int, wake: asyncio.Event) -> None:
+        # One sync at a time per event; notices that arrive meanwhile make one more pass.
+        while wake.is_set():
+            wake.clear()
+            try:
+                await self._sync(event_id)
+            except Exception:
+                logger.exception("could not bring readers of event %s up to date", event_id)
+                await asyncio.sleep(POLL_SECONDS)
+                wake.set()
+                if not self.readers.get(event_id):
+                    return
+
+    async def _sync(self, event_id: int) -> None:
+        from events.changes import changes_json, event_state_by_id
+
+        followers = self.readers.get(event_id)
+        if not followers:
+            return
+        state = await sync_to_async(event_state_by_id)(event_id)
+        if state is None:
+            return
+        self.known[event_id] = state.change_seq
+        by_cursor: dict[int, list[Reader]] = defaultdict(list)
+        for reader in list(followers):
+            if reader.cursor < state.change_seq:
+                by_cursor[reader.cursor].append(reader)
+        for cursor, readers in by_cursor.items():
+            text = await sync_to_async(changes_json)(state, cursor)
+            message = {"type": "websocket.send", "text": text}  # one message object for every reader
+            for n, reader in enumerate(readers, 1):
+                reader.cursor = state.change_seq
+                with contextlib.suppress(Exception):  # a reader gone mid-send leaves through its consumer
+                    await reader.deliver(message)
+                if n % YIELD_EVERY == 0:
+                    # Sends only leave when the loop runs: let the first readers' frames go out
+                    # while the rest are queued, instead of all after the last.
+                    await asyncio.sleep(0)
+
+    # --- transports ------------------------------------------------------------------------
+
+    async def _listen(self, event_id: int) -> None:
+        if self.layer is not None:
+            if self.channel is None:
+                self.channel = await self.layer.new_channel("readers.")
+                self.listener = asyncio.create_task(self._receive())
+            if event_id not in self.readers:
+                await self.layer.group_add(event_group(event_id), self.channel)
+        if self.poller is None:
+            local_only = self.layer is None or isinstance(self.layer, InMemoryChannelLayer)
+            self.poller = asyncio.create_task(self._poll(POLL_SECONDS if local_only else SAFETY_POLL_SECONDS))
+
+    async def _receive(self) -> None:
+        assert self.layer is not None and self.channel is not None
+        while True:
+            try:
+                message = await self.layer.receive(self.channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("channel layer receive failed; readers still catch up by cursor")
+                await asyncio.sleep(POLL_SECONDS)
+                continue
+            if message.get("type") == "event.changed" and isinstance(message.get("event_id"), int):
+                self.notice(message["event_id"], message.get("change_seq"))
+
+    async def _poll(self, every: float) -> None:
+        from events.changes import change_seqs
+
+        while True:
+            await asyncio.sleep(every)
+            if not self.readers:
+                continue
+            try:
+                seqs = await sync_to_async(change_seqs)(list(self.readers))
+            except Exception:
+                logger.exception("could not poll event changes")
+                continue
+            for event_id, change_seq in seqs.items():
+                if change_seq > self.known.get(event_id, -1):
+                    self.notice(event_id, change_seq)
+                    self.known[event_id] = change_seq
+
+
+_hub: Hub | None = None
+
+
+def hub() -> Hub:
+    global _hub
+    if _hub is None:
+        _hub = Hub()
+    return _hub

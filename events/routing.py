@@ -1,1 +1,7 @@
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from events.consumers import ReaderConsumer
+
+websocket_urlpatterns = [
+    path("ws/events/<slug:slug>/", ReaderConsumer.as_asgi()),
+]

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from events import views
+from events.feeds import EventFeed
 
 app_name = "events"
 
@@ -8,4 +9,10 @@ urlpatterns = [
     path("", views.event_index, name="index"),
     path("events/<slug:slug>/", views.event_detail, name="detail"),
     path("events/<slug:slug>/posts/<int:post_id>/", views.post_detail, name="post"),
+    path("events/<slug:slug>/posts.json", views.posts_since, name="posts_since"),
+    path("events/<slug:slug>/older.json", views.older_posts, name="older"),
+    path("events/<slug:slug>/feed.atom", EventFeed(), name="feed"),
+    path("events/<slug:slug>/embed/", views.event_embed, name="embed"),
+    path("api/events.json", views.api_events, name="api_events"),
+    path("api/events/<slug:slug>.json", views.api_event, name="api_event"),
 ]

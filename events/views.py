@@ -1,8 +1,87 @@
+"""Readers' pages and their machine-readable twins. Pages come from the cache under the event's
+change number, so a publish, edit or removal makes the next request render afresh."""
+
+import hashlib
+import json
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotModified, JsonResponse
 from django.shortcuts import get_object_or_404, render
+from django.template.loader import render_to_string
+from django.utils.cache import patch_cache_control
+from django.views.decorators.clickjacking import xframe_options_exempt
+from django.views.decorators.http import require_safe
 
+from events import changes
+from events.jsonld import live_blog_posting, script_text
 from events.models import Event
+from events.sanitize import plain_text
+
+PAGE_MAX_AGE = 5
 
 
+class BadCursor(ValueError):
+    pass
+
+
+def _cursor(request: HttpRequest, name: str, *, required: bool) -> int | None:
+    raw = request.GET.get(name)
+    if raw is None or raw == "":
+        if required:
+            raise BadCursor(f"'{name}' is required: a whole number from the page or the last answer")
+        return None
+    if not raw.isdigit() or len(raw) > 18:
+        raise BadCursor(f"'{name}' must be a whole number ≥ 0, not {raw[:40]!r}")
+    return int(raw)
+
+
+def _bad_request(error: BadCursor) -> JsonResponse:
+    return JsonResponse({"error": str(error)}, status=400)
+
+
+def _state_or_404(slug: str) -> changes.EventState:
+    state = changes.event_state(slug)
+    if state is None:
+        raise Http404("No such event")
+    return state
+
+
+def _etag(*parts: object) -> str:
+    return '"' + hashlib.sha256(":".join(map(str, parts)).encode()).hexdigest()[:24] + '"'
+
+
+# This process's latest answers, in front of the shared cache: a popular page is served without
+# reading and unpickling it each time. Keys carry the change number, so nothing here goes stale.
+_recent: dict[str, bytes] = {}
+RECENT_MAX = 128
+
+
+def _body(etag: str, build) -> bytes:
+    body = _recent.get(etag)
+    if body is None:
+        key = f"events:resp:{etag}"
+        body = cache.get(key)
+        if body is None:
+            body = build().encode()
+            cache.set(key, body, changes.CACHE_SECONDS)
+        _recent[etag] = body
+        while len(_recent) > RECENT_MAX:
+            _recent.pop(next(iter(_recent)), None)
+    return body
+
+
+def _cached_response(request: HttpRequest, etag: str, max_age: int, content_type: str, build) -> HttpResponse:
+    if etag in request.headers.get("If-None-Match", ""):
+        response: HttpResponse = HttpResponseNotModified()
+    else:
+        response = HttpResponse(_body(etag, build), content_type=content_type)
+    response["ETag"] = etag
+    patch_cache_control(response, public=True, max_age=max_age)
+    return response
+
+
+@require_safe
 def event_index(request):
     events = Event.objects.public()
     return render(
@@ -16,13 +95,147 @@ def event_index(request):
     )
 
 
+def _page_context(state: changes.EventState, before: int | None, base: str) -> dict:
+    event = Event.objects.get(pk=state.id)
+    posts = list(changes.older_than(event, before)[: changes.PAGE_SIZE + 1])
+    has_older = len(posts) > changes.PAGE_SIZE
+    posts = posts[: changes.PAGE_SIZE]
+    pinned = None if before else changes.visible_posts(event).filter(pinned=True).first()
+    return {
+        "event": event,
+        "cursor": state.change_seq,  # read before the posts: anything newer is sent again, never missed
+        "posts": posts,
+        "pinned": pinned,
+        "key_events": changes.key_events(event) if before is None else [],
+        "older_cursor": posts[-1].pk if has_older and posts else None,
+        "before": before,
+        "description": plain_text(event.description) or f"Live updates: {event.title}",
+        "jsonld": script_text(live_blog_posting(event, posts, base)) if before is None else None,
+        "canonical": changes.absolute(event.get_absolute_url(), base),
+        "logo_url": changes.absolute(settings.PUBLISHER_LOGO_URL, base),
+    }
+
+
+def _page(request: HttpRequest, slug: str, template: str) -> HttpResponse:
+    state = _state_or_404(slug)
+    try:
+        before = _cursor(request, "before", required=False)
+    except BadCursor as error:
+        return HttpResponse(str(error), status=400, content_type="text/plain; charset=utf-8")
+    base = changes.site_base(request)
+    etag = _etag(template, base, state.id, state.version, state.change_seq, before)
+    return _cached_response(
+        request,
+        etag,
+        PAGE_MAX_AGE,
+        "text/html; charset=utf-8",
+        lambda: render_to_string(template, _page_context(state, before, base), request=request),
+    )
+
+
+@require_safe
 def event_detail(request, slug):
-    event = get_object_or_404(Event.objects.public(), slug=slug)
-    posts = event.posts.published().select_related("author")
-    return render(request, "events/detail.html", {"event": event, "posts": posts})
+    return _page(request, slug, "events/detail.html")
 
 
+@require_safe
+@xframe_options_exempt  # the widget is meant to sit in other sites' pages
+def event_embed(request, slug):
+    return _page(request, slug, "events/embed.html")
+
+
+@require_safe
 def post_detail(request, slug, post_id):
     event = get_object_or_404(Event.objects.public(), slug=slug)
-    post = get_object_or_404(event.posts.published(), pk=post_id)
-    return render(request, "events/post.html", {"event": event, "post": post})
+    post = get_object_or_404(event.posts.published().select_related("author"), pk=post_id)
+    base = changes.site_base(request)
+    return render(
+        request,
+        "events/post.html",
+        {
+            "event": event,
+            "post": post,
+            "title": plain_text(post.headline) or plain_text(post.body)[:80],
+            "description": plain_text(post.body)[:200],
+            "canonical": changes.absolute(post.get_absolute_url(), base),
+            "logo_url": changes.absolute(settings.PUBLISHER_LOGO_URL, base),
+        },
+    )
+
+
+@require_safe
+def posts_since(request, slug):
+    """The cursor endpoint: everything that changed after ?after=N, the same bytes for every
+    reader on that cursor, so a CDN can answer them all."""
+    state = _state_or_404(slug)
+    try:
+        after = _cursor(request, "after", required=True)
+    except BadCursor as error:
+        return _bad_request(error)
+    etag = _etag("changes", state.id, state.version, after, state.change_seq)
+    response = _cached_response(request, etag, 2, "application/json", lambda: changes.changes_json(state, after))
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@require_safe
+def older_posts(request, slug):
+    """'Load older posts': rendered posts below ?before=<post id>, and the next cursor."""
+    state = _state_or_404(slug)
+    try:
+        before = _cursor(request, "before", required=True)
+    except BadCursor as error:
+        return _bad_request(error)
+
+    def build() -> str:
+        event = Event.objects.get(pk=state.id)
+        posts = list(changes.older_than(event, before)[: changes.PAGE_SIZE + 1])
+        page = posts[: changes.PAGE_SIZE]
+        return json.dumps(
+            {
+                "posts": [changes.post_payload(post, event) for post in page],
+                "before": page[-1].pk if len(posts) > changes.PAGE_SIZE else None,
+            }
+        )
+
+    return _cached_response(
+        request, _etag("older", state.id, state.version, state.change_seq, before), 30, "application/json", build
+    )
+
+
+@require_safe
+def api_events(request):
+    events = Event.objects.public()
+    base = changes.site_base(request)
+    response = JsonResponse({"events": [changes.api_event(event, base) for event in events[:200]]})
+    response["Access-Control-Allow-Origin"] = "*"
+    patch_cache_control(response, public=True, max_age=10)
+    return response
+
+
+@require_safe
+def api_event(request, slug):
+    state = _state_or_404(slug)
+    try:
+        before = _cursor(request, "before", required=False)
+    except BadCursor as error:
+        return _bad_request(error)
+    base = changes.site_base(request)
+
+    def build() -> str:
+        event = Event.objects.get(pk=state.id)
+        posts = list(changes.older_than(event, before)[: changes.PAGE_SIZE + 1])
+        page = posts[: changes.PAGE_SIZE]
+        return json.dumps(
+            {
+                "event": changes.api_event(event, base),
+                "posts": [changes.api_post(post, event, base) for post in page],
+                "before": page[-1].pk if len(posts) > changes.PAGE_SIZE else None,
+            }
+        )
+
+    response = _cached_response(
+        request, _etag("api", base, state.id, state.version, state.change_seq, before), 5, "application/json", build
+    )
+    response["Access-Control-Allow-Origin"] = "*"
+    return response

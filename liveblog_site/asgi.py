@@ -8,12 +8,17 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs the apps loaded above)
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.urls import re_path  # noqa: E402
 
+from events.routing import websocket_urlpatterns as reader_routes  # noqa: E402
 from liveblog_site.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        # Readers are anonymous and many: their sockets skip the session and user lookup (~4 KiB each).
+        "websocket": AllowedHostsOriginValidator(
+            URLRouter([*reader_routes, re_path(r"", AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))])
+        ),
     }
 )

@@ -1,0 +1,222 @@
+"""Readers' fan-out benchmark: how many readers one Daphne holds, how long a published post takes
+to reach the last of them, and what an idle reader costs in memory.
+
+    python -m bench.fanout [--mode redis|embedded] [--servers 2] [--readers 20000] [--posts 5] [--budget 240]
+
+Readers are real WebSocket clients (in --clients worker processes) spread over --servers Daphne
+processes (redis mode; embedded mode is one process by design); the post is published from this
+process, so in redis mode the notice crosses processes through the Redis
+channel layer and in embedded mode through the database poll. Steps of readers: 1, 1000, 5000,
+10000, 20000 (up to --readers); it stops early when readers fail to connect or the time budget
+runs out, and says where. Figures are printed against the 1-reader baseline of the same run.
+"""
+
+import argparse
+import asyncio
+import multiprocessing
+import os
+import re
+import statistics
+import time
+from collections import defaultdict
+
+from bench.fanout.stack import Daphne, configure, live_event, raise_fd_limit
+
+CURSOR = re.compile(r'"cursor":(\d+)')
+STEPS = [1, 1000, 5000, 10000, 20000]
+
+
+# --- reader processes ---------------------------------------------------------------------------
+
+
+class Readers:
+    def __init__(self, conn, servers: list[tuple[str, str]]):
+        self.conn, self.servers = conn, servers
+        self.sockets: list = []
+        self.arrivals: dict[int, list[float]] = defaultdict(list)
+
+    async def serve(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            command, argument = await loop.run_in_executor(None, self.conn.recv)
+            if command == "connect":
+                self.conn.send(await self.connect(*argument))
+            elif command == "arrivals":
+                self.conn.send(dict(self.arrivals))
+            else:
+                for ws in self.sockets:
+                    ws.transport.abort()
+                self.conn.send("stopped")
+                return
+
+    async def connect(self, count: int, cursor: int) -> tuple[int, int, str]:
+        from websockets.asyncio.client import connect
+
+        gate = asyncio.Semaphore(64)  # handshakes in flight; Daphne's listen backlog is small
+        hello = f'{{"type":"hello","cursor":{cursor}}}'
+
+        async def one(n: int):
+            url, origin = self.servers[n % len(self.servers)]
+            async with gate:
+                ws = await connect(
+                    url, origin=origin, ping_interval=None, compression=None, open_timeout=60, max_queue=4
+                )
+                await ws.send(hello)
+            self.sockets.append(ws)
+            asyncio.get_running_loop().create_task(self.read(ws))
+
+        results = await asyncio.gather(*(one(n) for n in range(count)), return_exceptions=True)
+        errors = [r for r in results if isinstance(r, BaseException)]
+        return count - len(errors), len(errors), repr(errors[0])[:200] if errors else ""
+
+    async def read(self, ws) -> None:
+        try:
+            async for text in ws:
+                now = time.time()
+                match = CURSOR.search(text, 0, 120)
+                if match:
+                    self.arrivals[int(match.group(1))].append(now)
+        except Exception:  # closed at the end
+            return
+
+
+def reader_process(conn, servers: list[tuple[str, str]]) -> None:
+    raise_fd_limit()
+    asyncio.run(Readers(conn, servers).serve())
+
+
+# --- the run ------------------------------------------------------------------------------------
+
+
+def warm_up(event, Post) -> None:
+    """One untimed publish with nobody listening: the servers' first template render is not a reader's cost."""
+    Post.objects.create(event=event, body="Warm-up.").publish()
+    time.sleep(1)
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--mode", choices=["redis", "embedded"], default="redis")
+    parser.add_argument("--servers", type=int, default=2, help="Daphne processes (redis mode)")
+    parser.add_argument("--readers", type=int, default=20000)
+    parser.add_argument("--posts", type=int, default=5, help="posts published at each step")
+    parser.add_argument("--clients", type=int, default=2, help="reader processes")
+    parser.add_argument("--budget", type=float, default=240.0, help="seconds before it stops by itself")
+    parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/5")
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("BENCH_DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/liveblog_bench_fanout",
+    )
+    args = parser.parse_args()
+    started = time.monotonic()
+
+    env = configure(args.mode, args.redis_url, args.database_url)
+    from publishing.models import Post
+
+    event = live_event()
+    servers = [Daphne(env) for _ in range(args.servers if args.mode == "redis" else 1)]
+    targets = [(f"ws://127.0.0.1:{d.port}/ws/events/{event.slug}/", d.origin) for d in servers]
+    pipes, workers = [], []
+    for _ in range(args.clients):
+        parent, child = multiprocessing.Pipe()
+        worker = multiprocessing.Process(target=reader_process, args=(child, targets), daemon=True)
+        worker.start()
+        pipes.append(parent)
+        workers.append(worker)
+
+    print(
+        f"fan-out benchmark · mode {args.mode} · {len(servers)} Daphne · {args.clients} reader processes · "
+        f"{os.cpu_count()} cores"
+    )
+    print(
+        f"{'readers':>8} {'connect/s':>10} {'KiB/idle':>9} {'p50 ms':>8} {'p99 ms':>8} {'last p50':>9} "
+        f"{'last max':>9} {'× base p50':>10} {'× base last':>11}"
+    )
+    rss_empty = sum(d.rss_kib() for d in servers)
+    warm_up(event, Post)
+    connected = 0
+    baseline: tuple[float, float] | None = None
+    stopped_because = ""
+    try:
+        for step in [s for s in STEPS if s <= args.readers]:
+            if time.monotonic() - started > args.budget:
+                stopped_because = f"time budget of {args.budget:.0f} s spent before {step} readers"
+                break
+            event.refresh_from_db(fields=["change_seq"])
+            add = step - connected
+            shares = [add // args.clients + (1 if i < add % args.clients else 0) for i in range(args.clients)]
+            rss_before, t0 = sum(d.rss_kib() for d in servers), time.monotonic()
+            for pipe, share in zip(pipes, shares, strict=True):
+                pipe.send(("connect", (share, event.change_seq)))
+            replies = [pipe.recv() for pipe in pipes]
+            connect_seconds = time.monotonic() - t0
+            ok, failed = sum(r[0] for r in replies), sum(r[1] for r in replies)
+            connected += ok
+            time.sleep(2 + connected / 5000)  # every hello handled
+            per_reader_kib = (sum(d.rss_kib() for d in servers) - rss_before) / max(ok, 1)
+            if failed:
+                first_error = next(r[2] for r in replies if r[2])
+                stopped_because = f"{failed} of {add} readers failed to connect at step {step}: {first_error}"
+                if failed > add * 0.01:
+                    break
+
+            latencies: list[float] = []
+            lasts: list[float] = []
+            for n in range(args.posts):
+                post = Post.objects.create(event=event, body=f"Benchmark update {step}/{n}. " + "Words. " * 40)
+                sent = time.time()
+                post.publish()
+                cursor = post.change_seq
+                deadline = time.monotonic() + 30
+                while True:
+                    time.sleep(0.25)
+                    for pipe in pipes:
+                        pipe.send(("arrivals", None))
+                    times = [t for pipe in pipes for t in pipe.recv().get(cursor, [])]
+                    if len(times) >= connected or time.monotonic() > deadline:
+                        break
+                if len(times) < connected:
+                    stopped_because = f"only {len(times)} of {connected} readers got post {n} within 30 s"
+                latencies += [t - sent for t in times]
+                lasts.append(max(times) - sent if times else float("nan"))
+                time.sleep(0.5)
+
+            p50, p99 = statistics.median(latencies), percentile(latencies, 99)
+            last_p50, last_max = statistics.median(lasts), max(lasts)
+            baseline = baseline or (p50, last_p50)
+            kib = f"{per_reader_kib:.1f}" if add > 1 else "—"  # the first reader also loads the code
+            print(
+                f"{connected:>8} {ok / connect_seconds:>10.0f} {kib:>9} {p50 * 1000:>8.1f} "
+                f"{p99 * 1000:>8.1f} {last_p50 * 1000:>9.1f} {last_max * 1000:>9.1f} "
+                f"{p50 / baseline[0]:>10.1f} {last_p50 / baseline[1]:>11.1f}",
+                flush=True,
+            )
+            if stopped_because:
+                break
+        total_kib = sum(d.rss_kib() for d in servers) - rss_empty
+        cpu = sum(d.cpu_seconds() for d in servers)
+        print(
+            f"Daphne memory: {rss_empty / 1024 / len(servers):.0f} MiB empty per process, "
+            f"{total_kib / max(connected, 1):.1f} KiB per reader over {connected} readers; "
+            f"Daphne CPU {cpu:.1f} s; run {time.monotonic() - started:.0f} s"
+        )
+        if stopped_because:
+            print(f"stopped early: {stopped_because}")
+    finally:
+        for pipe in pipes:
+            pipe.send(("stop", None))
+        for pipe in pipes:
+            pipe.recv()
+        for worker in workers:
+            worker.join(timeout=10)
+        for daphne in servers:
+            daphne.stop()
+
+
+if __name__ == "__main__":
+    main()

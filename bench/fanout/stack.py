@@ -1,0 +1,118 @@
+"""A throwaway liveblog for the readers' benchmarks: its own data folder and database, migrated,
+one live event, and a real Daphne serving it."""
+
+import contextlib
+import os
+import resource
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def configure(mode: str, redis_url: str, database_url: str) -> dict[str, str]:
+    """Point this process (and the children it starts) at a fresh bench installation."""
+    data = tempfile.mkdtemp(prefix="liveblog-bench-")
+    env = {"LIVEBLOG_DATA_DIR": data, "HTTPS": "false", "DEBUG": "false", "LOG_LEVEL": "WARNING"}
+    for name in ("DATABASE_URL", "REDIS_URL", "SQLITE_PATH", "DEEPGRAM_API_KEY", "MAVERA_API_KEY"):
+        os.environ.pop(name, None)
+    if mode == "redis":
+        env["REDIS_URL"] = redis_url
+        env["DATABASE_URL"] = database_url
+        _recreate_postgres(database_url)
+    os.environ.update(env)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "liveblog_site.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    if mode == "redis":
+        from django.core.cache import cache
+
+        cache.clear()
+    return env
+
+
+def _recreate_postgres(url: str) -> None:
+    import psycopg
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    admin = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def live_event(slug: str = "bench"):
+    from django.utils import timezone
+
+    from events.models import Event
+
+    return Event.objects.create(
+        title="Benchmark keynote", slug=slug, status=Event.Status.LIVE, starts_at=timezone.now()
+    )
+
+
+def raise_fd_limit() -> None:
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+class Daphne:
+    def __init__(self, env: dict[str, str]):
+        self.port = free_port()
+        self.log = tempfile.NamedTemporaryFile(prefix="bench-daphne-", suffix=".log", delete=False)  # noqa: SIM115
+        self.popen = subprocess.Popen(
+            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "liveblog_site.asgi:application"],
+            cwd=ROOT,
+            env={**os.environ, **env},
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=raise_fd_limit,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.popen.poll() is not None:
+                raise RuntimeError(f"daphne exited: {Path(self.log.name).read_text()[-3000:]}")
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                return
+            time.sleep(0.1)
+        raise TimeoutError("daphne did not start")
+
+    @property
+    def origin(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def rss_kib(self) -> int:
+        for line in Path(f"/proc/{self.popen.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        raise RuntimeError("no VmRSS")
+
+    def cpu_seconds(self) -> float:
+        fields = Path(f"/proc/{self.popen.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def stop(self) -> None:
+        if self.popen.poll() is None:
+            self.popen.terminate()
+            try:
+                self.popen.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait()

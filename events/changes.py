@@ -1,0 +1,203 @@
+"""What readers see of an event, read from the database by cursor and rendered once.
+
+An event's change_seq is the readers' cursor: every change readers can see takes the next number
+under the event's row lock (Event.next_change_seq), and the post keeps it in Post.change_seq. So
+"what changed after cursor N" is one indexed query, the same for the socket, the poller and a CDN.
+Rendered results are cached under the change number they describe, so a change makes new keys and
+old entries simply expire.
+"""
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+from events.models import Event
+from events.sanitize import plain_text
+from publishing.models import Post
+
+PAGE_SIZE = 20
+CACHE_SECONDS = 600
+
+
+@dataclass(frozen=True)
+class EventState:
+    """The few columns a request needs to find its cached answer."""
+
+    id: int
+    slug: str
+    change_seq: int
+    version: str  # changes when the event itself (title, status, times) is edited
+
+
+# A request finds the event's change number in the cache, so a cached page costs no database
+# connection (Django opens one per request thread). Every change forgets it on commit
+# (forget_state); the short lifetime bounds the staleness if a process dies between its commit
+# and that call, or a request re-caches what it read just before a commit.
+STATE_SECONDS = 2
+
+
+def _state_key(slug: str) -> str:
+    return f"events:state:{slug}"
+
+
+def event_state(slug: str) -> EventState | None:
+    key = _state_key(slug)
+    state = cache.get(key)
+    if state is None:
+        state = _state("slug = %s AND is_public", slug)
+        if state is not None:
+            cache.set(key, state, STATE_SECONDS)
+    return state
+
+
+def forget_state(slug: str) -> None:
+    cache.delete(_state_key(slug))
+
+
+def event_state_by_id(event_id: int) -> EventState | None:
+    return _state("id = %s", event_id)
+
+
+def _state(where: str, value: object) -> EventState | None:
+    # Every page, cursor and API request starts here, so it is one plain indexed SELECT: compiling
+    # the ORM query cost more than running it, and more than serving the cached page.
+    table = connection.ops.quote_name(Event._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id, slug, change_seq, updated_at, status FROM {table} WHERE {where}", [value])  # noqa: S608
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    event_id, slug, change_seq, updated_at, status = row
+    return EventState(event_id, slug, change_seq, f"{updated_at}-{status}".replace(" ", "T"))
+
+
+def change_seqs(event_ids: list[int]) -> dict[int, int]:
+    return dict(Event.objects.filter(pk__in=event_ids).values_list("id", "change_seq"))
+
+
+def author_label(post: Post) -> str:
+    if post.ai_assisted:
+        return "AI-assisted"
+    if post.author is not None:
+        return post.author.get_full_name() or post.author.get_username()
+    return settings.PUBLISHER_NAME
+
+
+def site_base(request) -> str:
+    """Where absolute links point: SITE_URL, else the host this request came to (ALLOWED_HOSTS-checked)."""
+    return settings.SITE_URL.rstrip("/") or f"{request.scheme}://{request.get_host()}"
+
+
+def absolute(path: str, base: str) -> str:
+    return path if path.startswith(("https://", "http://")) else base + path
+
+
+def post_html(post: Post, event: Event) -> str:
+    return render_to_string("events/_post.html", {"post": post, "event": event})
+
+
+def visible_posts(event: Event):
+    return event.posts.published().select_related("author").order_by("-published_at", "-id")
+
+
+def older_than(event: Event, before: int | None):
+    """Posts below a 'load older' cursor: the id of the last post the reader has."""
+    posts = visible_posts(event)
+    if before is not None:
+        anchor = Post.objects.filter(event=event, pk=before).values_list("published_at", flat=True).first()
+        if anchor is not None:
+            posts = posts.filter(published_at__lte=anchor).exclude(published_at=anchor, id__gte=before)
+    return posts
+
+
+def key_events(event: Event) -> list[dict[str, Any]]:
+    return [
+        {"id": post.pk, "headline": post.headline or plain_text(post.body)[:80], "anchor": f"#post-{post.pk}"}
+        for post in visible_posts(event).filter(key_event=True)
+    ]
+
+
+def changes_since(event: Event, after: int) -> dict[str, Any]:
+    """New, edited and removed posts after the cursor, with the cursor to ask from next.
+
+    The cursor is read before the posts, so a change committing in between is sent now and again
+    next time; the page replaces posts by id, so nothing is shown twice.
+    """
+    cursor = Event.objects.values_list("change_seq", flat=True).get(pk=event.pk)
+    if after >= cursor:
+        return {"type": "changes", "after": after, "cursor": max(cursor, after), "posts": [], "removed": []}
+    changed = list(
+        Post.objects.filter(event=event, change_seq__gt=after).select_related("author").order_by("change_seq")
+    )
+    shown = [post for post in changed if post.is_published]
+    return {
+        "type": "changes",
+        "after": after,
+        "cursor": cursor,
+        "posts": [post_payload(post, event) for post in shown],
+        "removed": [post.pk for post in changed if not post.is_published],
+        "pinned": next((post.pk for post in visible_posts(event).filter(pinned=True)), None),
+        "key_events": key_events(event),
+        "status": Event.objects.values_list("status", flat=True).get(pk=event.pk),
+    }
+
+
+def post_payload(post: Post, event: Event) -> dict[str, Any]:
+    return {
+        "id": post.pk,
+        "seq": post.change_seq,
+        "published_at": post.published_at.isoformat(),
+        "updated_at": post.updated_at.isoformat(),
+        "pinned": post.pinned,
+        "key_event": post.key_event,
+        "html": post_html(post, event),
+    }
+
+
+def changes_json(state: EventState, after: int) -> str:
+    """The cursor answer as JSON text, rendered once per (event, cursor, change) and shared."""
+    key = f"events:changes:{state.id}:{state.version}:{after}:{state.change_seq}"
+    text = cache.get(key)
+    if text is None:
+        event = Event.objects.get(pk=state.id)
+        text = json.dumps(changes_since(event, after), separators=(",", ":"))
+        cache.set(key, text, CACHE_SECONDS)
+    return text
+
+
+def api_post(post: Post, event: Event, base: str) -> dict[str, Any]:
+    url = reverse("events:post", args=[event.slug, post.pk])
+    return {
+        "id": post.pk,
+        "headline": post.headline,
+        "body_text": plain_text(post.body),
+        "url": absolute(url, base),
+        "anchor_url": absolute(f"{event.get_absolute_url()}#post-{post.pk}", base),
+        "published_at": post.published_at.isoformat(),
+        "updated_at": post.updated_at.isoformat(),
+        "author": author_label(post),
+        "ai_assisted": post.ai_assisted,
+        "pinned": post.pinned,
+        "key_event": post.key_event,
+    }
+
+
+def api_event(event: Event, base: str) -> dict[str, Any]:
+    return {
+        "slug": event.slug,
+        "title": event.title,
+        "description": event.description,
+        "status": event.status,
+        "starts_at": event.starts_at.isoformat(),
+        "ends_at": event.ends_at.isoformat() if event.ends_at else None,
+        "timezone": event.timezone,
+        "url": absolute(event.get_absolute_url(), base),
+        "posts_url": absolute(reverse("events:api_event", args=[event.slug]), base),
+        "cursor": event.change_seq,
+    }

@@ -1,0 +1,65 @@
+"""The readers' socket: anonymous and read-only. The page says once where it is ("hello" with its
+cursor); from then on the process's Hub pushes what changed. Anything else from the client closes
+the socket with 4400: readers never write."""
+
+import json
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from events.live import Reader, hub
+from events.models import Event
+
+MAX_HELLO_BYTES = 200
+BAD_MESSAGE = 4400
+NOT_FOUND = 4404
+
+
+@database_sync_to_async
+def public_event_id(slug: str) -> int | None:
+    return Event.objects.public().filter(slug=slug).values_list("id", flat=True).first()
+
+
+def parse_hello(text: str | None) -> int | None:
+    """The cursor from {"type": "hello", "cursor": N}, or None for anything else."""
+    if text is None or len(text) > MAX_HELLO_BYTES:
+        return None
+    try:
+        message = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(message, dict) or set(message) != {"type", "cursor"} or message["type"] != "hello":
+        return None
+    cursor = message["cursor"]
+    if not isinstance(cursor, int) or isinstance(cursor, bool) or cursor < 0:
+        return None
+    return cursor
+
+
+class ReaderConsumer(AsyncWebsocketConsumer):
+    # The Hub holds this process's one layer channel; a channel per reader would cost a Redis
+    # subscription each and a message each per change.
+    channel_layer_alias = None
+
+    event_id: int | None = None
+    reader: Reader | None = None
+
+    async def connect(self) -> None:
+        self.event_id = await public_event_id(self.scope["url_route"]["kwargs"]["slug"])
+        await self.accept()
+        if self.event_id is None:
+            await self.close(code=NOT_FOUND)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        cursor = parse_hello(text_data)
+        if cursor is None or self.reader is not None or self.event_id is None:
+            await self.close(code=BAD_MESSAGE)
+            return
+        # The Hub sends straight to the server's ASGI send: the consumer adds nothing per message.
+        self.reader = Reader(cursor, self.base_send)
+        await hub().join(self.event_id, self.reader)
+
+    async def disconnect(self, code: int) -> None:
+        if self.reader is not None and self.event_id is not None:
+            await hub().leave(self.event_id, self.reader)
+            self.reader = None

@@ -1,0 +1,53 @@
+"""schema.org LiveBlogPosting for search engines, built from the same posts the page shows."""
+
+import json
+from typing import Any
+
+from django.conf import settings
+
+from events.changes import absolute, author_label
+from events.models import Event
+from events.sanitize import json_for_script, plain_text
+from publishing.models import Post
+
+
+def live_blog_posting(event: Event, posts: list[Post], base: str) -> dict[str, Any]:
+    page = absolute(event.get_absolute_url(), base)
+    data: dict[str, Any] = {
+        "@context": "https://schema.org",
+        "@type": "LiveBlogPosting",
+        "@id": page,
+        "url": page,
+        "headline": event.title,
+        "description": plain_text(event.description) or event.title,
+        "coverageStartTime": event.starts_at.isoformat(),
+        "datePublished": event.starts_at.isoformat(),
+        "dateModified": max([event.updated_at, *(post.updated_at for post in posts)]).isoformat(),
+        "publisher": {
+            "@type": "Organization",
+            "name": settings.PUBLISHER_NAME,
+            "logo": {"@type": "ImageObject", "url": absolute(settings.PUBLISHER_LOGO_URL, base)},
+        },
+        "liveBlogUpdate": [blog_posting(event, post, base) for post in posts],
+    }
+    if event.status == Event.Status.ENDED and event.ends_at is not None:
+        data["coverageEndTime"] = event.ends_at.isoformat()
+    return data
+
+
+def blog_posting(event: Event, post: Post, base: str) -> dict[str, Any]:
+    body = plain_text(post.body)
+    author = author_label(post)
+    return {
+        "@type": "BlogPosting",
+        "headline": (plain_text(post.headline) or body)[:110],
+        "url": absolute(f"{event.get_absolute_url()}#post-{post.pk}", base),
+        "datePublished": post.published_at.isoformat(),
+        "dateModified": post.updated_at.isoformat(),
+        "articleBody": body,
+        "author": {"@type": "Organization" if post.ai_assisted or post.author is None else "Person", "name": author},
+    }
+
+
+def script_text(data: dict[str, Any]) -> str:
+    return json_for_script(json.dumps(data, ensure_ascii=False))

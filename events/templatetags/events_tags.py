@@ -1,0 +1,24 @@
+import zoneinfo
+from datetime import datetime
+
+from django import template
+from django.utils.safestring import SafeString
+
+from events import changes, sanitize
+
+register = template.Library()
+
+
+@register.filter
+def in_zone(value: datetime, zone: str) -> datetime:
+    return value.astimezone(zoneinfo.ZoneInfo(zone))
+
+
+@register.filter
+def post_body(text: str) -> SafeString:
+    return sanitize.body_html(text)
+
+
+@register.filter
+def author_label(post) -> str:
+    return changes.author_label(post)

@@ -1,0 +1,16 @@
+from django.templatetags.static import static
+from django.urls import reverse
+from django.utils.html import escape
+
+from events.models import Event
+
+
+def embed_snippet(base: str, event: Event) -> str:
+    """What a third-party site pastes: a script that adds an iframe of the event's embed page,
+    falling back to a plain link when scripts are off."""
+    script = base + static("events/widget.js")
+    page = base + reverse("events:detail", args=[event.slug])
+    return (
+        f'<script src="{script}" data-event="{event.slug}" async></script>'
+        f'<noscript><a href="{page}">Live: {escape(event.title)}</a></noscript>'
+    )
