@@ -1,7 +1,51 @@
 """The newsroom's two roles. The groups and their permissions are created by a data migration."""
 
+from django.apps import apps as global_apps
+from django.contrib.auth.management import create_permissions
+
 JOURNALISTS = "Journalists"
 EDITORS = "Editors"
+
+JOURNALIST_PERMISSIONS = [
+    ("transcription", "stream_audio"),
+    ("transcription", "view_streamsession"),
+    ("transcription", "view_segment"),
+    ("events", "view_event"),
+]
+EDITOR_PERMISSIONS = [
+    ("events", "view_event"),
+    ("events", "add_event"),
+    ("events", "change_event"),
+    ("transcription", "view_streamsession"),
+    ("transcription", "view_segment"),
+    ("transcription", "change_segment"),
+    ("transcription", "view_segmentcorrection"),
+    ("transcription", "add_segmentcorrection"),
+    ("publishing", "view_batch"),
+    ("publishing", "change_batch"),
+    ("publishing", "view_post"),
+    ("publishing", "add_post"),
+    ("publishing", "change_post"),
+    ("publishing", "publish_post"),
+    ("publishing", "view_postaction"),
+]
+
+
+def create_roles(apps=global_apps) -> None:
+    """Make both groups with their permissions; safe to run again. `apps` is a migration's registry or the live one."""
+    # Permissions are normally made after all migrations (and a test flush drops them): make them now.
+    for app_config in apps.get_app_configs():
+        models_module = getattr(app_config, "models_module", None)
+        app_config.models_module = models_module or True
+        create_permissions(app_config, apps=apps, verbosity=0)
+        app_config.models_module = models_module
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    for name, wanted in ((JOURNALISTS, JOURNALIST_PERMISSIONS), (EDITORS, EDITOR_PERMISSIONS)):
+        group, _ = Group.objects.get_or_create(name=name)
+        group.permissions.add(
+            *(Permission.objects.get(content_type__app_label=app, codename=codename) for app, codename in wanted)
+        )
 
 
 def is_journalist(user) -> bool:

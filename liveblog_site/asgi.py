@@ -10,15 +10,14 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.urls import re_path  # noqa: E402
 
-from events.routing import websocket_urlpatterns as reader_routes  # noqa: E402
-from liveblog_site.routing import websocket_urlpatterns  # noqa: E402
+from liveblog_site.routing import reader_routes, studio_routes  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         # Readers are anonymous and many: their sockets skip the session and user lookup (~4 KiB each).
         "websocket": AllowedHostsOriginValidator(
-            URLRouter([*reader_routes, re_path(r"", AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))])
+            URLRouter([*reader_routes, re_path(r"", AuthMiddlewareStack(URLRouter(studio_routes)))])
         ),
     }
 )

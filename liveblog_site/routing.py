@@ -1,4 +1,4 @@
-from events.routing import websocket_urlpatterns as event_routes
+from events.routing import websocket_urlpatterns as reader_routes
 from transcription.routing import websocket_urlpatterns as studio_routes
 
-websocket_urlpatterns = [*studio_routes, *event_routes]
+__all__ = ["reader_routes", "studio_routes"]

@@ -1,16 +1,12 @@
-"""Shared setup for tests that drive a real Chromium: launch flags, a fake microphone, logins, roles."""
+"""Shared setup for tests that drive a real Chromium: launch flags, a fake microphone, logins."""
 
 from __future__ import annotations
 
-import importlib
 import shutil
 import subprocess
 from pathlib import Path
 
-from django.contrib.auth.models import Group, Permission
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright
-
-from events.roles import EDITORS, JOURNALISTS
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -64,12 +60,3 @@ def log_in(context: BrowserContext, base_url: str, username: str, password: str,
     with page.expect_navigation():
         page.click("input[type=submit]" if admin else "button[type=submit]")
     return page
-
-
-def restore_roles() -> None:
-    """A transactional test's flush drops the groups the roles migration made: make them again."""
-    roles = importlib.import_module("events.migrations.0002_roles")
-    for name, wanted in ((JOURNALISTS, roles.JOURNALIST_PERMISSIONS), (EDITORS, roles.EDITOR_PERMISSIONS)):
-        group, _ = Group.objects.get_or_create(name=name)
-        for app_label, codename in wanted:
-            group.permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))

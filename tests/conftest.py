@@ -6,7 +6,7 @@ from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from events.models import Event
-from events.roles import EDITORS, JOURNALISTS
+from events.roles import EDITORS, JOURNALISTS, create_roles
 
 
 @pytest.fixture(autouse=True)
@@ -18,22 +18,44 @@ def _scaleout_needs_servers(request):
         pytest.fail("scale-out test needs REDIS_URL and DATABASE_URL: run scripts/test.sh")
 
 
+@pytest.fixture(scope="module")
+def orm_beside_event_loop():
+    """Playwright's sync API (or a test's own asyncio client) keeps an event loop on the test thread, and
+    Django then refuses plain ORM calls made beside it, the database teardown's included. Allowed for
+    this module in this process only: child processes never inherit it (tests.processes.child_env)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        yield
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _browser_tests_use_the_orm_beside_playwright(request):
+    if request.node.get_closest_marker("browser"):
+        request.getfixturevalue("orm_beside_event_loop")
+
+
 @pytest.fixture
-def journalist(django_user_model):
+def roles(django_user_model):
+    # A transactional test's flush empties auth tables; the roles migration's groups go with them.
+    create_roles()
+
+
+@pytest.fixture
+def journalist(django_user_model, roles):
     user = django_user_model.objects.create_user("jo", password="jo-password-123")
     user.groups.add(Group.objects.get(name=JOURNALISTS))
     return user
 
 
 @pytest.fixture
-def other_journalist(django_user_model):
+def other_journalist(django_user_model, roles):
     user = django_user_model.objects.create_user("other", password="other-password-123")
     user.groups.add(Group.objects.get(name=JOURNALISTS))
     return user
 
 
 @pytest.fixture
-def editor(django_user_model):
+def editor(django_user_model, roles):
     user = django_user_model.objects.create_user("ed", password="ed-password-123", is_staff=True)
     user.groups.add(Group.objects.get(name=EDITORS))
     return user

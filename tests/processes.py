@@ -50,7 +50,7 @@ def test_database_env() -> dict[str, str]:
 
 
 def child_env(**overrides: str) -> dict[str, str]:
-    env = dict(os.environ)
+    env = {key: value for key, value in os.environ.items() if key != "DJANGO_ALLOW_ASYNC_UNSAFE"}
     env.update(test_database_env())
     env["LIVEBLOG_DATA_DIR"] = str(settings.DATA_DIR)
     env["HTTPS"] = "false"

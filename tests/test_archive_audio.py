@@ -21,7 +21,7 @@ from transcription.models import StreamSession
 
 # Audio is archived from worker threads, which see only committed rows; the roles (groups) come from
 # a data migration, so they are restored after each flush.
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture(autouse=True)

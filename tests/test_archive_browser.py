@@ -1,7 +1,5 @@
 """Play the line in a real browser: an editor in admin, on a real Daphne, plays exactly a segment's audio."""
 
-import os
-
 import pytest
 from playwright.sync_api import sync_playwright
 
@@ -10,10 +8,7 @@ from tests.framecoded import RATE, STEP, pcm
 from tests.processes import start_daphne
 from transcription.models import Segment, StreamSession
 
-# Playwright's sync API keeps an event loop on this thread; the ORM calls here are plain sync code.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 CHROMIUM_ARGS = [
     "--no-sandbox",

@@ -72,7 +72,7 @@ def racing_event(django_user_model) -> tuple[Event, StreamSession]:
     return event, session
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_racing_batchers_never_put_a_segment_in_two_batches_on_sqlite(django_user_model):
     assert connection.vendor == "sqlite"
     event, session = racing_event(django_user_model)
@@ -80,7 +80,7 @@ def test_racing_batchers_never_put_a_segment_in_two_batches_on_sqlite(django_use
 
 
 @pytest.mark.scaleout
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_racing_batchers_never_put_a_segment_in_two_batches_on_postgresql(django_user_model):
     assert connection.vendor == "postgresql"
     event, session = racing_event(django_user_model)

@@ -7,7 +7,6 @@ emulators standing in for the real services."""
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from collections.abc import Iterator
@@ -20,15 +19,13 @@ from django.utils import timezone
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from events.models import Event
+from events.roles import create_roles
 from publishing.models import Batch, Post
-from tests.browser import launch, log_in, restore_roles, speech_wav
+from tests.browser import launch, log_in, speech_wav
 from tests.emulators.deepgram import EmulatorThread
 from tests.emulators.mavera import MaveraEmulator
 from tests.processes import Process, start_beat, start_daphne, start_worker
 from transcription.models import Segment, StreamSession
-
-# Playwright's sync API keeps an event loop on this thread; the ORM calls here are plain sync code.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -88,7 +85,7 @@ def stack(request, django_db_setup) -> Iterator[Stack]:
 @pytest.fixture(autouse=True)
 def _roles(transactional_db):
     cache.clear()
-    restore_roles()
+    create_roles()
 
 
 def make_event(journalist, *, auto_publish: bool) -> Event:

@@ -5,7 +5,6 @@ process 2; process 1 is killed mid-stream and the studio resumes the same sessio
 from __future__ import annotations
 
 import json
-import os
 import time
 from datetime import timedelta
 from itertools import pairwise
@@ -19,16 +18,18 @@ from django.db import connection
 from django.utils import timezone
 
 from events.models import Event
+from events.roles import create_roles
 from publishing.models import Batch, Post
-from tests.browser import restore_roles
 from tests.emulators.deepgram import EmulatorThread, silence, word_audio
 from tests.netclients import ReaderSocket, StudioSocket
 from tests.processes import start_beat, start_daphne, start_worker
 from transcription.models import Segment, StreamSession
 
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-pytestmark = [pytest.mark.scaleout, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.scaleout,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("orm_beside_event_loop"),
+]
 
 SOON = 60.0  # s: a functional bound on a busy machine, not a speed claim
 
@@ -53,7 +54,7 @@ def wait_until(condition, timeout: float = SOON, what: str = "condition") -> Non
 @pytest.fixture(autouse=True)
 def _roles(transactional_db):
     cache.clear()
-    restore_roles()
+    create_roles()
 
 
 def test_two_daphnes_a_worker_and_one_beat_survive_losing_the_streaming_process(journalist):

@@ -1,9 +1,7 @@
 """Readers' pages on a real Daphne in real Chromium: posts arrive without reload from admin and
 from other processes, edits and removals follow, a cut socket catches up, no JavaScript still works."""
 
-import importlib
 import json
-import os
 import subprocess
 import sys
 import textwrap
@@ -12,17 +10,13 @@ from datetime import timedelta
 import pytest
 import websockets
 import websockets.sync.client as ws_client
-from django.contrib.auth.models import Group, Permission
 from django.core.cache import cache
 from django.utils import timezone
 from playwright.sync_api import expect, sync_playwright
 
-from events.roles import EDITORS, JOURNALISTS
+from events.roles import create_roles
 from publishing.models import Post
 from tests.processes import ROOT, child_env, start_daphne
-
-# Playwright's sync API keeps an event loop on this thread; the ORM calls here are plain sync code.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -61,13 +55,7 @@ def _fresh_cache():
 
 @pytest.fixture(autouse=True)
 def _roles(transactional_db):
-    # A transactional test's flush drops the groups the roles migration made (serialized_rollback
-    # cannot restore them here: Playwright's loop hides the connection's snapshot), so make them again.
-    roles = importlib.import_module("events.migrations.0002_roles")
-    for name, wanted in ((JOURNALISTS, roles.JOURNALIST_PERMISSIONS), (EDITORS, roles.EDITOR_PERMISSIONS)):
-        group, _ = Group.objects.get_or_create(name=name)
-        for app_label, codename in wanted:
-            group.permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+    create_roles()
 
 
 @pytest.fixture

@@ -20,10 +20,10 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
 from events.models import Event
+from events.roles import create_roles
 from liveblog_site.asgi import application
-from liveblog_site.routing import websocket_urlpatterns
+from liveblog_site.routing import reader_routes, studio_routes
 from publishing.models import Batch, Post
-from tests.browser import restore_roles
 from tests.emulators.studio import Studio
 from tests.framecoded import archive_audio, pcm
 from transcription.models import Segment, SegmentCorrection, StreamSession
@@ -184,7 +184,7 @@ def test_every_url_is_in_the_table():
 
 
 def test_every_socket_route_is_in_the_table():
-    assert {str(route.pattern) for route in websocket_urlpatterns} == {
+    assert {str(route.pattern) for route in [*studio_routes, *reader_routes]} == {
         "ws/studio/<slug:slug>/",
         "ws/events/<slug:slug>/",
     }
@@ -312,7 +312,7 @@ STUDIO_SOCKET = {ANON: False, READER: False, JOURNO: True, OTHER: False, EDITOR:
 
 @pytest.fixture
 def roles_again(transactional_db):
-    restore_roles()  # an earlier transactional test's flush may have dropped them
+    create_roles()  # an earlier transactional test's flush may have dropped them
 
 
 @pytest.mark.parametrize("role", ROLES)

@@ -17,8 +17,8 @@ import pytest
 from django.core.cache import cache
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from events.roles import create_roles
 from publishing.models import Batch, Post
-from tests.browser import restore_roles
 from tests.emulators.deepgram import EmulatorThread, silence, word_audio
 from tests.emulators.studio import Studio
 from tests.netclients import StudioSocket
@@ -26,9 +26,7 @@ from tests.processes import start_daphne
 from transcription.models import Segment, StreamSession
 from transcription.protocol import Close
 
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("orm_beside_event_loop")]
 
 SEED = int(os.environ.get("FUZZ_SEED", "20261121"))
 SOCKETS = 400  # never started: every one must be refused, none may write a row
@@ -107,7 +105,7 @@ def wait_until(condition, timeout: float = 30.0) -> None:
 @pytest.fixture(autouse=True)
 def _roles(transactional_db):
     cache.clear()
-    restore_roles()
+    create_roles()
 
 
 def test_the_studio_socket_survives_a_fuzz_run(event, journalist, other_journalist):

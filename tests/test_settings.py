@@ -45,7 +45,11 @@ def test_a_url_with_the_wrong_scheme_fails(monkeypatch):
 
 
 def _settings_in_child(extra_env: dict[str, str], expression: str) -> subprocess.CompletedProcess:
-    child_env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "HTTPS", "REDIS_URL", "DATABASE_URL"}}
+    child_env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DEBUG", "HTTPS", "REDIS_URL", "DATABASE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    }
     child_env.update(extra_env)
     code = (
         "import django, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'liveblog_site.settings'; django.setup(); "
@@ -82,7 +86,7 @@ def test_bad_environment_stops_the_start():
 
 
 def test_production_settings_pass_the_deploy_check():
-    child_env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "HTTPS"}}
+    child_env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "HTTPS", "DJANGO_ALLOW_ASYNC_UNSAFE"}}
     child_env.update({"SECRET_KEY": "k" * 20 + "-production-secret-" + "z" * 30, "ALLOWED_HOSTS": "news.example"})
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
