@@ -1,1 +1,7 @@
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from transcription.consumers import StudioConsumer
+
+websocket_urlpatterns = [
+    path("ws/studio/<slug:slug>/", StudioConsumer.as_asgi()),
+]

@@ -1,9 +1,12 @@
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, render
 
 from events.models import Event
 from events.roles import can_stream
+from transcription.models import StreamSession
+from transcription.speech import provider_for_settings
 
 
 @login_required
@@ -11,4 +14,14 @@ def studio(request, slug):
     event = get_object_or_404(Event, slug=slug)
     if not can_stream(request.user, event):
         raise PermissionDenied("You are not assigned to stream this event.")
-    return render(request, "transcription/studio.html", {"event": event})
+    provider = provider_for_settings()
+    return render(
+        request,
+        "transcription/studio.html",
+        {
+            "event": event,
+            "provider": provider,
+            "provider_label": StreamSession.Provider(provider).label,
+            "buffer_seconds": settings.STUDIO_OFFLINE_BUFFER_SECONDS,
+        },
+    )

@@ -1,0 +1,296 @@
+"""One journalist's stream: audio in, to the speech backend and the archive; final results stored; messages out.
+
+Both the studio socket and `manage.py stream_audio` drive a Relay, so both check, archive and store alike.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
+from django.conf import settings
+from django.db import InterfaceError, OperationalError, connection
+
+from transcription import leases, sessions
+from transcription.archive import SessionArchive
+from transcription.models import Segment, StreamSession
+from transcription.protocol import Close, RateGuard, Start, StudioError, check_frame
+from transcription.speech import (
+    BYTES_PER_SECOND,
+    SpeechBackend,
+    StreamOptions,
+    Transcript,
+    UpstreamFailed,
+    UpstreamStatus,
+    backend_for,
+)
+
+logger = logging.getLogger(__name__)
+
+Notify = Callable[[dict], Awaitable[None]]
+# The relays of this process by session, so a resume waits for the dropped socket's relay to finish.
+_RELAYS: dict[int, Relay] = {}
+FAILURE_CLOSE = {
+    "upstream_refused": Close.UPSTREAM_REFUSED,
+    "upstream_unavailable": Close.UPSTREAM_UNAVAILABLE,
+}
+
+
+class Relay:
+    def __init__(
+        self,
+        event,
+        journalist_id: int,
+        notify: Notify,
+        *,
+        max_rate: float | None = 1.5,
+        on_failure: Callable[[StudioError], Awaitable[None]] | None = None,
+    ):
+        self.event = event
+        self.journalist_id = journalist_id
+        self.notify = notify
+        self.on_failure = on_failure
+        self.holder = uuid.uuid4().hex
+        self.guard = RateGuard(max_rate) if max_rate else None
+        self.session: sessions.Opened | None = None
+        self.backend: SpeechBackend | None = None
+        self.archive: SessionArchive | None = None
+        self.base = 0.0
+        self.received = 0
+        self.client_dropped = 0.0
+        self.upstream = "connecting"
+        self.paused = False
+        self.finished = False
+        self._pump: asyncio.Task | None = None
+        self._last: Segment | None = None
+        self._finishing: asyncio.Task | None = None
+
+    @property
+    def session_id(self) -> int:
+        assert self.session is not None
+        return self.session.id
+
+    async def start(self, start: Start) -> list[dict]:
+        """Open or resume the session: `ready`, then any finals a resuming client missed."""
+        taken = await _db(leases.acquire)(
+            self.event.id, self.journalist_id, self.holder, take_over=start.session is not None
+        )
+        if not taken:
+            raise StudioError(
+                Close.CONCURRENT_STREAM,
+                "You are already streaming to this event from another window or device. Stop that stream first.",
+            )
+        previous = _RELAYS.get(start.session) if start.session is not None else None
+        if previous is not None:
+            await previous.detach()  # its finals stored and its figures saved before this one goes on
+        backend = backend_for(StreamOptions.for_event(self.event))
+        try:
+            self.session = await _db(sessions.open_session)(
+                self.event.id, self.journalist_id, backend.provider, resume=start.session
+            )
+        except StudioError:
+            await _db(leases.release)(self.event.id, self.journalist_id, self.holder)
+            raise
+        # A resuming client knows how much audio it sent before; frames lost in flight stay a gap.
+        self.base = max(self.session.audio_seconds, start.stream_time or 0.0)
+        _RELAYS[self.session.id] = self
+        self.client_dropped = start.dropped_seconds
+        self.backend = backend
+        self.archive = SessionArchive.open(self.session.id, at=self.base)
+        await backend.start()
+        missed = []
+        if start.session is not None and start.last_sequence is not None:
+            missed = await _db(sessions.finals_after)(self.session.id, start.last_sequence)
+        self._pump = asyncio.create_task(self._run_pump(), name=f"relay-pump-{self.session.id}")
+        ready = {
+            "type": "ready",
+            "session": self.session.id,
+            "provider": backend.provider,
+            "resumed": self.session.resumed,
+            "stream_time": round(self.base, 3),
+        }
+        return [ready, *missed]
+
+    async def audio(self, pcm: bytes) -> None:
+        if self.backend is None or self.archive is None:
+            raise StudioError(Close.AUDIO_BEFORE_START, 'Audio arrived before {"type": "start"}.')
+        check_frame(pcm, settings.STUDIO_MAX_FRAME_BYTES)
+        if self.finished:
+            return
+        if self.guard is not None:
+            self.guard.take(len(pcm) / BYTES_PER_SECOND)
+        self.received += len(pcm)
+        await self.archive.write(pcm)
+        await self.backend.send(pcm)
+
+    async def pause(self) -> None:
+        if self.backend is None or self.finished:
+            return
+        self.paused = True
+        await self.backend.finalize()
+        await _db(sessions.set_status)(self.session_id, StreamSession.Status.PAUSED)
+        await self._send_status()
+
+    async def resume(self) -> None:
+        if self.backend is None or self.finished:
+            return
+        self.paused = False
+        await _db(sessions.set_status)(self.session_id, StreamSession.Status.LIVE)
+        await self._send_status()
+
+    async def stop(self, status: str = StreamSession.Status.ENDED, error: str = "") -> None:
+        """Finish the session: every final result for the audio received is stored before this returns."""
+        await self._finish(status, error)
+
+    async def detach(self) -> None:
+        """The socket went away without `stop`: store what is in flight, keep the session open to resume."""
+        await self._finish(StreamSession.Status.PAUSED)
+
+    async def save_progress(self) -> bool:
+        """Persist the session's figures and renew the lease; False when another connection took over."""
+        if self.session is None or self.backend is None:
+            return True
+        await _db(sessions.record_progress)(self.session_id, **self._figures())
+        if self.finished:
+            return True
+        return await _db(leases.renew)(self.event.id, self.journalist_id, self.holder)
+
+    async def _finish(self, status: str, error: str = "") -> None:
+        """Wind down once; later callers (a resume waiting for this relay) wait for the same end."""
+        if self.backend is None or self.archive is None:
+            return
+        if self._finishing is None:
+            self.finished = True
+            self._finishing = asyncio.create_task(self._wind_down(status, error))
+        await asyncio.shield(self._finishing)
+
+    async def _wind_down(self, status: str, error: str) -> None:
+        assert self.backend is not None and self.archive is not None
+        try:
+            await self.backend.stop()
+            if self._pump is not None:
+                await self._pump
+        finally:
+            await self.archive.close()
+            await _db(sessions.record_progress)(self.session_id, **self._figures())
+            await _db(leases.release)(self.event.id, self.journalist_id, self.holder)
+            await _db(sessions.set_status)(self.session_id, status, error=error)
+            if status != StreamSession.Status.PAUSED:
+                await _db(_flush_remaining)(self.event.id)
+            if _RELAYS.get(self.session_id) is self:
+                del _RELAYS[self.session_id]
+            if not _RELAYS:
+                # No stream left in this process: let the writer's kept connection go.
+                await asyncio.wrap_future(_segment_writer.submit(_close_connection))
+
+    def _figures(self) -> dict:
+        assert self.session is not None and self.backend is not None
+        return {
+            "audio_seconds": self.base + self.received / BYTES_PER_SECOND,
+            "reconnects": self.session.reconnects + self.backend.reconnects,
+            "dropped_audio_seconds": self.session.dropped_audio_seconds
+            + self.client_dropped
+            + self.backend.dropped_seconds,
+            "request_ids": [*self.session.request_ids, *self.backend.request_ids],
+        }
+
+    async def _run_pump(self) -> None:
+        assert self.backend is not None
+        async for item in self.backend.events():
+            if isinstance(item, Transcript):
+                await self._transcript(item)
+            elif isinstance(item, UpstreamStatus):
+                self.upstream = item.state
+                if item.request_id:
+                    await _db(sessions.record_progress)(self.session_id, **self._figures())
+                await self._send_status(detail=item.detail)
+            elif isinstance(item, UpstreamFailed):
+                error = StudioError(FAILURE_CLOSE.get(item.reason, Close.UPSTREAM_FAILED), item.message)
+                logger.warning("session %s: upstream failed: %s", self.session_id, item.message)
+                if self.on_failure is not None:
+                    asyncio.create_task(self.on_failure(error))  # noqa: RUF006  (it stops this relay, so not awaited here)
+
+    async def _transcript(self, result: Transcript) -> None:
+        result = dataclasses.replace(
+            result,
+            start=round(result.start + self.base, 3),
+            end=round(result.end + self.base, 3),
+            words=[
+                {**w, "start": round(w["start"] + self.base, 3), "end": round(w["end"] + self.base, 3)}
+                for w in result.words
+            ],
+        )
+        message = {
+            "type": "transcript",
+            "is_final": result.is_final,
+            "text": result.text,
+            "start": result.start,
+            "end": result.end,
+        }
+        if result.is_final:
+            segment = await _store(self.session_id, self.event.id, result, after=self._last)
+            self._last = segment
+            message.update(segment=segment.pk, sequence=segment.sequence, start=segment.start, end=segment.end)
+        await self._notify(message)
+
+    async def _send_status(self, detail: str = "") -> None:
+        assert self.backend is not None
+        figures = self._figures()
+        await self._notify(
+            {
+                "type": "status",
+                "state": "paused" if self.paused else "live",
+                "upstream": self.upstream,
+                "provider": self.backend.provider,
+                "reconnects": figures["reconnects"],
+                "dropped_seconds": round(figures["dropped_audio_seconds"], 3),
+                "audio_seconds": round(figures["audio_seconds"], 3),
+                **({"detail": detail} if detail else {}),
+            }
+        )
+
+    async def _notify(self, message: dict) -> None:
+        # A closed socket must not stop the storing of results.
+        with contextlib.suppress(Exception):
+            await self.notify(message)
+
+
+# One thread writes every final of this process, over a connection it keeps: no thread hop through a
+# busy pool and no new database connection per segment (SQLite serialises writers anyway).
+_segment_writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="segment-writer")
+
+
+async def _store(session_id: int, event_id: int, result: Transcript, *, after: Segment | None) -> Segment:
+    return await sync_to_async(_store_sync, thread_sensitive=False, executor=_segment_writer)(
+        session_id, event_id, result, after
+    )
+
+
+def _store_sync(session_id: int, event_id: int, result: Transcript, after: Segment | None) -> Segment:
+    try:
+        return sessions.store_final(session_id, event_id, result, after=after)
+    except (InterfaceError, OperationalError):
+        if connection.is_usable():
+            raise
+        connection.close()  # the kept connection went stale (database restart): once more on a new one
+        return sessions.store_final(session_id, event_id, result, after=after)
+
+
+_db = database_sync_to_async
+
+
+def _close_connection() -> None:
+    connection.close()  # the calling thread's own connection (django.db.connection is per thread)
+
+
+def _flush_remaining(event_id: int) -> None:
+    from publishing.batching import flush_remaining
+
+    flush_remaining(event_id)

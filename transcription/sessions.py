@@ -1,0 +1,129 @@
+"""Stream sessions and their segments in the database: plain functions the relay calls off the event loop."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from transcription.models import Segment, StreamSession
+from transcription.protocol import Close, StudioError
+from transcription.speech import Transcript
+
+OPEN = (StreamSession.Status.LIVE, StreamSession.Status.PAUSED)
+
+
+@dataclass(frozen=True)
+class Opened:
+    id: int
+    audio_seconds: float
+    reconnects: int
+    dropped_audio_seconds: float
+    request_ids: tuple[str, ...]
+    resumed: bool
+
+
+def open_session(event_id: int, journalist_id: int, provider: str, *, resume: int | None = None) -> Opened:
+    """Resume the journalist's open session `resume`, or end any stale one and begin a new session."""
+    from events.models import Event
+
+    with transaction.atomic():
+        if Event.objects.filter(pk=event_id, status=Event.Status.ENDED).exists():
+            raise StudioError(Close.EVENT_ENDED, "This event has ended; it takes no more audio.")
+        if resume is not None:
+            session = (
+                StreamSession.objects.select_for_update()
+                .filter(pk=resume, event_id=event_id, journalist_id=journalist_id, status__in=OPEN)
+                .first()
+            )
+            if session is None:
+                raise StudioError(Close.UNKNOWN_SESSION, f"Session {resume} is not an open session of yours here.")
+            session.status = StreamSession.Status.LIVE
+            session.reconnects += 1
+            session.save(update_fields=["status", "reconnects"])
+        else:
+            StreamSession.objects.filter(event_id=event_id, journalist_id=journalist_id, status__in=OPEN).update(
+                status=StreamSession.Status.ENDED, ended_at=timezone.now()
+            )
+            session = StreamSession.objects.create(event_id=event_id, journalist_id=journalist_id, provider=provider)
+    return Opened(
+        id=session.pk,
+        audio_seconds=session.audio_seconds,
+        reconnects=session.reconnects,
+        dropped_audio_seconds=session.dropped_audio_seconds,
+        request_ids=tuple(session.request_ids),
+        resumed=resume is not None,
+    )
+
+
+def store_final(session_id: int, event_id: int, result: Transcript, *, after: Segment | None = None) -> Segment:
+    """Store one final result as the session's next segment, in stream time, never before the previous one.
+
+    `after` is the segment this relay stored last: with it, storing is one INSERT. If another relay
+    stored in between (a takeover), the unique (session, sequence) refuses it and the locked path runs.
+    """
+    if after is not None:
+        try:
+            with transaction.atomic():
+                return _create(session_id, event_id, result, after.sequence + 1, after.end)
+        except IntegrityError:
+            pass
+    with transaction.atomic():
+        # The row lock serialises writers of one session (the old and new relay during a takeover).
+        StreamSession.objects.select_for_update().filter(pk=session_id).values_list("pk").get()
+        last = Segment.objects.filter(session_id=session_id).aggregate(sequence=Max("sequence"), end=Max("end"))
+        sequence = 0 if last["sequence"] is None else last["sequence"] + 1
+        return _create(session_id, event_id, result, sequence, last["end"] or 0.0)
+
+
+def _create(session_id: int, event_id: int, result: Transcript, sequence: int, previous_end: float) -> Segment:
+    start = max(result.start, previous_end)
+    return Segment.objects.create(
+        session_id=session_id,
+        event_id=event_id,
+        sequence=sequence,
+        text=result.text,
+        start=start,
+        end=max(result.end, start),
+        confidence=result.confidence,
+        speaker=result.speaker,
+        words=result.words,
+    )
+
+
+def finals_after(session_id: int, sequence: int) -> list[dict]:
+    """The session's stored finals after `sequence`, as transcript messages: what a resuming client missed."""
+    return [
+        {
+            "type": "transcript",
+            "is_final": True,
+            "text": segment.text,
+            "start": segment.start,
+            "end": segment.end,
+            "segment": segment.pk,
+            "sequence": segment.sequence,
+        }
+        for segment in Segment.objects.filter(session_id=session_id, sequence__gt=sequence).order_by("sequence")
+    ]
+
+
+def record_progress(
+    session_id: int, *, audio_seconds: float, reconnects: int, dropped_audio_seconds: float, request_ids: list[str]
+) -> None:
+    StreamSession.objects.filter(pk=session_id).update(
+        audio_seconds=audio_seconds,
+        reconnects=reconnects,
+        dropped_audio_seconds=dropped_audio_seconds,
+        request_ids=request_ids,
+    )
+
+
+def set_status(session_id: int, status: str, *, error: str = "") -> None:
+    changes: dict = {"status": status}
+    if status in (StreamSession.Status.ENDED, StreamSession.Status.FAILED):
+        changes["ended_at"] = timezone.now()
+    if error:
+        changes["last_error"] = error
+    StreamSession.objects.filter(pk=session_id, status__in=OPEN).update(**changes)
