@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from pathlib import Path
 
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright
@@ -18,25 +16,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-
-
-def speech_wav(path: Path, sentences: list[str], *, gap_seconds: float = 1.5) -> Path:
-    """The sentences spoken by espeak-ng, as a 16 kHz mono 16-bit WAV with a pause after each."""
-    for tool in ("espeak-ng", "sox"):
-        if shutil.which(tool) is None:
-            raise RuntimeError(f"{tool} is not installed: run scripts/test.sh")
-    parts = []
-    for n, sentence in enumerate(sentences):
-        raw = path.with_name(f"{path.stem}-{n}.espeak.wav")
-        part = path.with_name(f"{path.stem}-{n}.wav")
-        subprocess.run(["espeak-ng", "-v", "en-us+klatt2", "-s", "130", "-w", str(raw), sentence], check=True)
-        subprocess.run(
-            ["sox", "-q", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(part), "pad", "1", str(gap_seconds)],
-            check=True,
-        )
-        parts.append(str(part))
-    subprocess.run(["sox", "-q", *parts, "-r", "16000", "-c", "1", "-b", "16", str(path)], check=True)
-    return path
 
 
 def launch(playwright: Playwright, *, microphone: Path | None = None) -> Browser:

@@ -4,22 +4,13 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from tests import framecoded
+from tests.browser import launch
 from tests.framecoded import RATE, STEP, pcm
 from tests.processes import start_daphne
 from transcription.models import Segment, StreamSession
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--autoplay-policy=no-user-gesture-required",
-]
 
 # What Chromium itself decodes from the segment's audio: duration, rate and the frame codes at both ends.
 DECODE = f"""async (audio) => {{
@@ -63,7 +54,7 @@ def segment(settings, media_root, event, journalist):
 
 def test_an_editor_plays_exactly_the_segments_audio_in_admin(daphne, segment, editor):
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = launch(playwright)
         try:
             page = browser.new_page()
             page.goto(f"{daphne}/admin/login/?next=/admin/transcription/segment/{segment.pk}/change/")

@@ -21,7 +21,8 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from events.models import Event
 from events.roles import create_roles
 from publishing.models import Batch, Post
-from tests.browser import launch, log_in, speech_wav
+from tests.audio import speech_wav
+from tests.browser import launch, log_in
 from tests.emulators.deepgram import EmulatorThread
 from tests.emulators.mavera import MaveraEmulator
 from tests.processes import Process, start_beat, start_daphne, start_worker

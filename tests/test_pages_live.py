@@ -16,26 +16,18 @@ from playwright.sync_api import expect, sync_playwright
 
 from events.roles import create_roles
 from publishing.models import Post
+from tests.browser import launch
 from tests.processes import ROOT, child_env, start_daphne
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 ARRIVES = 15_000  # ms: a functional bound, far above the 2 s the embedded mode is built for
 
 
 @pytest.fixture(scope="module")
 def browser():
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = launch(playwright)
         yield browser
         browser.close()
 

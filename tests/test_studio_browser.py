@@ -1,10 +1,8 @@
 """The studio page in a real Chromium on a real Daphne: a fake microphone speaks, segments are stored and shown."""
 
 import contextlib
-import os
 import re
 import socket
-import subprocess
 import threading
 from itertools import pairwise
 
@@ -12,24 +10,14 @@ import pytest
 from django.conf import settings
 from playwright.sync_api import expect, sync_playwright
 
-from tests.emulators.studio import ensure_roles, espeak_wav, session_cookie
+from tests.audio import speech_wav
+from tests.browser import launch
+from tests.emulators.studio import ensure_roles, session_cookie
 from tests.processes import start_daphne
 from transcription.models import Segment, StreamSession
 
-# Playwright's sync API keeps an event loop on this thread; the ORM calls here are plain sync code.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SENTENCES = [
     "The weather today is cold and the river is very quiet.",
     "We will meet the team at the station tomorrow morning.",
@@ -39,22 +27,14 @@ CONTENT_WORDS = {"weather", "today", "cold", "river", "very", "quiet", "meet", "
 
 @pytest.fixture(scope="module")
 def microphone_wav(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("mic")
-    parts = [espeak_wav(folder / f"part{i}.wav", text, rate=48000) for i, text in enumerate(SENTENCES)]
-    joined = folder / "microphone.wav"
-    subprocess.run(["sox", *map(str, parts), str(joined)], check=True)
-    return joined
+    # 48 kHz, as a laptop microphone: the page's worklet resamples it to 16 kHz.
+    return speech_wav(tmp_path_factory.mktemp("mic") / "microphone.wav", SENTENCES, rate=48000)
 
 
 @pytest.fixture(scope="module")
 def browser(microphone_wav):
-    fake_microphone = [
-        "--use-fake-ui-for-media-stream",
-        "--use-fake-device-for-media-stream",
-        f"--use-file-for-fake-audio-capture={microphone_wav}%noloop",
-    ]
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS + fake_microphone)
+        browser = launch(playwright, microphone=microphone_wav)
         yield browser
         browser.close()
 

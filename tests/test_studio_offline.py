@@ -8,7 +8,9 @@ from itertools import pairwise
 import pytest
 from django.core.management import call_command
 
-from tests.emulators.studio import ensure_roles, espeak_wav, wav_pcm
+from tests import audio
+from tests.audio import wav_pcm
+from tests.emulators.studio import ensure_roles
 from transcription.models import Segment, StreamSession
 from transcription.speech import StreamOptions, Transcript
 from transcription.speech.offline import OfflineBackend
@@ -31,11 +33,7 @@ def roles(transactional_db):
 
 @pytest.fixture(scope="module")
 def speech_wav(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("speech")
-    parts = [espeak_wav(folder / f"part{i}.wav", text) for i, text in enumerate(SENTENCES)]
-    joined = folder / "speech.wav"
-    subprocess.run(["sox", *map(str, parts), str(joined)], check=True)
-    return joined
+    return audio.speech_wav(tmp_path_factory.mktemp("speech") / "speech.wav", SENTENCES)
 
 
 async def test_it_recognises_most_content_words_with_a_final_at_each_pause(speech_wav):

@@ -5,10 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import shutil
-import subprocess
-import wave
-from pathlib import Path
 
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
@@ -144,23 +140,3 @@ class Studio:
             self._reader.cancel()
         if self.communicator is not None:
             await self.communicator.disconnect(timeout=30)
-
-
-def espeak_wav(path: Path, text: str, *, rate: int = 16000, lead_silence: float = 1.0) -> Path:
-    """Speech made with espeak-ng (Klatt voice) and sox: `rate` Hz mono 16-bit WAV with silence around it."""
-    for tool in ("espeak-ng", "sox"):
-        if shutil.which(tool) is None:
-            raise RuntimeError(f"{tool} is not installed: run scripts/test.sh")
-    raw = path.with_suffix(".espeak.wav")
-    subprocess.run(["espeak-ng", "-v", "en-us+klatt2", "-s", "130", "-w", str(raw), text], check=True)
-    subprocess.run(
-        ["sox", "-q", str(raw), "-r", str(rate), "-c", "1", "-b", "16", str(path), "pad", str(lead_silence), "1.5"],
-        check=True,
-    )
-    return path
-
-
-def wav_pcm(path: Path) -> bytes:
-    with wave.open(str(path)) as wav:
-        assert (wav.getframerate(), wav.getnchannels(), wav.getsampwidth()) == (16000, 1, 2)
-        return wav.readframes(wav.getnframes())
