@@ -1,18 +1,16 @@
 """Readers' pages, cursor endpoint, feed, JSON-LD and API through Django's test client."""
 
-import importlib
 import json
 import re
 from datetime import timedelta
 
 import feedparser
 import pytest
-from django.contrib.auth.models import Group, Permission
 from django.core.cache import cache
 from django.utils import timezone
 
 from events.models import Event
-from events.roles import EDITORS, JOURNALISTS
+from events.roles import create_roles
 from publishing.models import Post
 
 # Transactional: pages forget their cached state on commit, as in production.
@@ -34,12 +32,7 @@ def _fresh_cache():
 
 @pytest.fixture(autouse=True)
 def _roles(transactional_db):
-    # A transactional test's flush drops the groups the roles migration made: make them again.
-    roles = importlib.import_module("events.migrations.0002_roles")
-    for name, wanted in ((JOURNALISTS, roles.JOURNALIST_PERMISSIONS), (EDITORS, roles.EDITOR_PERMISSIONS)):
-        group, _ = Group.objects.get_or_create(name=name)
-        for app_label, codename in wanted:
-            group.permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+    create_roles()
 
 
 def publish(event, body="An update.", *, headline="", editor=None, **fields) -> Post:
