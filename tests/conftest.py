@@ -41,6 +41,17 @@ def roles(django_user_model):
 
 
 @pytest.fixture
+async def deepgram(settings):
+    """The Deepgram emulator on loopback, with the settings pointing our client at it."""
+    from tests.emulators.deepgram import Emulator, Script
+
+    async with Emulator(Script(api_key="dg-test-key")) as emulator:
+        settings.DEEPGRAM_API_KEY = "dg-test-key"
+        settings.DEEPGRAM_URL = emulator.url
+        yield emulator
+
+
+@pytest.fixture
 def journalist(django_user_model, roles):
     user = django_user_model.objects.create_user("jo", password="jo-password-123")
     user.groups.add(Group.objects.get(name=JOURNALISTS))

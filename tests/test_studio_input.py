@@ -5,7 +5,7 @@ import json
 import pytest
 from asgiref.sync import sync_to_async
 
-from tests.emulators.deepgram import Emulator, Script, silence, word_audio
+from tests.emulators.deepgram import silence, word_audio
 from tests.emulators.studio import START, Studio, ensure_roles
 from transcription.models import Segment, StreamSession
 
@@ -15,14 +15,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture(autouse=True)
 def _roles(transactional_db):
     ensure_roles()
-
-
-@pytest.fixture
-async def deepgram(settings):
-    async with Emulator(Script(api_key="dg-test-key")) as emulator:
-        settings.DEEPGRAM_API_KEY = "dg-test-key"
-        settings.DEEPGRAM_URL = emulator.url
-        yield emulator
 
 
 @sync_to_async
