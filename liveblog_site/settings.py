@@ -188,6 +188,8 @@ SITE_URL = env_str("SITE_URL", "")
 # --- Audio archive --------------------------------------------------------------------------
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT") or DATA_DIR / "media")
 MEDIA_URL = "/media/"
+AUDIO_ARCHIVE_CHUNK_SECONDS = env_float("AUDIO_ARCHIVE_CHUNK_SECONDS", 5.0, minimum=0.5)
+AUDIO_ARCHIVE_MAX_PENDING_CHUNKS = env_int("AUDIO_ARCHIVE_MAX_PENDING_CHUNKS", 120, minimum=1)
 
 # --- Auth, i18n, static -----------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

@@ -1,12 +1,10 @@
 import os
-from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Group
-from django.utils import timezone
 
-from events.models import Event
 from events.roles import EDITORS, JOURNALISTS, create_roles
+from tests.factories import live_event
 
 
 @pytest.fixture(autouse=True)
@@ -79,12 +77,4 @@ def reader(django_user_model):
 
 @pytest.fixture
 def event(journalist):
-    event = Event.objects.create(
-        title="Keynote",
-        slug="keynote",
-        status=Event.Status.LIVE,
-        starts_at=timezone.now() - timedelta(minutes=10),
-        glossary="Ada Lovelace\nLiveblog",
-    )
-    event.journalists.add(journalist)
-    return event
+    return live_event(journalist, title="Keynote", slug="keynote", glossary="Ada Lovelace\nLiveblog")

@@ -11,11 +11,9 @@ import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
 
 import pytest
 from django.core.cache import cache
-from django.utils import timezone
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from events.models import Event
@@ -25,6 +23,7 @@ from tests.audio import speech_wav
 from tests.browser import launch, log_in
 from tests.emulators.deepgram import EmulatorThread
 from tests.emulators.mavera import MaveraEmulator
+from tests.factories import live_event
 from tests.processes import Process, start_beat, start_daphne, start_worker
 from transcription.models import Segment, StreamSession
 
@@ -90,16 +89,9 @@ def _roles(transactional_db):
 
 
 def make_event(journalist, *, auto_publish: bool) -> Event:
-    event = Event.objects.create(
-        title="City keynote",
-        slug="city-keynote",
-        status=Event.Status.LIVE,
-        starts_at=timezone.now() - timedelta(minutes=5),
-        batch_interval_seconds=5,
-        auto_publish=auto_publish,
+    return live_event(
+        journalist, title="City keynote", slug="city-keynote", batch_interval_seconds=5, auto_publish=auto_publish
     )
-    event.journalists.add(journalist)
-    return event
 
 
 def open_reader(browser: Browser, stack: Stack, event: Event) -> Page:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import timedelta
 from itertools import pairwise
 from urllib.error import HTTPError
 from urllib.request import Request, urlopen
@@ -15,12 +14,11 @@ import pytest
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django.utils import timezone
 
-from events.models import Event
 from events.roles import create_roles
 from publishing.models import Batch, Post
 from tests.emulators.deepgram import EmulatorThread, silence, word_audio
+from tests.factories import live_event
 from tests.netclients import ReaderSocket, StudioSocket
 from tests.processes import start_beat, start_daphne, start_worker
 from transcription.models import Segment, StreamSession
@@ -59,15 +57,9 @@ def _roles(transactional_db):
 
 def test_two_daphnes_a_worker_and_one_beat_survive_losing_the_streaming_process(journalist):
     assert connection.vendor == "postgresql" and settings.REDIS_URL, "the scale-out topology needs both servers"
-    event = Event.objects.create(
-        title="Council budget",
-        slug="council-budget",
-        status=Event.Status.LIVE,
-        starts_at=timezone.now() - timedelta(minutes=5),
-        batch_interval_seconds=5,
-        auto_publish=True,
+    event = live_event(
+        journalist, title="Council budget", slug="council-budget", batch_interval_seconds=5, auto_publish=True
     )
-    event.journalists.add(journalist)
     with EmulatorThread() as deepgram:
         env = {
             "BATCH_TICK_SECONDS": "1",

@@ -35,11 +35,11 @@ _CHUNK_NAME = re.compile(r"^(?P<start>\d{12})-(?P<frames>\d+)(?:_[^.]*)?\.flac$"
 
 
 def chunk_seconds() -> float:
-    return float(getattr(settings, "AUDIO_ARCHIVE_CHUNK_SECONDS", 5.0))
+    return settings.AUDIO_ARCHIVE_CHUNK_SECONDS
 
 
 def max_pending_chunks() -> int:
-    return int(getattr(settings, "AUDIO_ARCHIVE_MAX_PENDING_CHUNKS", 120))
+    return settings.AUDIO_ARCHIVE_MAX_PENDING_CHUNKS
 
 
 def storage() -> Storage:

@@ -84,18 +84,16 @@ def session_audio(request: HttpRequest, pk: int) -> HttpResponse:
     return response
 
 
-def _transcript_response(text_by_format: dict, fmt: str, filename: str) -> HttpResponse:
-    response = HttpResponse(text_by_format[fmt](), content_type=_FORMATS[fmt])
+def _transcript_response(lines: list, fmt: str, title: str, filename: str) -> HttpResponse:
+    if fmt == "srt":
+        text = exports.as_srt(lines)
+    elif fmt == "vtt":
+        text = exports.as_vtt(lines)
+    else:
+        text = exports.as_text(lines, title)
+    response = HttpResponse(text, content_type=_FORMATS[fmt])
     response["Content-Disposition"] = f'attachment; filename="{filename}.{fmt}"'
     return _private(response)
-
-
-def _renderers(lines_of, title: str) -> dict:
-    return {
-        "txt": lambda: exports.as_text(lines_of(), title),
-        "srt": lambda: exports.as_srt(lines_of()),
-        "vtt": lambda: exports.as_vtt(lines_of()),
-    }
 
 
 @require_GET
@@ -106,8 +104,9 @@ def session_transcript(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
     if refused := _refused(request, session.event):
         return refused
     title = f"{session.event.title} — session {session.pk} ({session.journalist}, {session.started_at:%Y-%m-%d %H:%M})"
-    renderers = _renderers(lambda: exports.session_lines(session), title)
-    return _transcript_response(renderers, fmt, f"{session.event.slug}-session-{session.pk}")
+    return _transcript_response(
+        exports.session_lines(session), fmt, title, f"{session.event.slug}-session-{session.pk}"
+    )
 
 
 @require_GET
@@ -117,8 +116,7 @@ def event_transcript(request: HttpRequest, slug: str, fmt: str) -> HttpResponse:
     event = get_object_or_404(Event, slug=slug)
     if refused := _refused(request, event):
         return refused
-    renderers = _renderers(lambda: exports.event_lines(event), event.title)
-    return _transcript_response(renderers, fmt, f"{event.slug}-transcript")
+    return _transcript_response(exports.event_lines(event), fmt, event.title, f"{event.slug}-transcript")
 
 
 @require_GET
