@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 
@@ -105,10 +104,12 @@ class StudioConsumer(AsyncWebsocketConsumer):
         polls = 0
         while True:
             polls += 1
-            with contextlib.suppress(Exception):
+            try:
                 if polls % PROGRESS_EVERY == 0 and self.relay is not None and not await self.relay.save_progress():
                     await self.fail(StudioError(Close.TAKEN_OVER, "This stream was resumed from another connection."))
                     return
+            except Exception:  # the next try is 10 s away; the lease lasts 30 s
+                logger.exception("studio could not save the stream progress of event %s", self.event.id)
             try:
                 found = await database_sync_to_async(newsroom.updates)(self.event.id, self.last_post_id)
             except Event.DoesNotExist:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -111,8 +112,6 @@ class RateGuard:
     """Token bucket over audio seconds: bursts up to `burst` seconds, sustained up to `rate`× real time."""
 
     def __init__(self, rate: float = 1.5, burst: float = 10.0, clock=None):
-        import time
-
         self.rate = rate
         self.burst = burst
         self.clock = clock or time.monotonic

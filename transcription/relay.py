@@ -267,13 +267,7 @@ class Relay:
 _segment_writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="segment-writer")
 
 
-async def _store(session_id: int, event_id: int, result: Transcript, *, after: Segment | None) -> Segment:
-    return await sync_to_async(_store_sync, thread_sensitive=False, executor=_segment_writer)(
-        session_id, event_id, result, after
-    )
-
-
-def _store_sync(session_id: int, event_id: int, result: Transcript, after: Segment | None) -> Segment:
+def _store_sync(session_id: int, event_id: int, result: Transcript, *, after: Segment | None) -> Segment:
     try:
         return sessions.store_final(session_id, event_id, result, after=after)
     except (InterfaceError, OperationalError):
@@ -281,6 +275,9 @@ def _store_sync(session_id: int, event_id: int, result: Transcript, after: Segme
             raise
         connection.close()  # the kept connection went stale (database restart): once more on a new one
         return sessions.store_final(session_id, event_id, result, after=after)
+
+
+_store = sync_to_async(_store_sync, thread_sensitive=False, executor=_segment_writer)
 
 
 _db = database_sync_to_async

@@ -22,7 +22,7 @@
   const stream = {
     socket: null, ready: false, session: null, wanted: false, paused: false, stopping: false,
     backlog: [], sentSeconds: 0, lastSequence: -1, droppedSeconds: 0, reportedDropped: 0, attempts: 0, reconnectTimer: null,
-    drainStarted: 0, drainedSeconds: 0, startedAt: 0, audio: null, nextBatchAt: null,
+    drainStarted: 0, drainedSeconds: 0, drainTimer: null, startedAt: 0, audio: null, nextBatchAt: null,
   };
 
   function setState(state) {
@@ -95,6 +95,8 @@
 
   // Live frames go straight out; a backlog from a reconnect drains at up to DRAIN_RATE × real time.
   function drain() {
+    clearTimeout(stream.drainTimer);
+    stream.drainTimer = null;
     const socket = stream.socket;
     if (!socket || !stream.ready || socket.readyState !== WebSocket.OPEN) return;
     const elapsed = (performance.now() - stream.drainStarted) / 1000;
@@ -103,7 +105,7 @@
       stream.drainedSeconds += FRAME_SECONDS;
       stream.sentSeconds += FRAME_SECONDS;
     }
-    if (stream.backlog.length) setTimeout(drain, 100);
+    if (stream.backlog.length) stream.drainTimer = setTimeout(drain, 100);  // one pending drain at a time
   }
 
   // --- Socket ----------------------------------------------------------------------------------

@@ -96,32 +96,34 @@ class Studio:
                 await asyncio.sleep(0)
 
     async def wait_for(self, predicate, timeout: float = 20.0) -> dict:
-        deadline = asyncio.get_running_loop().time() + timeout
         seen = 0
-        while True:
+
+        def found() -> dict | None:
+            nonlocal seen
             for message in self.messages[seen:]:
                 if predicate(message):
                     return message
             seen = len(self.messages)
             if self.close_code is not None:
                 raise AssertionError(f"socket closed ({self.close_code}) before the message came: {self.messages}")
-            remaining = deadline - asyncio.get_running_loop().time()
-            if remaining <= 0:
-                raise AssertionError(f"no such message within {timeout} s; got {self.messages[-10:]}")
-            self._arrived.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._arrived.wait(), timeout=remaining)
+            return None
+
+        return await self._until(found, timeout, f"no such message within {timeout} s")
 
     async def wait_closed(self, timeout: float = 20.0) -> int:
+        return await self._until(lambda: self.close_code, timeout, f"socket still open after {timeout} s")
+
+    async def _until(self, found, timeout: float, failure: str):
+        """found()'s first result other than None, checked as each message arrives."""
         deadline = asyncio.get_running_loop().time() + timeout
-        while self.close_code is None:
+        while (result := found()) is None:
             remaining = deadline - asyncio.get_running_loop().time()
             if remaining <= 0:
-                raise AssertionError(f"socket still open after {timeout} s; got {self.messages[-10:]}")
+                raise AssertionError(f"{failure}; got {self.messages[-10:]}")
             self._arrived.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._arrived.wait(), timeout=remaining)
-        return self.close_code
+        return result
 
     async def stop(self) -> dict:
         await self.send({"type": "stop"})
