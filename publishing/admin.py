@@ -1,8 +1,10 @@
 import zoneinfo
+from collections.abc import Callable
+from typing import NamedTuple
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q
+from django.db.models import Count, Prefetch, Q
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -17,50 +19,47 @@ from transcription.admin import ReadOnlyAdmin
 from transcription.html import transcript_html
 
 
-def _each(request, queryset, verb: str, apply) -> None:
-    for post in queryset.select_related("event"):
-        apply(post)
-    messages.success(request, f"{verb} {queryset.count()} post(s).")
+class Transition(NamedTuple):
+    permission: str  # the ModelAdmin's has_<permission>_permission decides who may
+    done: str
+    apply: Callable[[Post, object], None]
 
 
-@admin.action(permissions=["change"], description="Approve selected posts")
-def approve(modeladmin, request, queryset):
-    _each(request, queryset, "Approved", lambda post: post.approve(request.user))
+# Every one-click decision on a post, shared by the changelist's actions and the queue page's buttons.
+TRANSITIONS = {
+    "approve": Transition("change", "Approved", lambda post, user: post.approve(user)),
+    "publish": Transition("publish", "Published", lambda post, user: post.publish(user)),
+    "unpublish": Transition("publish", "Unpublished", lambda post, user: post.unpublish(user)),
+    "reject": Transition("change", "Rejected", lambda post, user: post.reject(user)),
+    "pin": Transition("publish", "Pinned", lambda post, user: post.set_pinned(user, True)),
+    "unpin": Transition("publish", "Unpinned", lambda post, user: post.set_pinned(user, False)),
+    "key": Transition("change", "Marked", lambda post, user: post.set_key_event(user, True)),
+    "unkey": Transition("change", "Unmarked", lambda post, user: post.set_key_event(user, False)),
+}
 
 
-@admin.action(permissions=["publish"], description="Publish selected posts")
-def publish(modeladmin, request, queryset):
-    _each(request, queryset, "Published", lambda post: post.publish(request.user))
+def _bulk_action(op: str, name: str, description: str, *, limit: int | None = None):
+    transition = TRANSITIONS[op]
+
+    def action(modeladmin, request, queryset):
+        # Counted as applied: a filtered changelist may no longer match the posts once changed.
+        posts = list(queryset.select_related("event")[:limit])
+        for post in posts:
+            transition.apply(post, request.user)
+        messages.success(request, f"{transition.done} {len(posts)} post(s).")
+
+    action.__name__ = name
+    return admin.action(permissions=[transition.permission], description=description)(action)
 
 
-@admin.action(permissions=["publish"], description="Unpublish selected posts")
-def unpublish(modeladmin, request, queryset):
-    _each(request, queryset, "Unpublished", lambda post: post.unpublish(request.user))
-
-
-@admin.action(permissions=["change"], description="Reject selected posts")
-def reject(modeladmin, request, queryset):
-    _each(request, queryset, "Rejected", lambda post: post.reject(request.user))
-
-
-@admin.action(permissions=["publish"], description="Pin (one per event)")
-def pin(modeladmin, request, queryset):
-    _each(request, queryset[:1], "Pinned", lambda post: post.set_pinned(request.user, True))
-
-
-@admin.action(permissions=["publish"], description="Unpin")
-def unpin(modeladmin, request, queryset):
-    _each(request, queryset, "Unpinned", lambda post: post.set_pinned(request.user, False))
-
-
-@admin.action(permissions=["change"], description="Mark as key event")
-def mark_key_event(modeladmin, request, queryset):
-    _each(request, queryset, "Marked", lambda post: post.set_key_event(request.user, True))
-
-
-@admin.action(permissions=["change"], description="Unmark key event")
-def unmark_key_event(modeladmin, request, queryset):
-    _each(request, queryset, "Unmarked", lambda post: post.set_key_event(request.user, False))
+approve = _bulk_action("approve", "approve", "Approve selected posts")
+publish = _bulk_action("publish", "publish", "Publish selected posts")
+unpublish = _bulk_action("unpublish", "unpublish", "Unpublish selected posts")
+reject = _bulk_action("reject", "reject", "Reject selected posts")
+pin = _bulk_action("pin", "pin", "Pin (one per event)", limit=1)
+unpin = _bulk_action("unpin", "unpin", "Unpin")
+mark_key_event = _bulk_action("key", "mark_key_event", "Mark as key event")
+unmark_key_event = _bulk_action("unkey", "unmark_key_event", "Unmark key event")
 
 
 @admin.action(permissions=["retry"], description="Retry drafting of the selected failed batches")
@@ -182,8 +181,12 @@ class PostAdmin(admin.ModelAdmin):
             self.moderate(request, event)
             return HttpResponseRedirect(request.get_full_path())
         show = request.GET.get("show", "queue")
+        recent_actions = Prefetch("actions", PostAction.objects.select_related("user")[:8], to_attr="recent_actions")
         posts = (
-            Post.objects.filter(event=event).select_related("batch", "author", "last_editor").order_by("-created_at")
+            Post.objects.filter(event=event)
+            .select_related("batch", "author", "last_editor")
+            .prefetch_related(recent_actions)
+            .order_by("-created_at")
         )
         if show == "queue":
             posts = posts.filter(status__in=[Post.Status.DRAFT, Post.Status.APPROVED])
@@ -191,7 +194,7 @@ class PostAdmin(admin.ModelAdmin):
             {
                 "post": post,
                 "transcript": transcript_html(post.batch),
-                "actions": post.actions.select_related("user")[:8],
+                "actions": post.recent_actions,
             }
             for post in posts[:100]
         ]
@@ -211,8 +214,6 @@ class PostAdmin(admin.ModelAdmin):
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/publishing/queue.html", context)
-
-    PUBLISHING_OPS = {"publish", "unpublish", "pin", "unpin", "schedule"}
 
     def moderate(self, request: HttpRequest, event: Event) -> None:
         """One decision from the queue page, applied through the Post's own audited state changes."""
@@ -246,10 +247,9 @@ class PostAdmin(admin.ModelAdmin):
             )
             return
         post = get_object_or_404(Post, pk=request.POST.get("post"), event=event)
-        allowed = (
-            self.has_publish_permission(request) if op in self.PUBLISHING_OPS else self.has_change_permission(request)
-        )
-        if not allowed:
+        transition = TRANSITIONS.get(op)
+        permission = "publish" if op == "schedule" else (transition.permission if transition else "change")
+        if not getattr(self, f"has_{permission}_permission")(request):
             raise PermissionDenied
         if op == "edit":
             body = request.POST.get("body", "").strip()
@@ -265,21 +265,11 @@ class PostAdmin(admin.ModelAdmin):
             if timezone.is_naive(when):
                 when = timezone.make_aware(when, zoneinfo.ZoneInfo(event.timezone))
             post.schedule(user, when)
+        elif transition is None:
+            messages.error(request, f"Unknown action {op!r}.")
+            return
         else:
-            apply = {
-                "approve": lambda: post.approve(user),
-                "publish": lambda: post.publish(user),
-                "unpublish": lambda: post.unpublish(user),
-                "reject": lambda: post.reject(user),
-                "pin": lambda: post.set_pinned(user, True),
-                "unpin": lambda: post.set_pinned(user, False),
-                "key": lambda: post.set_key_event(user, True),
-                "unkey": lambda: post.set_key_event(user, False),
-            }.get(op)
-            if apply is None:
-                messages.error(request, f"Unknown action {op!r}.")
-                return
-            apply()
+            transition.apply(post, user)
         messages.success(request, f"Post {post.pk}: {op} done.")
 
 

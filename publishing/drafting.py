@@ -82,12 +82,8 @@ def release(batch: Batch, message: str, retry_in: float) -> None:
 def cost_guard(event: Event) -> str:
     """Pause drafting once the event's credits reach its cap; lift our own pause when the cap is raised."""
     reason = event.drafting_paused_reason
-    if event.credit_cap is not None:
-        used = Post.objects.credits_used(event)
-        if used >= event.credit_cap:
-            reason = f"{CAP_REASON_PREFIX} of {event.credit_cap} reached: {used} credits used."
-        elif reason.startswith(CAP_REASON_PREFIX):
-            reason = ""
+    if event.credit_cap is not None and (used := Post.objects.credits_used(event)) >= event.credit_cap:
+        reason = f"{CAP_REASON_PREFIX} of {event.credit_cap} reached: {used} credits used."
     elif reason.startswith(CAP_REASON_PREFIX):
         reason = ""
     if reason != event.drafting_paused_reason:
@@ -181,18 +177,14 @@ def requeue_stale() -> list[int]:
     """Batches no worker is drafting any more (lost message, killed worker): pending again, enqueued again."""
     from publishing.batching import enqueue_drafting
 
-    now = timezone.now()
-    stale = list(
-        Batch.objects.filter(
-            status__in=[Batch.Status.PENDING, Batch.Status.DRAFTING], lease_expires_at__lt=now
-        ).values_list("pk", flat=True)[:500]
+    lapsed = Batch.objects.filter(
+        status__in=[Batch.Status.PENDING, Batch.Status.DRAFTING], lease_expires_at__lt=timezone.now()
     )
     requeued = []
-    for pk in stale:
+    for pk in list(lapsed.values_list("pk", flat=True)[:500]):
         with transaction.atomic():
-            if Batch.objects.filter(
-                pk=pk, status__in=[Batch.Status.PENDING, Batch.Status.DRAFTING], lease_expires_at__lt=now
-            ).update(status=Batch.Status.PENDING, lease_expires_at=lease_deadline()):
+            # Still lapsed: a worker may have claimed it since it was listed.
+            if lapsed.filter(pk=pk).update(status=Batch.Status.PENDING, lease_expires_at=lease_deadline()):
                 requeued.append(pk)
                 transaction.on_commit(lambda pk=pk: enqueue_drafting(pk))
     return requeued

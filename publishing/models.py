@@ -46,7 +46,7 @@ class Batch(models.Model):
         return f"Batch {self.pk} · {self.event} · {self.get_status_display()}"
 
     def transcript(self) -> str:
-        return " ".join(segment.text for segment in self.segments.order_by("session__started_at", "sequence"))
+        return " ".join(segment.text for segment in self.segments.in_order())
 
 
 class PostQuerySet(models.QuerySet):

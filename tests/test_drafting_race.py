@@ -72,17 +72,10 @@ def racing_event(django_user_model) -> tuple[Event, StreamSession]:
     return event, session
 
 
+@pytest.mark.parametrize("vendor", ["sqlite", pytest.param("postgresql", marks=pytest.mark.scaleout)])
 @pytest.mark.django_db(transaction=True)
-def test_racing_batchers_never_put_a_segment_in_two_batches_on_sqlite(django_user_model):
-    assert connection.vendor == "sqlite"
-    event, session = racing_event(django_user_model)
-    assert_each_segment_once_and_in_order(event, race(event, session))
-
-
-@pytest.mark.scaleout
-@pytest.mark.django_db(transaction=True)
-def test_racing_batchers_never_put_a_segment_in_two_batches_on_postgresql(django_user_model):
-    assert connection.vendor == "postgresql"
+def test_racing_batchers_never_put_a_segment_in_two_batches(django_user_model, vendor):
+    assert connection.vendor == vendor
     event, session = racing_event(django_user_model)
     assert_each_segment_once_and_in_order(event, race(event, session))
 

@@ -46,5 +46,5 @@ def segment_lines_html(segments, *, current=None) -> SafeString:
 def transcript_html(batch) -> str:
     if batch is None:
         return "Hand-written post: no source transcript."
-    segments = batch.segments.select_related("session").order_by("session__started_at", "sequence")
+    segments = batch.segments.select_related("session").in_order()
     return segment_lines_html(segments)

@@ -94,9 +94,9 @@ class MaveraDrafter(Drafter):
                         raise DraftingUnavailable(
                             f"generation {answer.get('id')} still pending after {self.timeout:.0f} s"
                         )
-                    time.sleep(POLL_SECONDS)
                     if not answer.get("id"):
                         raise DraftingFailed("Mavera answered PENDING without a generation id to poll")
+                    time.sleep(POLL_SECONDS)
                     answer = self.send(client, "GET", f"generations/{answer['id']}")
                 if str(answer.get("status", "COMPLETED")).upper() == "FAILED":
                     raise DraftingFailed(
