@@ -116,6 +116,13 @@ def older_than(event: Event, before: int | None):
     return posts
 
 
+def older_page(event: Event, before: int | None) -> tuple[list[Post], int | None]:
+    """One page below the cursor, and the cursor for the page after it (None at the first post)."""
+    posts = list(older_than(event, before)[: PAGE_SIZE + 1])
+    page = posts[:PAGE_SIZE]
+    return page, page[-1].pk if len(posts) > PAGE_SIZE else None
+
+
 def key_events(event: Event) -> list[dict[str, Any]]:
     return [
         {"id": post.pk, "headline": post.headline or plain_text(post.body)[:80], "anchor": f"#post-{post.pk}"}
@@ -126,10 +133,11 @@ def key_events(event: Event) -> list[dict[str, Any]]:
 def changes_since(event: Event, after: int) -> dict[str, Any]:
     """New, edited and removed posts after the cursor, with the cursor to ask from next.
 
-    The cursor is read before the posts, so a change committing in between is sent now and again
-    next time; the page replaces posts by id, so nothing is shown twice.
+    The event is the row just read: its change_seq, the cursor, is read before the posts, so a
+    change committing in between is sent now and again next time; the page replaces posts by id,
+    so nothing is shown twice.
     """
-    cursor = Event.objects.values_list("change_seq", flat=True).get(pk=event.pk)
+    cursor = event.change_seq
     if after >= cursor:
         return {"type": "changes", "after": after, "cursor": max(cursor, after), "posts": [], "removed": []}
     changed = list(
@@ -142,9 +150,9 @@ def changes_since(event: Event, after: int) -> dict[str, Any]:
         "cursor": cursor,
         "posts": [post_payload(post, event) for post in shown],
         "removed": [post.pk for post in changed if not post.is_published],
-        "pinned": next((post.pk for post in visible_posts(event).filter(pinned=True)), None),
+        "pinned": visible_posts(event).filter(pinned=True).values_list("pk", flat=True).first(),
         "key_events": key_events(event),
-        "status": Event.objects.values_list("status", flat=True).get(pk=event.pk),
+        "status": event.status,
     }
 
 

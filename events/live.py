@@ -31,14 +31,11 @@ def event_group(event_id: int) -> str:
     return f"event-{event_id}"
 
 
-def announce_event_change(event_id: int, change_seq: int) -> None:
+def announce_event_change(event_id: int, slug: str, change_seq: int) -> None:
     from events.changes import forget_state
-    from events.models import Event
 
     try:
-        slug = Event.objects.filter(pk=event_id).values_list("slug", flat=True).first()
-        if slug is not None:
-            forget_state(slug)  # the next page or cursor request reads the new change number
+        forget_state(slug)  # the next page or cursor request reads the new change number
     except Exception:  # the cached number lapses within seconds anyway
         logger.exception("could not forget the cached state of event %s", event_id)
     layer = get_channel_layer()
@@ -74,7 +71,7 @@ class Reader:
 class Hub:
     def __init__(self) -> None:
         self.readers: dict[int, set[Reader]] = defaultdict(set)
-        self.known: dict[int, int] = {}  # event id → newest change number this process has sent
+        self.known: dict[int, int] = {}  # event id → change number the latest sync brings readers to
         self.pending: dict[int, asyncio.Event] = {}
         self.syncers: dict[int, asyncio.Task] = {}
         self.layer = get_channel_layer()
@@ -110,7 +107,9 @@ class Hub:
         followers = self.readers.get(event_id)
         if not followers:
             return
-        if change_seq is not None and all(reader.cursor >= change_seq for reader in followers):
+        # Every sync first records the number it brings readers to, and a reader that joins or
+        # fails is woken by its own pass, so this is enough: no scan of every reader per notice.
+        if change_seq is not None and self.known.get(event_id, -1) >= change_seq:
             return
         wake = self.pending.setdefault(event_id, asyncio.Event())
         wake.set()
@@ -197,9 +196,7 @@ class Hub:
                 logger.exception("could not poll event changes")
                 continue
             for event_id, change_seq in seqs.items():
-                if change_seq > self.known.get(event_id, -1):
-                    self.notice(event_id, change_seq)
-                    self.known[event_id] = change_seq
+                self.notice(event_id, change_seq)
 
 
 _hub: Hub | None = None

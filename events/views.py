@@ -97,9 +97,7 @@ def event_index(request):
 
 def _page_context(state: changes.EventState, before: int | None, base: str) -> dict:
     event = Event.objects.get(pk=state.id)
-    posts = list(changes.older_than(event, before)[: changes.PAGE_SIZE + 1])
-    has_older = len(posts) > changes.PAGE_SIZE
-    posts = posts[: changes.PAGE_SIZE]
+    posts, older_cursor = changes.older_page(event, before)
     pinned = None if before else changes.visible_posts(event).filter(pinned=True).first()
     return {
         "event": event,
@@ -107,7 +105,7 @@ def _page_context(state: changes.EventState, before: int | None, base: str) -> d
         "posts": posts,
         "pinned": pinned,
         "key_events": changes.key_events(event) if before is None else [],
-        "older_cursor": posts[-1].pk if has_older and posts else None,
+        "older_cursor": older_cursor,
         "before": before,
         "description": plain_text(event.description) or f"Live updates: {event.title}",
         "jsonld": script_text(live_blog_posting(event, posts, base)) if before is None else None,
@@ -163,44 +161,42 @@ def post_detail(request, slug, post_id):
     )
 
 
+def _cursor_json(
+    request: HttpRequest, slug: str, name: str, *, required: bool, max_age: int, tag: tuple, build, cors: bool
+) -> HttpResponse:
+    """A JSON answer by cursor: 404 for no public event, 400 for a bad cursor, else cached under
+    the tag, the event's change number and the cursor; build(state, cursor) makes its text."""
+    state = _state_or_404(slug)
+    try:
+        cursor = _cursor(request, name, required=required)
+    except BadCursor as error:
+        return _bad_request(error)
+    etag = _etag(*tag, state.id, state.version, state.change_seq, cursor)
+    response = _cached_response(request, etag, max_age, "application/json", lambda: build(state, cursor))
+    if cors:
+        response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
 @require_safe
 def posts_since(request, slug):
     """The cursor endpoint: everything that changed after ?after=N, the same bytes for every
     reader on that cursor, so a CDN can answer them all."""
-    state = _state_or_404(slug)
-    try:
-        after = _cursor(request, "after", required=True)
-    except BadCursor as error:
-        return _bad_request(error)
-    etag = _etag("changes", state.id, state.version, after, state.change_seq)
-    response = _cached_response(request, etag, 2, "application/json", lambda: changes.changes_json(state, after))
-    response["Access-Control-Allow-Origin"] = "*"
-    return response
+    return _cursor_json(
+        request, slug, "after", required=True, max_age=2, tag=("changes",), build=changes.changes_json, cors=True
+    )
 
 
 @require_safe
 def older_posts(request, slug):
     """'Load older posts': rendered posts below ?before=<post id>, and the next cursor."""
-    state = _state_or_404(slug)
-    try:
-        before = _cursor(request, "before", required=True)
-    except BadCursor as error:
-        return _bad_request(error)
 
-    def build() -> str:
+    def build(state: changes.EventState, before: int) -> str:
         event = Event.objects.get(pk=state.id)
-        posts = list(changes.older_than(event, before)[: changes.PAGE_SIZE + 1])
-        page = posts[: changes.PAGE_SIZE]
-        return json.dumps(
-            {
-                "posts": [changes.post_payload(post, event) for post in page],
-                "before": page[-1].pk if len(posts) > changes.PAGE_SIZE else None,
-            }
-        )
+        page, older = changes.older_page(event, before)
+        return json.dumps({"posts": [changes.post_payload(post, event) for post in page], "before": older})
 
-    return _cached_response(
-        request, _etag("older", state.id, state.version, state.change_seq, before), 30, "application/json", build
-    )
+    return _cursor_json(request, slug, "before", required=True, max_age=30, tag=("older",), build=build, cors=False)
 
 
 @require_safe
@@ -215,27 +211,17 @@ def api_events(request):
 
 @require_safe
 def api_event(request, slug):
-    state = _state_or_404(slug)
-    try:
-        before = _cursor(request, "before", required=False)
-    except BadCursor as error:
-        return _bad_request(error)
     base = changes.site_base(request)
 
-    def build() -> str:
+    def build(state: changes.EventState, before: int | None) -> str:
         event = Event.objects.get(pk=state.id)
-        posts = list(changes.older_than(event, before)[: changes.PAGE_SIZE + 1])
-        page = posts[: changes.PAGE_SIZE]
+        page, older = changes.older_page(event, before)
         return json.dumps(
             {
                 "event": changes.api_event(event, base),
                 "posts": [changes.api_post(post, event, base) for post in page],
-                "before": page[-1].pk if len(posts) > changes.PAGE_SIZE else None,
+                "before": older,
             }
         )
 
-    response = _cached_response(
-        request, _etag("api", base, state.id, state.version, state.change_seq, before), 5, "application/json", build
-    )
-    response["Access-Control-Allow-Origin"] = "*"
-    return response
+    return _cursor_json(request, slug, "before", required=False, max_age=5, tag=("api", base), build=build, cors=True)

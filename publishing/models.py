@@ -137,8 +137,8 @@ class Post(models.Model):
             self.save()
             PostAction.objects.create(post=self, user=user if getattr(user, "pk", None) else None, action=action)
             if was_visible or self.is_published:
-                seq, event_id = self.change_seq, self.event_id
-                transaction.on_commit(lambda: announce_event_change(event_id, seq))
+                seq, event_id, slug = self.change_seq, self.event_id, self.event.slug
+                transaction.on_commit(lambda: announce_event_change(event_id, slug, seq))
 
     def edit(self, user, *, headline: str, body: str) -> None:
         if headline == self.headline and body == self.body:

@@ -58,6 +58,7 @@ def test_cursor_endpoint_returns_new_edited_and_removed_since_the_cursor(client,
     cursor = cursor_of(event)
 
     kept.edit(editor, headline="", body="First, corrected.")
+    kept.set_pinned(editor, True)
     dropped.reject(editor)
     added = publish(event, "Third.")
 
@@ -67,6 +68,7 @@ def test_cursor_endpoint_returns_new_edited_and_removed_since_the_cursor(client,
     assert [post["id"] for post in data["posts"]] == [kept.pk, added.pk]
     assert "First, corrected." in data["posts"][0]["html"]
     assert data["removed"] == [dropped.pk]
+    assert data["pinned"] == kept.pk and data["status"] == "live"
     assert data["cursor"] == cursor_of(event) > cursor
 
     assert client.get(f"/events/{event.slug}/posts.json", {"after": data["cursor"]}).json()["posts"] == []

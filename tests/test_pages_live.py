@@ -301,3 +301,24 @@ def test_socket_is_read_only_and_speaks_only_hello(daphne, event):
         with pytest.raises(websockets.exceptions.ConnectionClosed) as closed:
             socket.recv(timeout=10)
         assert closed.value.rcvd.code == 4404
+
+
+def test_a_reader_joining_on_an_older_cursor_is_caught_up_and_both_hear_the_next_change(daphne, event):
+    url = daphne.replace("http", "ws") + f"/ws/events/{event.slug}/"
+
+    def ids(socket) -> list[int]:
+        return [post["id"] for post in json.loads(socket.recv(timeout=10))["posts"]]
+
+    first = publish(event, "First.")
+    with ws_client.connect(url, origin=daphne) as early:
+        early.send(json.dumps({"type": "hello", "cursor": 0}))
+        seen = json.loads(early.recv(timeout=10))
+        assert [post["id"] for post in seen["posts"]] == [first.pk]
+        second = publish(event, "Second.")
+        assert ids(early) == [second.pk]
+        with ws_client.connect(url, origin=daphne) as late:  # behind the readers already here
+            late.send(json.dumps({"type": "hello", "cursor": seen["cursor"]}))
+            assert ids(late) == [second.pk]
+            third = publish(event, "Third.")
+            assert ids(early) == [third.pk]
+            assert ids(late) == [third.pk]
