@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.db import connection
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -23,6 +23,11 @@ from publishing.models import Post
 
 PAGE_SIZE = 20
 CACHE_SECONDS = 600
+
+# Django's `cache` is one client per request context, and each ASGI request starts a fresh one: a
+# makedirs for the file cache, a new connection pool and socket for Redis, before every page.
+# Both backends are thread-safe, so the process shares one client.
+shared_cache = caches.create_connection(DEFAULT_CACHE_ALIAS)
 
 
 @dataclass(frozen=True)
@@ -48,16 +53,16 @@ def _state_key(slug: str) -> str:
 
 def event_state(slug: str) -> EventState | None:
     key = _state_key(slug)
-    state = cache.get(key)
+    state = shared_cache.get(key)
     if state is None:
         state = _state("slug = %s AND is_public", slug)
         if state is not None:
-            cache.set(key, state, STATE_SECONDS)
+            shared_cache.set(key, state, STATE_SECONDS)
     return state
 
 
 def forget_state(slug: str) -> None:
-    cache.delete(_state_key(slug))
+    shared_cache.delete(_state_key(slug))
 
 
 def event_state_by_id(event_id: int) -> EventState | None:
@@ -87,6 +92,16 @@ def author_label(post: Post) -> str:
     if post.author is not None:
         return post.author.get_full_name() or post.author.get_username()
     return settings.PUBLISHER_NAME
+
+
+def event_summary(event: Event) -> str:
+    """An event's description as plain text, for page and feed summaries."""
+    return plain_text(event.description) or f"Live updates: {event.title}"
+
+
+def post_title(post: Post) -> str:
+    """A post's title as plain text: its headline, else the start of its body."""
+    return plain_text(post.headline) or plain_text(post.body)[:80]
 
 
 def site_base(request) -> str:
@@ -171,11 +186,11 @@ def post_payload(post: Post, event: Event) -> dict[str, Any]:
 def changes_json(state: EventState, after: int) -> str:
     """The cursor answer as JSON text, rendered once per (event, cursor, change) and shared."""
     key = f"events:changes:{state.id}:{state.version}:{after}:{state.change_seq}"
-    text = cache.get(key)
+    text = shared_cache.get(key)
     if text is None:
         event = Event.objects.get(pk=state.id)
         text = json.dumps(changes_since(event, after), separators=(",", ":"))
-        cache.set(key, text, CACHE_SECONDS)
+        shared_cache.set(key, text, CACHE_SECONDS)
     return text
 
 

@@ -7,8 +7,8 @@ import json
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
+from events.changes import event_state
 from events.live import Reader, hub
-from events.models import Event
 
 MAX_HELLO_BYTES = 200
 BAD_MESSAGE = 4400
@@ -17,7 +17,9 @@ NOT_FOUND = 4404
 
 @database_sync_to_async
 def public_event_id(slug: str) -> int | None:
-    return Event.objects.public().filter(slug=slug).values_list("id", flat=True).first()
+    # The pages' lookup: a burst of (re)connecting readers mostly finds it in the cache.
+    state = event_state(slug)
+    return state.id if state is not None else None
 
 
 def parse_hello(text: str | None) -> int | None:

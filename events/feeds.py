@@ -2,9 +2,9 @@ from django.contrib.syndication.views import Feed
 from django.shortcuts import get_object_or_404
 from django.utils.feedgenerator import Atom1Feed
 
-from events.changes import author_label, visible_posts
+from events.changes import author_label, event_summary, post_title, visible_posts
 from events.models import Event
-from events.sanitize import body_html, plain_text
+from events.sanitize import body_html
 from publishing.models import Post
 
 
@@ -20,7 +20,7 @@ class EventFeed(Feed):
         return event.title
 
     def subtitle(self, event: Event) -> str:
-        return plain_text(event.description) or f"Live updates: {event.title}"
+        return event_summary(event)
 
     def link(self, event: Event) -> str:
         return event.get_absolute_url()
@@ -29,7 +29,7 @@ class EventFeed(Feed):
         return visible_posts(event)[:50]
 
     def item_title(self, post: Post) -> str:
-        return plain_text(post.headline) or plain_text(post.body)[:80]
+        return post_title(post)
 
     def item_description(self, post: Post) -> str:
         return body_html(post.body)

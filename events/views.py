@@ -5,7 +5,6 @@ import hashlib
 import json
 
 from django.conf import settings
-from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotModified, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
@@ -15,6 +14,7 @@ from django.views.decorators.http import require_safe
 
 from events import changes
 from events.jsonld import live_blog_posting, script_text
+from events.middleware import reader_page
 from events.models import Event
 from events.sanitize import plain_text
 
@@ -61,10 +61,10 @@ def _body(etag: str, build) -> bytes:
     body = _recent.get(etag)
     if body is None:
         key = f"events:resp:{etag}"
-        body = cache.get(key)
+        body = changes.shared_cache.get(key)
         if body is None:
             body = build().encode()
-            cache.set(key, body, changes.CACHE_SECONDS)
+            changes.shared_cache.set(key, body, changes.CACHE_SECONDS)
         _recent[etag] = body
         while len(_recent) > RECENT_MAX:
             _recent.pop(next(iter(_recent)), None)
@@ -107,7 +107,7 @@ def _page_context(state: changes.EventState, before: int | None, base: str) -> d
         "key_events": changes.key_events(event) if before is None else [],
         "older_cursor": older_cursor,
         "before": before,
-        "description": plain_text(event.description) or f"Live updates: {event.title}",
+        "description": changes.event_summary(event),
         "jsonld": script_text(live_blog_posting(event, posts, base)) if before is None else None,
         "canonical": changes.absolute(event.get_absolute_url(), base),
         "logo_url": changes.absolute(settings.PUBLISHER_LOGO_URL, base),
@@ -131,11 +131,13 @@ def _page(request: HttpRequest, slug: str, template: str) -> HttpResponse:
     )
 
 
+@reader_page
 @require_safe
 def event_detail(request, slug):
     return _page(request, slug, "events/detail.html")
 
 
+@reader_page
 @require_safe
 @xframe_options_exempt  # the widget is meant to sit in other sites' pages
 def event_embed(request, slug):
@@ -153,7 +155,7 @@ def post_detail(request, slug, post_id):
         {
             "event": event,
             "post": post,
-            "title": plain_text(post.headline) or plain_text(post.body)[:80],
+            "title": changes.post_title(post),
             "description": plain_text(post.body)[:200],
             "canonical": changes.absolute(post.get_absolute_url(), base),
             "logo_url": changes.absolute(settings.PUBLISHER_LOGO_URL, base),
@@ -178,6 +180,7 @@ def _cursor_json(
     return response
 
 
+@reader_page
 @require_safe
 def posts_since(request, slug):
     """The cursor endpoint: everything that changed after ?after=N, the same bytes for every
@@ -187,6 +190,7 @@ def posts_since(request, slug):
     )
 
 
+@reader_page
 @require_safe
 def older_posts(request, slug):
     """'Load older posts': rendered posts below ?before=<post id>, and the next cursor."""
@@ -209,6 +213,7 @@ def api_events(request):
     return response
 
 
+@reader_page
 @require_safe
 def api_event(request, slug):
     base = changes.site_base(request)

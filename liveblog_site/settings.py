@@ -60,15 +60,18 @@ INSTALLED_APPS = [
     "publishing",
 ]
 
+# Readers' pages (events.middleware.reader_page) are answered before the session, CSRF, auth and
+# messages middleware they do not use; the middleware above them still applies.
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "events.middleware.ReaderPagesMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
 ROOT_URLCONF = "liveblog_site.urls"
@@ -108,6 +111,9 @@ else:
                 "timeout": 30,
             },
             "TEST": {"NAME": str(DATA_DIR / "test.sqlite3")},
+            # Kept per thread: a socket's database call does not pay for a new connection each time.
+            "CONN_MAX_AGE": 60,
+            "CONN_HEALTH_CHECKS": True,
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -17,6 +17,7 @@ from publishing.drafting import retry_failed
 from publishing.models import Batch, Post, PostAction
 from transcription.admin import ReadOnlyAdmin
 from transcription.html import transcript_html
+from transcription.models import Segment
 
 
 class Transition(NamedTuple):
@@ -129,6 +130,19 @@ class PostAdmin(admin.ModelAdmin):
     def has_publish_permission(self, request) -> bool:
         return request.user.has_perm("publishing.publish_post")
 
+    # A post readers can see leaves their pages by unpublish or reject, which the cursor reports to
+    # open pages; a deleted row would leave nothing to report. So published posts are not deleted,
+    # and there is no bulk delete that could take them.
+    def has_delete_permission(self, request, obj: Post | None = None) -> bool:
+        if obj is not None and obj.status == Post.Status.PUBLISHED:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
     @admin.display(description="Drafted by")
     def drafted_by(self, post: Post) -> str:
         if post.batch is None:
@@ -167,7 +181,8 @@ class PostAdmin(admin.ModelAdmin):
         if not self.has_view_or_change_permission(request):
             raise PermissionDenied
         events = Event.objects.exclude(status=Event.Status.SCHEDULED).annotate(
-            drafts=Count("posts", filter=Q(posts__status__in=[Post.Status.DRAFT, Post.Status.APPROVED])),
+            # distinct: the two joins multiply rows, so each count would repeat per row of the other.
+            drafts=Count("posts", filter=Q(posts__status__in=[Post.Status.DRAFT, Post.Status.APPROVED]), distinct=True),
             failed=Count("batches", filter=Q(batches__status=Batch.Status.FAILED), distinct=True),
         )
         context = {**self.admin_site.each_context(request), "title": "Draft queues", "events": events[:200]}
@@ -182,10 +197,13 @@ class PostAdmin(admin.ModelAdmin):
             return HttpResponseRedirect(request.get_full_path())
         show = request.GET.get("show", "queue")
         recent_actions = Prefetch("actions", PostAction.objects.select_related("user")[:8], to_attr="recent_actions")
+        ordered_segments = Prefetch(
+            "batch__segments", Segment.objects.select_related("session").in_order(), to_attr="ordered_segments"
+        )
         posts = (
             Post.objects.filter(event=event)
             .select_related("batch", "author", "last_editor")
-            .prefetch_related(recent_actions)
+            .prefetch_related(recent_actions, ordered_segments)
             .order_by("-created_at")
         )
         if show == "queue":

@@ -132,11 +132,12 @@ class Post(models.Model):
                 self.revision += 1
             if user is not None and getattr(user, "is_authenticated", False):
                 self.last_editor = user
-            if was_visible or self.is_published:
+            readers_see_it = was_visible or self.is_published
+            if readers_see_it:
                 self.change_seq = self.event.next_change_seq()
             self.save()
             PostAction.objects.create(post=self, user=user if getattr(user, "pk", None) else None, action=action)
-            if was_visible or self.is_published:
+            if readers_see_it:
                 seq, event_id, slug = self.change_seq, self.event_id, self.event.slug
                 transaction.on_commit(lambda: announce_event_change(event_id, slug, seq))
 

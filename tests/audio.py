@@ -1,9 +1,23 @@
 """Speech for the tests: sentences spoken by espeak-ng, and the PCM inside a WAV."""
 
+import io
+import re
 import shutil
 import subprocess
 import wave
 from pathlib import Path
+
+# Two sentences espeak-ng says clearly enough for the offline recognizer, and the words in them that count.
+SENTENCES = [
+    "The weather today is cold and the river is very quiet.",
+    "We will meet the team at the station tomorrow morning.",
+]
+CONTENT_WORDS = {"weather", "today", "cold", "river", "very", "quiet", "meet", "team", "station", "tomorrow", "morning"}
+
+
+def recognised(texts) -> set[str]:
+    """The lower-case words in recognised texts."""
+    return set(re.findall(r"[a-z']+", " ".join(texts).lower()))
 
 
 def speech_wav(path: Path, sentences: list[str], *, rate: int = 16000, gap_seconds: float = 1.5) -> Path:
@@ -25,7 +39,8 @@ def speech_wav(path: Path, sentences: list[str], *, rate: int = 16000, gap_secon
     return path
 
 
-def wav_pcm(path: Path) -> bytes:
-    with wave.open(str(path)) as wav:
+def wav_pcm(source: Path | bytes) -> bytes:
+    """The PCM inside a 16 kHz mono 16-bit WAV, given as a file or as the file's bytes."""
+    with wave.open(io.BytesIO(source) if isinstance(source, bytes) else str(source)) as wav:
         assert (wav.getframerate(), wav.getnchannels(), wav.getsampwidth()) == (16000, 1, 2)
         return wav.readframes(wav.getnframes())

@@ -2,6 +2,7 @@ import os
 
 import pytest
 from django.contrib.auth.models import Group
+from django.core.cache import cache
 
 from events.roles import EDITORS, JOURNALISTS, create_roles
 from tests.factories import live_event
@@ -35,6 +36,14 @@ def _browser_tests_use_the_orm_beside_playwright(request):
 @pytest.fixture
 def roles(django_user_model):
     # A transactional test's flush empties auth tables; the roles migration's groups go with them.
+    create_roles()
+
+
+@pytest.fixture
+def fresh_roles(transactional_db):
+    """For a transactional test: the roles again (an earlier flush dropped them) and an empty cache
+    (no studio lease or cached page left by an earlier test)."""
+    cache.clear()
     create_roles()
 
 

@@ -4,13 +4,20 @@
 from __future__ import annotations
 
 import json
+import selectors
+import socket
 import threading
 import time
 from collections.abc import Callable
 
 from django.conf import settings
+from websockets.client import ClientProtocol
 from websockets.exceptions import ConnectionClosed
+from websockets.frames import Opcode
+from websockets.protocol import State
 from websockets.sync.client import ClientConnection, connect
+from websockets.typing import Origin
+from websockets.uri import parse_uri
 
 from tests.emulators.studio import FRAME, START, session_cookie
 
@@ -104,3 +111,71 @@ class ReaderSocket(Socket):
 
     def wait_for_posts(self, wanted: set[int], timeout: float = 30.0) -> None:
         self.wait_for(lambda m: wanted <= self.post_ids(), timeout=timeout)
+
+
+def refused_exchange(base_url: str, slug: str, user, frames: list[str | bytes], timeout: float = 30.0):
+    """Sends the frames to the studio socket while reading all the server says, as a browser would:
+    (close code, JSON messages, the client's port).
+
+    One thread, the socket driven by websockets' sans-I/O protocol. What arrives is read as soon as it
+    arrives, even in the middle of sending a large frame, and the server's close is answered straight
+    away: a server that closes and waits for the answer must not wait on this client. (Autobahn, under
+    Daphne, aborts a socket that leaves its close unanswered for a second.) After the server's close,
+    the frames still to come are not sent, as the protocol says.
+    """
+    ws_url = base_url.replace("http://", "ws://") + f"/ws/studio/{slug}/"
+    uri = parse_uri(ws_url)
+    protocol = ClientProtocol(uri, origin=Origin(base_url))
+    request = protocol.connect()
+    request.headers["Cookie"] = f"{settings.SESSION_COOKIE_NAME}={session_cookie(user)}"
+    protocol.send_request(request)
+    deadline = time.monotonic() + timeout
+    with socket.create_connection((uri.host, uri.port), timeout=timeout) as sock:
+        port = sock.getsockname()[1]
+        sock.sendall(b"".join(protocol.data_to_send()))
+        while protocol.state is State.CONNECTING:
+            if not (data := sock.recv(65536)):
+                raise ConnectionError("closed during the handshake")
+            protocol.receive_data(data)
+        if protocol.handshake_exc is not None:
+            raise protocol.handshake_exc
+        sock.setblocking(False)
+        outgoing = bytearray()
+        frames_left = iter(frames)
+        with selectors.DefaultSelector() as selector:
+            selector.register(sock, selectors.EVENT_READ)
+            while (protocol.close_rcvd is None and protocol.state is not State.CLOSED) or outgoing:
+                if not outgoing and protocol.state is State.OPEN and (frame := next(frames_left, None)) is not None:
+                    if isinstance(frame, str):
+                        protocol.send_text(frame.encode())
+                    else:
+                        protocol.send_binary(frame)
+                    outgoing += b"".join(protocol.data_to_send())
+                selector.modify(sock, selectors.EVENT_READ | (selectors.EVENT_WRITE if outgoing else 0))
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError(f"no close from the server in {timeout} s")
+                for _, ready in selector.select(remaining):
+                    if ready & selectors.EVENT_READ and protocol.state is not State.CLOSED:
+                        try:
+                            data = sock.recv(65536)
+                        except BlockingIOError:
+                            continue
+                        except OSError:
+                            data = b""
+                        if data:
+                            protocol.receive_data(data)
+                        else:
+                            protocol.receive_eof()
+                        outgoing += b"".join(protocol.data_to_send())  # the close's answer, after what is queued
+                    if ready & selectors.EVENT_WRITE and outgoing:
+                        try:
+                            del outgoing[: sock.send(outgoing)]
+                        except BlockingIOError:
+                            pass
+                        except OSError:  # the server has gone: whatever it sent is still readable
+                            outgoing.clear()
+                if protocol.state is State.CLOSED:
+                    outgoing.clear()
+    messages = [json.loads(event.data) for event in protocol.events_received()[1:] if event.opcode is Opcode.TEXT]
+    return (protocol.close_rcvd.code if protocol.close_rcvd else 1006), messages, port

@@ -12,8 +12,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from django.conf import settings
 from django.db import connection
 
@@ -35,6 +37,16 @@ def wait_for_port(port: int, timeout: float = 30.0, process: "Process | None" = 
             return
         time.sleep(0.1)
     raise TimeoutError(f"nothing listening on port {port} after {timeout} s")
+
+
+def wait_until(check: Callable[[], object], timeout: float = 30.0, *processes: "Process", what: str = "") -> None:
+    """Poll `check` until it holds; past `timeout` s, fail with the tail of each process's log."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            logs = "".join(f"\n--- {p.name}\n{p.output()[-4000:]}" for p in processes)
+            pytest.fail(f"timed out after {timeout} s waiting for {what or 'the condition'}{logs}")
+        time.sleep(0.2)
 
 
 def test_database_env() -> dict[str, str]:

@@ -113,3 +113,18 @@ def test_editor_edits_bump_the_revision(client, editor, drafted):
     assert response.status_code == 302, response.content.decode()[:2000]
     drafted.refresh_from_db()
     assert (drafted.headline, drafted.revision, drafted.last_editor) == ("Launch", 2, editor)
+
+
+def test_a_published_post_cannot_be_deleted_only_unpublished(admin_client, editor, drafted):
+    """Readers' open pages learn of removals through the cursor; a deleted row would stay on them."""
+    drafted.publish(editor)
+    delete_url = reverse("admin:publishing_post_delete", args=[drafted.pk])
+    assert admin_client.get(delete_url).status_code == 403
+    assert admin_client.post(delete_url, {"post": "yes"}).status_code == 403
+    changelist = admin_client.get(reverse("admin:publishing_post_changelist"))
+    assert "delete_selected" not in dict(changelist.context["action_form"].fields["action"].choices)
+    assert Post.objects.filter(pk=drafted.pk).exists()
+
+    drafted.unpublish(editor)
+    assert admin_client.post(delete_url, {"post": "yes"}).status_code == 302
+    assert not Post.objects.filter(pk=drafted.pk).exists()

@@ -4,7 +4,7 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from tests import framecoded
-from tests.browser import launch
+from tests.browser import launch, log_in
 from tests.framecoded import RATE, STEP, pcm
 from tests.processes import start_daphne
 from transcription.models import Segment, StreamSession
@@ -56,11 +56,8 @@ def test_an_editor_plays_exactly_the_segments_audio_in_admin(daphne, segment, ed
     with sync_playwright() as playwright:
         browser = launch(playwright)
         try:
-            page = browser.new_page()
-            page.goto(f"{daphne}/admin/login/?next=/admin/transcription/segment/{segment.pk}/change/")
-            page.fill("#id_username", editor.username)
-            page.fill("#id_password", "ed-password-123")
-            page.click("input[type=submit]")
+            page = log_in(browser.new_context(), daphne, editor.username, "ed-password-123", admin=True)
+            page.goto(f"{daphne}/admin/transcription/segment/{segment.pk}/change/")
             player = page.locator(".field-play audio.segment-audio")
             player.wait_for()
 

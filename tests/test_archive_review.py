@@ -1,7 +1,6 @@
 """Play the line, corrections, search and retention: what editors do with the archived audio."""
 
 import io
-import wave
 from datetime import timedelta
 
 import pytest
@@ -13,6 +12,7 @@ from django.utils import timezone
 from publishing.brief import labelled_transcript
 from publishing.models import Batch
 from tests import framecoded
+from tests.audio import wav_pcm
 from tests.framecoded import RATE, frames_in, pcm
 from transcription import archive
 from transcription.html import audio_player, transcript_html
@@ -51,12 +51,6 @@ def staff_viewer(django_user_model):
     user = django_user_model.objects.create_user("staff", password="staff-password-123", is_staff=True)
     user.user_permissions.add(Permission.objects.get(codename="view_segment"))
     return user
-
-
-def wav_pcm(body: bytes) -> bytes:
-    with wave.open(io.BytesIO(body)) as w:
-        assert (w.getnchannels(), w.getsampwidth(), w.getframerate()) == (1, 2, RATE)
-        return w.readframes(w.getnframes())
 
 
 def test_a_segments_play_control_plays_exactly_its_stretch(client, editor, segment):

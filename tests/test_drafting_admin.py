@@ -154,3 +154,32 @@ def test_staff_without_publish_permission_cannot_publish(client, django_user_mod
     assert act(client, event, drafts[0], "approve").status_code == 200
     drafts[0].refresh_from_db()
     assert drafts[0].status == Post.Status.APPROVED
+
+
+def test_the_queue_costs_the_same_queries_however_many_drafts(client, editor, event, drafts, journalist):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(editor)
+    with CaptureQueriesContext(connection) as two_drafts:
+        client.get(queue_url(event))
+    session = StreamSession.objects.get(event=event)
+    for n in range(2, 7):
+        batch = Batch.objects.create(event=event, status=Batch.Status.DRAFTED, provider="offline")
+        Segment.objects.create(
+            session=session, event=event, sequence=n, text=f"Said {n}.", start=n, end=n + 1, batch=batch
+        )
+        Post.objects.create(event=event, batch=batch, body=f"Draft {n}", ai_assisted=True)
+    with CaptureQueriesContext(connection) as seven_drafts:
+        content = client.get(queue_url(event)).content.decode()
+    assert "Said 6." in content and "First &lt;b&gt;words&lt;/b&gt; spoken." in content
+    assert len(seven_drafts) == len(two_drafts)
+
+
+def test_the_queue_index_counts_each_draft_once_however_many_batches(client, editor, event, drafts):
+    Batch.objects.create(event=event, status=Batch.Status.FAILED, last_error="Mavera answered 500.")
+    Batch.objects.create(event=event, status=Batch.Status.FAILED, last_error="Mavera answered 500.")
+    client.force_login(editor)
+    response = client.get(reverse("admin:publishing_post_queue_index"))
+    listed = {e.pk: e for e in response.context["events"]}[event.pk]
+    assert (listed.drafts, listed.failed) == (2, 2)

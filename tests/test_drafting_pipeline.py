@@ -2,32 +2,21 @@
 
 import shutil
 import time
-from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
 from django.conf import settings
 from django.db.models import Count
-from django.utils import timezone
 
 from events.models import Event
 from publishing.models import Batch, Post
+from tests import factories
 from tests.emulators.mavera import MaveraEmulator
-from tests.processes import Process, start_beat, start_worker
+from tests.processes import Process, start_beat, start_worker, wait_until
 from tests.test_drafting_backends import SENTENCES, add_segments
 from transcription.models import Segment
 
 TICK = "0.5"
-
-
-def wait_until(check: Callable[[], bool], timeout: float, *processes: Process, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.2)
-    logs = "\n".join(f"--- {p.name}\n{p.output()[-4000:]}" for p in processes)
-    pytest.fail(f"timed out after {timeout} s waiting for {what}\n{logs}")
 
 
 @pytest.fixture
@@ -57,16 +46,7 @@ def mavera_env(emulator: MaveraEmulator, **extra: str) -> dict[str, str]:
 
 
 def live_event(slug: str, journalist, **fields) -> Event:
-    event = Event.objects.create(
-        title=f"Event {slug}",
-        slug=slug,
-        status=Event.Status.LIVE,
-        starts_at=timezone.now() - timedelta(minutes=5),
-        batch_interval_seconds=5,
-        **fields,
-    )
-    event.journalists.add(journalist)
-    return event
+    return factories.live_event(journalist, title=f"Event {slug}", slug=slug, batch_interval_seconds=5, **fields)
 
 
 def assert_one_post_per_batch_and_no_segment_lost(events: list[Event]) -> None:

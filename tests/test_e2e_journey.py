@@ -8,26 +8,23 @@ emulators standing in for the real services."""
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-from django.core.cache import cache
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from events.models import Event
-from events.roles import create_roles
 from publishing.models import Batch, Post
 from tests.audio import speech_wav
 from tests.browser import launch, log_in
 from tests.emulators.deepgram import EmulatorThread
 from tests.emulators.mavera import MaveraEmulator
 from tests.factories import live_event
-from tests.processes import Process, start_beat, start_daphne, start_worker
+from tests.processes import Process, start_beat, start_daphne, start_worker, wait_until
 from transcription.models import Segment, StreamSession
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_roles")]
 
 SENTENCES = [
     "The keynote begins with the weather and the river.",
@@ -82,12 +79,6 @@ def stack(request, django_db_setup) -> Iterator[Stack]:
         process.assert_no_traceback()
 
 
-@pytest.fixture(autouse=True)
-def _roles(transactional_db):
-    cache.clear()
-    create_roles()
-
-
 def make_event(journalist, *, auto_publish: bool) -> Event:
     return live_event(
         journalist, title="City keynote", slug="city-keynote", batch_interval_seconds=5, auto_publish=auto_publish
@@ -128,15 +119,12 @@ def stop_and_settle(studio: Page, event: Event) -> list[Segment]:
     """Stop the stream, then wait until every stored segment is batched and every batch drafted."""
     studio.click("#stop")
     expect(studio.locator("#state")).to_have_text("offline", timeout=SOON)
-    deadline = time.monotonic() + SOON / 1000
-    while time.monotonic() < deadline:
-        unbatched = Segment.objects.filter(event=event, batch__isnull=True).exists()
-        undrafted = Batch.objects.filter(event=event).exclude(status=Batch.Status.DRAFTED).exists()
-        if not unbatched and not undrafted:
-            break
-        time.sleep(0.5)
-    else:
-        raise AssertionError("segments were left unbatched or batches undrafted after the stream stopped")
+    wait_until(
+        lambda: not Segment.objects.filter(event=event, batch__isnull=True).exists()
+        and not Batch.objects.filter(event=event).exclude(status=Batch.Status.DRAFTED).exists(),
+        SOON / 1000,
+        what="every segment batched and every batch drafted after the stream stopped",
+    )
     return list(Segment.objects.filter(event=event).order_by("sequence"))
 
 

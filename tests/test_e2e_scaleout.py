@@ -12,21 +12,19 @@ from urllib.request import Request, urlopen
 
 import pytest
 from django.conf import settings
-from django.core.cache import cache
 from django.db import connection
 
-from events.roles import create_roles
 from publishing.models import Batch, Post
 from tests.emulators.deepgram import EmulatorThread, silence, word_audio
 from tests.factories import live_event
 from tests.netclients import ReaderSocket, StudioSocket
-from tests.processes import start_beat, start_daphne, start_worker
+from tests.processes import start_beat, start_daphne, start_worker, wait_until
 from transcription.models import Segment, StreamSession
 
 pytestmark = [
     pytest.mark.scaleout,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.usefixtures("orm_beside_event_loop"),
+    pytest.mark.usefixtures("orm_beside_event_loop", "fresh_roles"),
 ]
 
 SOON = 60.0  # s: a functional bound on a busy machine, not a speed claim
@@ -39,20 +37,6 @@ def utterance(n: int) -> bytes:
 
 def words_of(n: int) -> list[str]:
     return [f"word{10 * n + k}" for k in (1, 2, 3)]
-
-
-def wait_until(condition, timeout: float = SOON, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.3)
-
-
-@pytest.fixture(autouse=True)
-def _roles(transactional_db):
-    cache.clear()
-    create_roles()
 
 
 def test_two_daphnes_a_worker_and_one_beat_survive_losing_the_streaming_process(journalist):
@@ -119,6 +103,9 @@ def test_two_daphnes_a_worker_and_one_beat_survive_losing_the_streaming_process(
             wait_until(
                 lambda: not Segment.objects.filter(event=event, batch__isnull=True).exists()
                 and not Batch.objects.filter(event=event).exclude(status=Batch.Status.DRAFTED).exists(),
+                SOON,
+                second,
+                *others,
                 what="every segment batched and drafted",
             )
             posts = set(Post.objects.filter(event=event, status=Post.Status.PUBLISHED).values_list("pk", flat=True))

@@ -5,6 +5,7 @@ import re
 from datetime import timedelta
 
 import feedparser
+import httpx
 import pytest
 from django.core.cache import cache
 from django.utils import timezone
@@ -12,6 +13,7 @@ from django.utils import timezone
 from events.models import Event
 from events.roles import create_roles
 from publishing.models import Post
+from tests.processes import start_daphne
 
 # Transactional: pages forget their cached state on commit, as in production.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -173,6 +175,56 @@ def test_cached_page_costs_one_query_and_changes_with_publish_edit_and_removal(
     other.unpublish(editor)
     html = client.get(url).content.decode()
     assert "Another update." not in html and "Corrected words." in html
+
+
+def test_event_page_answers_its_etag_with_304_until_the_next_change(client, event):
+    publish(event, "First words.")
+    url = f"/events/{event.slug}/"
+    etag = client.get(url)["ETag"]
+    unchanged = client.get(url, headers={"If-None-Match": etag})
+    assert unchanged.status_code == 304 and unchanged.content == b"" and unchanged["ETag"] == etag
+
+    publish(event, "Second words.")
+    changed = client.get(url, headers={"If-None-Match": etag})
+    assert changed.status_code == 200 and changed["ETag"] != etag and "Second words." in changed.content.decode()
+
+
+def test_reader_pages_skip_sessions_and_csrf_but_keep_the_site_headers(client, event):
+    publish(event, "An update.")
+    client.cookies["sessionid"] = "a reader who once logged in"
+    for url in (f"/events/{event.slug}/", f"/events/{event.slug}/posts.json?after=0"):
+        response = client.get(url)
+        assert response.status_code == 200
+        assert not hasattr(response.wsgi_request, "session") and not hasattr(response.wsgi_request, "user")
+        assert not response.cookies and "Vary" not in response
+        assert response["Content-Length"] == str(len(response.content))
+        assert response["X-Content-Type-Options"] == "nosniff" and response["Referrer-Policy"] == "same-origin"
+    assert hasattr(client.get("/accounts/login/").wsgi_request, "session")
+
+
+def test_changes_made_in_another_process_reach_the_page_daphne_keeps_in_memory(event, editor):
+    post = publish(event, "Original words.")
+    process, port = start_daphne()
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as http:
+
+            def page() -> str:
+                response = http.get(f"/events/{event.slug}/")
+                assert response.status_code == 200
+                return response.text
+
+            assert "Original words." in page() and "Original words." in page()  # the second from memory
+            post.edit(editor, headline="", body="Corrected words.")
+            assert "Corrected words." in page()
+            other = publish(event, "Another update.")
+            assert "Another update." in page()
+            other.unpublish(editor)
+            assert "Another update." not in page()
+            event.end()
+            assert 'class="live-badge"' not in page()
+    finally:
+        process.stop()
+    process.assert_no_traceback()
 
 
 def test_atom_feed_parses_with_entries_newest_first(client, event):

@@ -6,6 +6,7 @@ import statistics
 import threading
 import time
 
+import httpx
 import pytest
 import websockets.sync.client as ws_client
 from django.conf import settings
@@ -74,6 +75,25 @@ def test_a_post_reaches_readers_on_every_process_through_redis(event):
     finally:
         for listener in listeners:
             listener.socket.close()
+        for process, _ in servers:
+            process.stop()
+            process.assert_no_traceback()
+
+
+def test_every_process_serves_the_new_page_after_a_change_made_elsewhere(event):
+    cache.clear()
+    post = Post.objects.create(event=event, body="Original words.")
+    post.publish()
+    servers = [start_daphne() for _ in range(2)]
+    try:
+        pages = [f"http://127.0.0.1:{port}/events/{event.slug}/" for _, port in servers]
+        for url in pages * 2:  # the second round from each process's memory
+            assert "Original words." in httpx.get(url).text
+        post.edit(None, headline="", body="Corrected words.")  # this process is neither server
+        for url in pages:
+            html = httpx.get(url).text
+            assert "Corrected words." in html and "Original words." not in html
+    finally:
         for process, _ in servers:
             process.stop()
             process.assert_no_traceback()

@@ -2,14 +2,9 @@
 
 import pytest
 
-from tests.emulators.studio import Studio, ensure_roles
+from tests.emulators.studio import Studio
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def _roles(transactional_db):
-    ensure_roles()
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_roles")]
 
 
 def test_the_assigned_journalist_gets_the_studio(client, event, journalist):

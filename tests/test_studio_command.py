@@ -7,15 +7,9 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from tests.emulators.deepgram import EmulatorThread, Script, silence, word_audio
-from tests.emulators.studio import ensure_roles
 from transcription.models import Segment, StreamSession
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def _roles(transactional_db):
-    ensure_roles()
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_roles")]
 
 
 @pytest.fixture

@@ -8,14 +8,9 @@ from django.utils import timezone
 
 from events.models import Event
 from publishing.models import Post
-from tests.emulators.studio import Studio, ensure_roles
+from tests.emulators.studio import Studio
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def _roles(transactional_db):
-    ensure_roles()
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_roles")]
 
 
 async def test_it_shows_the_next_batch_time_and_new_drafts(event, journalist):

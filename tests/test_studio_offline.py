@@ -1,6 +1,5 @@
 """The offline recognizer (pocketsphinx) on speech made with espeak-ng, and stream_audio through it."""
 
-import re
 import subprocess
 from io import StringIO
 from itertools import pairwise
@@ -9,26 +8,10 @@ import pytest
 from django.core.management import call_command
 
 from tests import audio
-from tests.audio import wav_pcm
-from tests.emulators.studio import ensure_roles
+from tests.audio import CONTENT_WORDS, SENTENCES, recognised, wav_pcm
 from transcription.models import Segment, StreamSession
 from transcription.speech import StreamOptions, Transcript
 from transcription.speech.offline import OfflineBackend
-
-SENTENCES = [
-    "The weather today is cold and the river is very quiet.",
-    "We will meet the team at the station tomorrow morning.",
-]
-CONTENT_WORDS = {"weather", "today", "cold", "river", "very", "quiet", "meet", "team", "station", "tomorrow", "morning"}
-
-
-def recognised(texts) -> set[str]:
-    return set(re.findall(r"[a-z']+", " ".join(texts).lower()))
-
-
-@pytest.fixture
-def roles(transactional_db):
-    ensure_roles()
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +40,7 @@ async def test_it_recognises_most_content_words_with_a_final_at_each_pause(speec
 
 
 @pytest.mark.django_db(transaction=True)
-def test_stream_audio_stores_finals_through_the_offline_recognizer(roles, speech_wav, event, journalist):
+def test_stream_audio_stores_finals_through_the_offline_recognizer(fresh_roles, speech_wav, event, journalist):
     out = StringIO()
     call_command("stream_audio", event.slug, str(speech_wav), "--fast", stdout=out, stderr=StringIO())
 
@@ -73,7 +56,7 @@ def test_stream_audio_stores_finals_through_the_offline_recognizer(roles, speech
 
 
 @pytest.mark.django_db(transaction=True)
-def test_stream_audio_reads_other_formats_through_ffmpeg(roles, speech_wav, tmp_path, event, journalist):
+def test_stream_audio_reads_other_formats_through_ffmpeg(fresh_roles, speech_wav, tmp_path, event, journalist):
     stereo = tmp_path / "stereo-44k.wav"
     subprocess.run(["sox", str(speech_wav), "-r", "44100", "-c", "2", str(stereo)], check=True)
     call_command("stream_audio", event.slug, str(stereo), "--fast", stdout=StringIO(), stderr=StringIO())

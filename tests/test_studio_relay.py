@@ -7,15 +7,10 @@ import pytest
 from asgiref.sync import sync_to_async
 
 from tests.emulators.deepgram import silence, word_audio
-from tests.emulators.studio import Studio, ensure_roles
+from tests.emulators.studio import Studio
 from transcription.models import Segment, StreamSession
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def _roles(transactional_db):
-    ensure_roles()
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_roles")]
 
 
 def spoken(ids: list[int], per_utterance: int = 3) -> bytes:

@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import random
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from events.models import Event
@@ -18,8 +21,7 @@ from transcription.relay import Relay
 
 logger = logging.getLogger(__name__)
 
-POLL_SECONDS = 2.0
-PROGRESS_EVERY = 5  # polls: figures and the lease every 10 s (the lease lasts 30 s)
+PROGRESS_SECONDS = 10.0  # at most this long between saves of the figures and the lease (which lasts 30 s)
 
 
 @database_sync_to_async
@@ -31,6 +33,7 @@ def _event_for(user, slug: str) -> Event | None:
 
 
 class StudioConsumer(AsyncWebsocketConsumer):
+    channel_layer_alias = None  # nothing is sent to a studio socket through the layer
     event: Event
     relay: Relay | None = None
     closing = False
@@ -43,8 +46,26 @@ class StudioConsumer(AsyncWebsocketConsumer):
             return
         self.event = event
         await self.accept()
-        self.last_post_id = await database_sync_to_async(newsroom.latest_post_id)(event.id)
-        self.poller = asyncio.create_task(self.poll())
+        self.progress = asyncio.create_task(self.keep_progress())
+        await newsroom.watch(event.id, self)
+
+    async def __call__(self, scope, receive, send) -> None:
+        # Channels' own loop takes each message through a new task and asyncio.wait (so it can listen
+        # to a channel layer too), then closes stale database connections through a thread: two
+        # hand-offs per audio frame. This consumer has no layer, and its database calls go through
+        # database_sync_to_async or the relay's writer thread, which look after their own
+        # connections, so one plain loop does.
+        self.scope = scope
+        self.base_send = send
+        try:
+            while True:
+                message = await receive()
+                handler = getattr(self, get_handler_name(message), None)
+                if handler is None:
+                    raise ValueError(f"No handler for message type {message['type']}")
+                await handler(message)
+        except StopConsumer:
+            pass
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if self.closing:
@@ -88,40 +109,28 @@ class StudioConsumer(AsyncWebsocketConsumer):
         if self.relay is not None:
             await self.relay.stop(StreamSession.Status.FAILED, error=error.message)
 
+    async def event_gone(self) -> None:
+        await self.fail(StudioError(Close.EVENT_ENDED, "This event no longer exists."))
+
     async def disconnect(self, code: int) -> None:
-        poller = getattr(self, "poller", None)
-        if poller is not None:
-            poller.cancel()
+        progress = getattr(self, "progress", None)
+        if progress is not None:
+            progress.cancel()
+            newsroom.unwatch(self.event.id, self)
         if self.relay is not None:
             await self.relay.detach()
 
     async def send_json(self, message: dict) -> None:
         await self.send(text_data=json.dumps(message))
 
-    async def poll(self) -> None:
-        """Every few seconds: keep the lease and figures fresh, show the next batch and new drafts."""
-        last_batch: dict | None = None
-        polls = 0
+    async def keep_progress(self) -> None:
         while True:
-            polls += 1
+            # Spread over time: streams started together (a newsroom going live at once) must not all
+            # write at the same moment and hold up each other's finals on the relay's writer thread.
+            await asyncio.sleep(PROGRESS_SECONDS * random.uniform(0.5, 1.0))
             try:
-                if polls % PROGRESS_EVERY == 0 and self.relay is not None and not await self.relay.save_progress():
+                if self.relay is not None and not await self.relay.save_progress():
                     await self.fail(StudioError(Close.TAKEN_OVER, "This stream was resumed from another connection."))
                     return
             except Exception:  # the next try is 10 s away; the lease lasts 30 s
                 logger.exception("studio could not save the stream progress of event %s", self.event.id)
-            try:
-                found = await database_sync_to_async(newsroom.updates)(self.event.id, self.last_post_id)
-            except Event.DoesNotExist:
-                await self.fail(StudioError(Close.EVENT_ENDED, "This event no longer exists."))
-                return
-            except Exception:
-                logger.exception("studio could not read the drafting state of event %s", self.event.id)
-            else:
-                self.last_post_id = found.last_post_id
-                if found.batch != last_batch:
-                    last_batch = found.batch
-                    await self.send_json(found.batch)
-                for draft in found.drafts:
-                    await self.send_json({"type": "draft", "post": draft})
-            await asyncio.sleep(POLL_SECONDS)

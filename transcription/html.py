@@ -46,5 +46,7 @@ def segment_lines_html(segments, *, current=None) -> SafeString:
 def transcript_html(batch) -> str:
     if batch is None:
         return "Hand-written post: no source transcript."
-    segments = batch.segments.select_related("session").in_order()
+    segments = getattr(batch, "ordered_segments", None)  # prefetched for a list of posts
+    if segments is None:
+        segments = batch.segments.select_related("session").in_order()
     return segment_lines_html(segments)

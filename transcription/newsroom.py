@@ -1,17 +1,25 @@
 """What the studio shows of the drafting pipeline: the next batch's time and each new draft.
 
-Read from the database by polling, so it works the same in the embedded and the Redis topology.
+Read from the database by polling, so it works the same in the embedded and the Redis topology:
+one poll per event and process, however many studio sockets of the event the process holds.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Protocol
 
+from channels.db import database_sync_to_async
 from django.urls import reverse
 
 from events.models import Event
 from publishing.models import Post
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -26,7 +34,7 @@ def latest_post_id(event_id: int) -> int:
 
 
 def updates(event_id: int, after_post_id: int) -> Updates:
-    event = Event.objects.only("batch_interval_seconds", "last_batched_at", "starts_at").get(pk=event_id)
+    event = Event.objects.only("batch_interval_seconds", "last_batched_at").get(pk=event_id)
     interval = event.batch_interval_seconds
     # Before the first batch the beat's next tick takes it: no time to count down to yet.
     next_at = event.last_batched_at + timedelta(seconds=interval) if event.last_batched_at else None
@@ -47,3 +55,83 @@ def updates(event_id: int, after_post_id: int) -> Updates:
         drafts=drafts,
         last_post_id=posts[-1].pk if posts else after_post_id,
     )
+
+
+# --- one watch per event and process, shared by that event's studio sockets -------------------
+
+POLL_SECONDS = 2.0
+
+
+class Listener(Protocol):
+    async def send_json(self, message: dict) -> None: ...
+
+    async def event_gone(self) -> None: ...
+
+
+@dataclass(eq=False)
+class _Seat:
+    listener: Listener
+    after_post_id: int
+    last_batch: dict | None = None
+
+    async def show(self, found: Updates) -> None:
+        if found.batch != self.last_batch:
+            self.last_batch = found.batch
+            await self.listener.send_json(found.batch)
+        for draft in found.drafts:
+            if draft["id"] > self.after_post_id:
+                await self.listener.send_json({"type": "draft", "post": draft})
+        self.after_post_id = max(self.after_post_id, found.last_post_id)
+
+
+class _EventWatch:
+    """Polls one event's drafting state for every studio socket of this process that shows it."""
+
+    def __init__(self, event_id: int):
+        self.event_id = event_id
+        self.seats: dict[Listener, _Seat] = {}
+        self.latest: Updates | None = None
+        self.task = asyncio.create_task(self._run(), name=f"newsroom-{event_id}")
+
+    async def _run(self) -> None:
+        while self.seats:
+            after = min(seat.after_post_id for seat in self.seats.values())
+            try:
+                self.latest = await database_sync_to_async(updates)(self.event_id, after)
+            except Event.DoesNotExist:
+                for seat in list(self.seats.values()):
+                    await seat.listener.event_gone()
+                return
+            except Exception:
+                logger.exception("studio could not read the drafting state of event %s", self.event_id)
+            else:
+                for seat in list(self.seats.values()):
+                    # A socket closing under us must not stop the others; its disconnect takes its seat away.
+                    with contextlib.suppress(Exception):
+                        await seat.show(self.latest)
+            await asyncio.sleep(POLL_SECONDS)
+
+
+_WATCHES: dict[int, _EventWatch] = {}
+
+
+async def watch(event_id: int, listener: Listener) -> None:
+    """Show `listener` the next batch time now and every draft created from now on."""
+    after = await database_sync_to_async(latest_post_id)(event_id)
+    current = _WATCHES.get(event_id)
+    if current is None or current.task.done():
+        current = _WATCHES[event_id] = _EventWatch(event_id)
+    seat = current.seats[listener] = _Seat(listener, after)
+    if current.latest is not None:
+        await listener.send_json(current.latest.batch)
+        seat.last_batch = current.latest.batch
+
+
+def unwatch(event_id: int, listener: Listener) -> None:
+    current = _WATCHES.get(event_id)
+    if current is None:
+        return
+    current.seats.pop(listener, None)
+    if not current.seats:
+        current.task.cancel()
+        del _WATCHES[event_id]

@@ -25,10 +25,6 @@ class Close(IntEnum):
     UPSTREAM_UNAVAILABLE = 4503
 
 
-# Close codes after which a client must not reconnect by itself.
-FATAL = frozenset(code for code in Close if code != Close.NORMAL)
-
-
 class StudioError(Exception):
     """Bad input or a failure the journalist must see: an `error` message, then this close code."""
 

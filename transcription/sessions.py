@@ -93,20 +93,23 @@ def _create(session_id: int, event_id: int, result: Transcript, sequence: int, p
     )
 
 
+def final_message(segment: Segment) -> dict:
+    """A stored final as the studio's transcript message, live or replayed to a resuming client."""
+    return {
+        "type": "transcript",
+        "is_final": True,
+        "text": segment.text,
+        "start": segment.start,
+        "end": segment.end,
+        "segment": segment.pk,
+        "sequence": segment.sequence,
+    }
+
+
 def finals_after(session_id: int, sequence: int) -> list[dict]:
     """The session's stored finals after `sequence`, as transcript messages: what a resuming client missed."""
-    return [
-        {
-            "type": "transcript",
-            "is_final": True,
-            "text": segment.text,
-            "start": segment.start,
-            "end": segment.end,
-            "segment": segment.pk,
-            "sequence": segment.sequence,
-        }
-        for segment in Segment.objects.filter(session_id=session_id, sequence__gt=sequence).order_by("sequence")
-    ]
+    segments = Segment.objects.filter(session_id=session_id, sequence__gt=sequence).order_by("sequence")
+    return [final_message(segment) for segment in segments]
 
 
 def record_progress(

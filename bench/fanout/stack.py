@@ -21,6 +21,31 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def percentile(values: list[float], q: float) -> float:
+    """The q-th percentile (0-100) of values, nearest rank: the figure every bench prints as p50 / p99."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def wait_port(port: int, process: subprocess.Popen, log_path: str | None = None, timeout: float = 30.0) -> None:
+    """Waits until something listens on `port`; fails at once, with the log's tail, if `process` exits."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            log = Path(log_path).read_text()[-3000:] if log_path else ""
+            raise RuntimeError(f"{process.args} exited with {process.returncode}: {log}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return
+        time.sleep(0.1)
+    raise TimeoutError(f"nothing listening on port {port} after {timeout} s")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def configure(mode: str, redis_url: str, database_url: str) -> dict[str, str]:
     """Point this process (and the children it starts) at a fresh bench installation."""
     data = tempfile.mkdtemp(prefix="liveblog-bench-")
@@ -85,14 +110,7 @@ class Daphne:
             preexec_fn=raise_fd_limit,
             start_new_session=True,
         )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.popen.poll() is not None:
-                raise RuntimeError(f"daphne exited: {Path(self.log.name).read_text()[-3000:]}")
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                return
-            time.sleep(0.1)
-        raise TimeoutError("daphne did not start")
+        wait_port(self.port, self.popen, self.log.name)
 
     @property
     def origin(self) -> str:
@@ -105,8 +123,7 @@ class Daphne:
         raise RuntimeError("no VmRSS")
 
     def cpu_seconds(self) -> float:
-        fields = Path(f"/proc/{self.popen.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return cpu_seconds(self.popen.pid)
 
     def stop(self) -> None:
         if self.popen.poll() is None:

@@ -17,12 +17,7 @@ import subprocess
 import sys
 import time
 
-from bench.fanout.stack import ROOT, configure
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+from bench.fanout.stack import ROOT, configure, percentile
 
 
 def baseline_round_trip(samples: int) -> list[float]:
@@ -147,7 +142,7 @@ def main() -> None:
         f"mode: {args.mode}, worker concurrency {args.concurrency}; "
         f"baseline (segment insert + select back): p50 {b50 * 1000:.2f} ms"
     )
-    p50, p99 = statistics.median(latency), percentile(latency, 0.99)
+    p50, p99 = statistics.median(latency), percentile(latency, 99)
     print(f"segment stored → post visible, {len(latency)} samples, batch wait and API time excluded:")
     print(
         f"  p50 {p50 * 1000:.0f} ms = {p50 / b50:.0f}× baseline;  p99 {p99 * 1000:.0f} ms = {p99 / b50:.0f}× baseline"

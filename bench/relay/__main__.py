@@ -1,12 +1,20 @@
 """Studio relay benchmark: N concurrent real-time streams through Daphne and the studio consumer to the
-Deepgram emulator, against a bare `websockets` proxy to the same emulator in the same run.
+Deepgram emulator, against a bare `websockets` proxy to the same emulator in the same run, and against
+Daphne's own floor: a bare ASGI pipe under Daphne (bench/relay/daphne_pipe.py), what any relay served
+by Daphne costs before it does anything.
 
     python -m bench.relay [--streams 50] [--seconds 20]
 
 Each stream sends 100 ms linear16 frames at real-time pace: three coded words, half a second of
-silence, again. Latency (after a 3 s warm-up per stream) is from sending the frame in which the
-emulator's endpointing fires to the final result arriving back at the client; "added" is that minus
-the same figure for clients talking to the emulator directly (measured first, in the same run).
+silence, again. Latency is from sending the frame in which the emulator's endpointing fires to the
+final result arriving back at the client. Streams start within 1.7 s of each other, so every phase
+has a connect storm and a stop storm that no newsroom would make (200 sessions opened or wound down,
+their audio archives closed, their last segments batched, all in 2 s). Two figures are printed:
+steady state, finals from frames sent while all N streams were streaming (after the last one's
+first 3 s, before the first one stopped); and the whole run, each stream's first 3 s (connect and
+session setup) and last second (the final that comes from the stop) left out but the storms in.
+"Added" is that minus the same figure for clients talking to the emulator directly (measured first,
+in the same run).
 CPU is the server process's user+system time per stream-second of audio. The relay path also stores
 every final and archives the audio, as in production; the proxy only forwards bytes.
 
@@ -24,11 +32,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from bench.fanout.stack import ROOT, cpu_seconds, free_port, percentile, wait_port
+
 FRAME = 3200
 WARMUP_FRAMES = 30
+COOLDOWN_FRAMES = 10
 API_KEY = "bench-key"
 QUERY = (
     "?model=nova-3&encoding=linear16&sample_rate=16000&channels=1&language=en&interim_results=true"
@@ -74,41 +83,14 @@ def journalists(count: int) -> tuple[str, list[str]]:
     return event.slug, cookies
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_port(port: int, process: subprocess.Popen) -> None:
-    import socket
-
-    for _ in range(300):
-        if process.poll() is not None:
-            raise RuntimeError(f"{process.args} exited with {process.returncode}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise TimeoutError(f"nothing on port {port}")
-
-
 def start(args: list[str], port: int, env: dict[str, str]) -> subprocess.Popen:
     log = tempfile.NamedTemporaryFile(prefix="bench-relay-", suffix=".log", delete=False)  # noqa: SIM115
     process = subprocess.Popen(
         [sys.executable, *args], cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT
     )
     process.log_path = log.name  # type: ignore[attr-defined]
-    wait_port(port, process)
+    wait_port(port, process, log.name)
     return process
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def speech(seconds: float) -> bytes:
@@ -132,7 +114,7 @@ async def stream(url: str, audio: bytes, *, headers: dict, studio: bool, delay: 
     finals = 0
     done = asyncio.Event()
 
-    async with connect(url, additional_headers=headers, max_size=2**20) as ws:
+    async with connect(url, additional_headers=headers, max_size=2**20, compression=None) as ws:
         if studio:
             await ws.send(json.dumps({"type": "start", "encoding": "linear16", "sample_rate": 16000, "channels": 1}))
             while json.loads(await ws.recv())["type"] != "ready":
@@ -159,11 +141,13 @@ async def stream(url: str, audio: bytes, *, headers: dict, studio: bool, delay: 
                     finals += 1
                     frame = math.ceil(round(end * 10, 6)) - 1
                     # Steady state only: the first 3 s hold every stream's connect and session setup.
-                    if WARMUP_FRAMES <= frame < len(sent_at):
-                        latencies.append((arrived - sent_at[frame]) * 1000)
+                    if WARMUP_FRAMES <= frame < min(len(sent_at), total_frames - COOLDOWN_FRAMES):
+                        latencies.append((sent_at[frame], (arrived - sent_at[frame]) * 1000))
 
+        total_frames = len(audio) // FRAME
         reader = asyncio.create_task(receive())
         began = loop.time()
+        out["windows"].append((began + WARMUP_FRAMES * 0.1, began + (total_frames - COOLDOWN_FRAMES) * 0.1))
         for index, offset in enumerate(range(0, len(audio), FRAME)):
             due = began + index * 0.1
             await asyncio.sleep(max(0.0, due - loop.time()))
@@ -180,29 +164,33 @@ async def stream(url: str, audio: bytes, *, headers: dict, studio: bool, delay: 
 
 
 async def run_phase(urls: list[str], headers: list[dict], audio: bytes, studio: bool) -> dict:
-    out: dict = {"latencies": [], "finals": 0}
+    out: dict = {"latencies": [], "finals": 0, "windows": []}
     await asyncio.gather(
         *(
             stream(url, audio, headers=h, studio=studio, delay=random.uniform(0, 1.7), out=out)
             for url, h in zip(urls, headers, strict=True)
         )
     )
+    # Steady: while every stream is streaming, none still setting up and none stopping yet.
+    steady_from, steady_to = max(start for start, _ in out["windows"]), min(end for _, end in out["windows"])
+    out["steady"] = [latency for sent, latency in out["latencies"] if steady_from <= sent < steady_to]
+    out["whole"] = [latency for _, latency in out["latencies"]]
+    out["steady_seconds"] = steady_to - steady_from
     return out
 
 
-def phase(name: str, urls, headers, audio, studio: bool, server_pid: int | None) -> dict:
+def phase(name: str, urls, headers, audio, studio: bool, server_pid: int | None, emulator_pid: int) -> dict:
     cpu_before = cpu_seconds(server_pid) if server_pid else 0.0
+    emulator_before, clients_before = cpu_seconds(emulator_pid), time.process_time()
     began = time.monotonic()
     result = asyncio.run(run_phase(urls, headers, audio, studio))
     result["wall"] = time.monotonic() - began
     result["cpu"] = cpu_seconds(server_pid) - cpu_before if server_pid else 0.0
+    # The rest of the machine's load: what the server under test competes with for the cores.
+    result["emulator_cpu"] = cpu_seconds(emulator_pid) - emulator_before
+    result["clients_cpu"] = time.process_time() - clients_before
     result["name"] = name
     return result
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
 
 
 def main() -> None:
@@ -220,12 +208,17 @@ def main() -> None:
     audio = speech(args.seconds)
     expected = args.streams * sum(1 for _ in range(0, int(len(audio) / 32000 / 1.7 + 0.999)))
 
-    emulator_port, proxy_port, daphne_port = free_port(), free_port(), free_port()
+    emulator_port, proxy_port, pipe_port, daphne_port = free_port(), free_port(), free_port(), free_port()
     emulator = start(
         ["-m", "tests.emulators.deepgram", "--port", str(emulator_port), "--api-key", API_KEY], emulator_port, env
     )
     upstream = f"ws://127.0.0.1:{emulator_port}"
     proxy = start(["-m", "bench.relay.proxy", "--port", str(proxy_port), "--upstream", upstream], proxy_port, env)
+    pipe = start(
+        ["-m", "daphne", "-b", "127.0.0.1", "-p", str(pipe_port), "bench.relay.daphne_pipe:application"],
+        pipe_port,
+        {**env, "BENCH_UPSTREAM": upstream},
+    )
     daphne_env = {**env, "DEEPGRAM_API_KEY": API_KEY, "DEEPGRAM_URL": f"{upstream}/v1/listen"}
     daphne = start(
         ["-m", "daphne", "-b", "127.0.0.1", "-p", str(daphne_port), "liveblog_site.asgi:application"],
@@ -235,43 +228,88 @@ def main() -> None:
     auth = {"Authorization": f"Token {API_KEY}"}
     n = args.streams
     try:
-        direct = phase("direct", [f"{upstream}/v1/listen{QUERY}"] * n, [auth] * n, audio, False, None)
+        direct = phase("direct", [f"{upstream}/v1/listen{QUERY}"] * n, [auth] * n, audio, False, None, emulator.pid)
         bare = phase(
-            "proxy", [f"ws://127.0.0.1:{proxy_port}/v1/listen{QUERY}"] * n, [auth] * n, audio, False, proxy.pid
+            "proxy",
+            [f"ws://127.0.0.1:{proxy_port}/v1/listen{QUERY}"] * n,
+            [auth] * n,
+            audio,
+            False,
+            proxy.pid,
+            emulator.pid,
+        )
+        floor = phase(
+            "daphne",
+            [f"ws://127.0.0.1:{pipe_port}/v1/listen{QUERY}"] * n,
+            [auth] * n,
+            audio,
+            False,
+            pipe.pid,
+            emulator.pid,
         )
         studio_headers = [
             {"Origin": f"http://127.0.0.1:{daphne_port}", "Cookie": f"sessionid={cookie}"} for cookie in cookies
         ]
         relay = phase(
-            "relay", [f"ws://127.0.0.1:{daphne_port}/ws/studio/{slug}/"] * n, studio_headers, audio, True, daphne.pid
+            "relay",
+            [f"ws://127.0.0.1:{daphne_port}/ws/studio/{slug}/"] * n,
+            studio_headers,
+            audio,
+            True,
+            daphne.pid,
+            emulator.pid,
         )
     finally:
-        for process in (daphne, proxy, emulator):
+        for process in (daphne, pipe, proxy, emulator):
             process.terminate()
             process.wait(10)
 
     from transcription.models import Segment
 
     stored = Segment.objects.count()
-    base50, base99 = percentile(direct["latencies"], 50), percentile(direct["latencies"], 99)
     audio_seconds = n * len(audio) / 32000
     print(f"relay bench: {n} concurrent real-time streams × {len(audio) / 32000:.1f} s, {os.cpu_count()} cores")
-    print(f"direct to emulator: p50 {base50:.2f} ms, p99 {base99:.2f} ms ({len(direct['latencies'])} finals)")
+    empty = [result["name"] for result in (direct, bare, floor, relay) if not result["steady"]]
+    if empty:
+        sys.exit(f"no final came while all {n} streams were streaming ({', '.join(empty)}): use a longer --seconds")
     rows = []
-    for result in (bare, relay):
-        added50 = percentile(result["latencies"], 50) - base50
-        added99 = percentile(result["latencies"], 99) - base99
-        cpu = result["cpu"] / audio_seconds * 1000
-        rows.append((added50, added99, cpu))
+    for span, title in (
+        ("steady", f"steady state, all {n} streaming ({relay['steady_seconds']:.1f} s of the relay phase)"),
+        ("whole", "whole run, with the connect and stop storms (every stream's first 3 s and last 1 s left out)"),
+    ):
+        base50, base99 = percentile(direct[span], 50), percentile(direct[span], 99)
+        print(f"{title}:")
+        print(f"  direct to emulator: p50 {base50:.2f} ms, p99 {base99:.2f} ms ({len(direct[span])} finals)")
+        for result in (bare, floor, relay):
+            added50 = percentile(result[span], 50) - base50
+            added99 = percentile(result[span], 99) - base99
+            if span == "steady":
+                rows.append((added50, added99, result["cpu"] / audio_seconds * 1000))
+            print(
+                f"  {result['name']:>6}: added p50 {added50:+.2f} ms, added p99 {added99:+.2f} ms "
+                f"({len(result[span])} finals)"
+            )
+    for result, (_, _, cpu) in zip((bare, floor, relay), rows, strict=True):
         print(
-            f"{result['name']:>6}: added p50 {added50:+.2f} ms, added p99 {added99:+.2f} ms, "
-            f"CPU {cpu:.2f} ms per stream-second, finals {result['finals']}/{expected}, "
+            f"{result['name']:>6}: CPU {cpu:.2f} ms per stream-second, finals {result['finals']}/{expected}, "
             f"timeouts {result.get('timeouts', 0)}"
         )
-    (p50, p99, cpu), (r50, r99, rcpu) = rows
+    for result in (direct, bare, floor, relay):
+        emulator_cores, clients_cores = result["emulator_cpu"] / result["wall"], result["clients_cpu"] / result["wall"]
+        print(
+            f"{result['name']:>6} phase, cores busy: emulator {emulator_cores:.2f}, clients {clients_cores:.2f}, "
+            f"server under test {result['cpu'] / result['wall']:.2f} (of {os.cpu_count()})"
+        )
+    (p50, p99, cpu), (f50, f99, fcpu), (r50, r99, rcpu) = rows
+    print("ratios (steady state):")
     print(f"ratios relay/proxy: added p50 {_ratio(r50, p50)}, added p99 {_ratio(r99, p99)}, CPU {_ratio(rcpu, cpu)}")
+    print(
+        f"ratios relay/daphne floor: added p50 {_ratio(r50, f50)}, added p99 {_ratio(r99, f99)}, "
+        f"CPU {_ratio(rcpu, fcpu)}"
+    )
     print(f"segments stored by the relay: {stored} (finals seen by its clients: {relay['finals']})")
-    print(f"logs: daphne {daphne.log_path}, proxy {proxy.log_path}, emulator {emulator.log_path}")  # type: ignore[attr-defined]
+    logs = ", ".join(f"{name} {p.log_path}" for name, p in (("daphne", daphne), ("pipe", pipe), ("proxy", proxy)))  # type: ignore[attr-defined]
+    print(f"logs: {logs}, emulator {emulator.log_path}")  # type: ignore[attr-defined]
 
 
 def _ratio(value: float, baseline: float) -> str:

@@ -23,10 +23,10 @@ async def main(port: int, upstream: str) -> None:
     async def handle(client: ServerConnection) -> None:
         assert client.request is not None
         headers = {"Authorization": client.request.headers.get("Authorization", "")}
-        async with connect(upstream + client.request.path, additional_headers=headers) as server:
+        async with connect(upstream + client.request.path, additional_headers=headers, compression=None) as server:
             await asyncio.gather(pipe(client, server), pipe(server, client))
 
-    async with serve(handle, "127.0.0.1", port, max_size=2**20) as server:
+    async with serve(handle, "127.0.0.1", port, max_size=2**20, compression=None) as server:
         print("ready", flush=True)
         await server.serve_forever()
 

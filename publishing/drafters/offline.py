@@ -87,9 +87,10 @@ def extract(transcript: str, glossary: list[str]) -> str:
         weight += sum(2.0 for term in terms if term in sentence.lower())
         return (-weight, index)  # ties go to the earlier sentence, so the result never varies
 
+    ranked = sorted(range(len(sentences)), key=score)
     chosen: list[int] = []
     count = 0
-    for index in sorted(range(len(sentences)), key=score):
+    for index in ranked:
         length = len(sentences[index].split())
         if count + length <= MAX_WORDS:
             chosen.append(index)
@@ -98,7 +99,7 @@ def extract(transcript: str, glossary: list[str]) -> str:
             break
     if count < MIN_WORDS:
         # Whole sentences did not reach the minimum: add the next best one, clipped at the maximum.
-        rest = [i for i in sorted(range(len(sentences)), key=score) if i not in chosen]
+        rest = [i for i in ranked if i not in chosen]
         if rest:
             words = sentences[rest[0]].split()[: MAX_WORDS - count]
             sentences[rest[0]] = " ".join(words) + "…"

@@ -53,8 +53,8 @@
         return;
       }
     }
-    var older = posts.querySelectorAll("article.post").length ? null : document.getElementById("empty");
-    if (older) older.remove();
+    var empty = items.length ? null : document.getElementById("empty");
+    if (empty) empty.remove();
     posts.appendChild(el);
   }
 

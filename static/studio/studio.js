@@ -25,6 +25,8 @@
     drainStarted: 0, drainedSeconds: 0, drainTimer: null, startedAt: 0, audio: null, nextBatchAt: null,
   };
 
+  const providerLabel = (provider) => (provider === "deepgram" ? "Deepgram" : "Offline recognizer");
+
   function setState(state) {
     ui.state.textContent = state;
     ui.state.dataset.state = state;
@@ -141,7 +143,7 @@
         stream.reportedDropped = stream.droppedSeconds;
         stream.drainStarted = performance.now();
         stream.drainedSeconds = 0;
-        ui.provider.textContent = message.provider === "deepgram" ? "Deepgram" : "Offline recognizer";
+        ui.provider.textContent = providerLabel(message.provider);
         setState("live");
         say("");
         if (stream.paused) stream.socket.send(JSON.stringify({ type: "pause" }));
@@ -165,7 +167,7 @@
       case "status":
         if (message.upstream === "reconnecting") setState("reconnecting");
         else if (message.upstream === "live" && stream.ready) setState("live");
-        if (message.provider) ui.provider.textContent = message.provider === "deepgram" ? "Deepgram" : "Offline recognizer";
+        if (message.provider) ui.provider.textContent = providerLabel(message.provider);
         ui.dropped.textContent = `${Math.max(stream.droppedSeconds, message.dropped_seconds || 0).toFixed(1)} s`;
         break;
       case "batch":

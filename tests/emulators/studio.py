@@ -18,16 +18,6 @@ FRAME = 3200  # 100 ms of 16 kHz mono linear16
 START = {"type": "start", "encoding": "linear16", "sample_rate": 16000, "channels": 1}
 
 
-def ensure_roles() -> None:
-    """Fresh roles and no leftover studio leases, for a transactional test (its flush drops the groups)."""
-    from django.core.cache import cache
-
-    from events.roles import create_roles
-
-    cache.clear()  # studio leases from an earlier test
-    create_roles()
-
-
 def session_cookie(user) -> str:
     """A logged-in session for `user`, as the session cookie's value."""
     store = SessionStore()

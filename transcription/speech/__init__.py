@@ -44,8 +44,6 @@ class Transcript:
 @dataclass(frozen=True)
 class UpstreamStatus:
     state: Literal["connecting", "live", "reconnecting", "closed"]
-    reconnects: int = 0
-    dropped_seconds: float = 0.0
     request_id: str = ""
     detail: str = ""
 

@@ -37,7 +37,6 @@ FATAL_HANDSHAKE = {
     402: "The Deepgram account is out of credits (402).",
     403: "This Deepgram key may not use the requested model (403).",
 }
-RETRY_CLOSE_CODES = {1006, 1011, 1012, 1013}
 
 
 class DeepgramBackend(SpeechBackend):
@@ -125,7 +124,7 @@ class DeepgramBackend(SpeechBackend):
         return self.dropped_bytes / BYTES_PER_SECOND
 
     def _status(self, state, request_id: str = "", detail: str = "") -> UpstreamStatus:
-        return UpstreamStatus(state, self.reconnects, self.dropped_seconds, request_id, detail)
+        return UpstreamStatus(state, request_id, detail)
 
     def _drop_oldest_over_limit(self) -> None:
         while self._buffered > self._max_buffer:
@@ -147,6 +146,7 @@ class DeepgramBackend(SpeechBackend):
                         additional_headers={"Authorization": f"Token {self.api_key}"},
                         open_timeout=10,
                         close_timeout=5,
+                        compression=None,  # PCM hardly deflates: compressing it only costs CPU
                     )
                 except InvalidStatus as exc:
                     status = exc.response.status_code
@@ -260,8 +260,12 @@ class DeepgramBackend(SpeechBackend):
                 await ws.send(json.dumps({"type": "KeepAlive"}))
                 self._last_sent = now
                 continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), timeout=self.keepalive_seconds - idle)
+            # A timer rather than wait_for, which costs a task per wait: this wait comes once per audio frame.
+            keepalive = asyncio.get_running_loop().call_later(self.keepalive_seconds - idle, self._wakeup.set)
+            try:
+                await self._wakeup.wait()
+            finally:
+                keepalive.cancel()
 
     def _stream_byte(self, seconds: float) -> int:
         conn_byte = round(seconds * SAMPLE_RATE) * 2

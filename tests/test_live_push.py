@@ -1,0 +1,125 @@
+"""The Hub's push to many readers: under Daphne one framed message sent to each open socket,
+under any other ASGI server (or a socket no longer open) the ordinary websocket.send."""
+
+import collections
+import functools
+import gc
+import json
+import select
+import socket
+
+from autobahn.websocket.protocol import TrafficStats
+from daphne.ws_protocol import WebSocketProtocol
+from twisted.internet import tcp
+from twisted.internet.main import CONNECTION_LOST
+from twisted.internet.protocol import Protocol
+from twisted.internet.testing import MemoryReactor
+
+from events.live import Hub, Reader, write_now
+
+TEXT = json.dumps({"type": "changes", "after": 1, "cursor": 2, "posts": [{"html": "<p>Ünïcode ✓</p>" * 20}]})
+
+
+class Transport:
+    def __init__(self):
+        self.written: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        self.written.append(data)
+
+
+def daphne_reader(state: int) -> tuple[Reader, Transport, list[dict]]:
+    """A reader whose send has Daphne's shape: partial(Server.handle_reply, protocol)."""
+    protocol, transport, sent = WebSocketProtocol(), Transport(), []
+    protocol.state, protocol.transport = state, transport
+    # What autobahn sets up at the opening handshake: no compression negotiated, nothing queued.
+    protocol._perMessageCompress, protocol.send_queue = None, collections.deque()
+    protocol.peer, protocol.trafficStats = "tcp:127.0.0.1:50000", TrafficStats()
+
+    async def handle_reply(protocol, message):
+        sent.append(message)
+
+    return Reader(1, functools.partial(handle_reply, protocol)), transport, sent
+
+
+def unframed(frame: bytes) -> tuple[int, str]:
+    """Opcode and text of one unmasked server frame."""
+    length, start = frame[1] & 0x7F, 2
+    if length == 126:
+        length, start = int.from_bytes(frame[2:4], "big"), 4
+    elif length == 127:
+        length, start = int.from_bytes(frame[2:10], "big"), 10
+    assert frame[1] & 0x80 == 0 and len(frame) == start + length
+    return frame[0], frame[start:].decode()
+
+
+async def test_daphne_sockets_get_the_same_frame_written_once_each():
+    readers = [daphne_reader(WebSocketProtocol.STATE_OPEN) for _ in range(3)]
+    await Hub()._push([reader for reader, _, _ in readers], TEXT, 2)
+    frames = {transport.written[0] for _, transport, _ in readers}
+    assert len(frames) == 1 and all(len(transport.written) == 1 for _, transport, _ in readers)
+    assert unframed(frames.pop()) == (0x81, TEXT)  # FIN + text, the whole message
+    assert all(reader.cursor == 2 and sent == [] for reader, _, sent in readers)
+
+
+async def test_a_socket_no_longer_open_and_other_servers_get_the_asgi_send():
+    closing, transport, sent_closing = daphne_reader(WebSocketProtocol.STATE_CLOSING)
+    sent_other: list[dict] = []
+
+    async def other_server_send(message):
+        sent_other.append(message)
+
+    await Hub()._push([closing, Reader(1, other_server_send)], TEXT, 2)
+    assert transport.written == []
+    assert sent_closing == sent_other == [{"type": "websocket.send", "text": TEXT}]
+
+
+async def test_the_collector_runs_again_after_a_push():
+    await Hub()._push([daphne_reader(WebSocketProtocol.STATE_OPEN)[0]], TEXT, 2)
+    assert gc.isenabled()
+
+
+def tcp_connection() -> tuple[tcp.Connection, socket.socket, MemoryReactor]:
+    """Twisted's own TCP connection on one end of a real socket pair, its reactor a recording one."""
+    ours, peer = socket.socketpair()
+    ours.setblocking(False)
+    reactor = MemoryReactor()
+    connection = tcp.Connection(ours, Protocol(), reactor)
+    connection.connected = True
+    return connection, peer, reactor
+
+
+def test_with_nothing_queued_the_bytes_leave_at_once_without_the_reactor():
+    connection, peer, reactor = tcp_connection()
+    write_now(connection, b"frame")
+    assert peer.recv(100) == b"frame"
+    assert reactor.writers == set() and connection._tempDataLen == 0
+
+
+def test_bytes_queued_in_twisted_keep_their_place_ahead_of_new_ones():
+    connection, peer, reactor = tcp_connection()
+    connection.write(b"first ")
+    write_now(connection, b"second")
+    assert select.select([peer], [], [], 0)[0] == []  # nothing sent past the queued bytes
+    assert b"".join(connection._tempDataBuffer) == b"first second" and connection in reactor.writers
+
+
+def test_what_the_kernel_does_not_take_is_left_to_twisted():
+    connection, peer, reactor = tcp_connection()
+    big = bytes(range(256)) * 40_000  # 10 MB: more than a socket pair's buffers hold
+    write_now(connection, big)
+    taken = big[: len(big) - connection._tempDataLen]
+    assert 0 < len(taken) < len(big) and b"".join(connection._tempDataBuffer) == big[len(taken) :]
+    assert connection in reactor.writers
+    received = b""
+    while len(received) < len(taken):
+        received += peer.recv(1 << 20)
+    assert received == taken
+
+
+def test_a_closed_peer_is_left_to_twisted_to_report():
+    connection, peer, reactor = tcp_connection()
+    peer.close()
+    write_now(connection, b"frame")
+    assert b"".join(connection._tempDataBuffer) == b"frame" and connection in reactor.writers
+    assert connection.doWrite() is CONNECTION_LOST  # the reactor's next turn finds the loss and closes

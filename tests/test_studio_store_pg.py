@@ -1,0 +1,41 @@
+"""The relay's writer thread keeps one database connection; when PostgreSQL drops it, no final is lost."""
+
+import pytest
+from asgiref.sync import sync_to_async
+from django.db import connection
+
+from transcription.models import Segment, StreamSession
+from transcription.relay import _close_connection, _db, _store
+from transcription.speech import Transcript
+
+pytestmark = [pytest.mark.scaleout, pytest.mark.django_db(transaction=True)]
+
+
+def _writer_backend_pid() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
+def _final(text: str, start: float) -> Transcript:
+    return Transcript(text=text, start=start, end=start + 1, is_final=True)
+
+
+async def test_a_final_is_stored_once_after_the_database_drops_the_writers_connection(event, journalist):
+    session = await StreamSession.objects.acreate(event=event, journalist=journalist, provider="offline")
+    first = await _store(session.pk, event.pk, _final("Before.", 0.0), after=None)
+    writer_pid = await _db(_writer_backend_pid)()
+
+    def terminate() -> bool:  # from another thread's connection, as a database restart would
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [writer_pid])
+            return cursor.fetchone()[0]
+
+    assert await sync_to_async(terminate)() is True
+    second = await _store(session.pk, event.pk, _final("After.", 1.0), after=first)
+    assert second.sequence == 1 and await _db(_writer_backend_pid)() != writer_pid
+    texts = [s.text async for s in Segment.objects.filter(session=session).order_by("sequence")]
+    assert texts == ["Before.", "After."]
+    # Connections kept by the writer and by the async ORM's thread would hold the test database open.
+    await _db(_close_connection)()
+    await sync_to_async(_close_connection)()
