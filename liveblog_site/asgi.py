@@ -1,4 +1,6 @@
+import asyncio
 import gc
+import logging
 import os
 
 from django.core.asgi import get_asgi_application
@@ -9,7 +11,9 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs the apps loaded above)
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from daphne.server import Server  # noqa: E402
 from django.urls import re_path  # noqa: E402
+from twisted.internet import defer  # noqa: E402
 from twisted.logger import (  # noqa: E402
     FilteringLogObserver,
     LogLevel,
@@ -38,6 +42,25 @@ globalLogPublisher.addObserver(
     FilteringLogObserver(STDLibLogObserver(name="twisted"), [LogLevelFilterPredicate(defaultLogLevel=LogLevel.warn)])
 )
 
+
+def cancel_applications_at_shutdown(server: Server) -> defer.Deferred:
+    """Daphne's own `kill_all_applications`, minus its KeyError.
+
+    Daphne 4.2 reads `application_instance` from every connection at shutdown, but a connection
+    has none while its request is still arriving, nor once its application has ended and the socket
+    is still closing. Its version then raises, logs a traceback and cancels none of the others.
+    """
+    running = [details.get("application_instance") for details in server.connections.values()]
+    pending = [instance for instance in running if instance is not None and not instance.done()]
+    for instance in pending:
+        instance.cancel()
+    logging.getLogger("daphne.server").info("Killed %i pending application instances", len(pending))
+    waiting = defer.Deferred.fromFuture(asyncio.gather(*pending, return_exceptions=True))
+    waiting.addErrback(lambda _failure: None)
+    return waiting
+
+
+Server.kill_all_applications = cancel_applications_at_shutdown
 
 # A full pass of Python's cyclic collector stops every socket of the process while it walks every
 # object. What is loaded by now lives as long as the process: frozen, it is not walked (a pass took

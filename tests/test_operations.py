@@ -3,6 +3,7 @@
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -10,7 +11,9 @@ import urllib.request
 
 import pytest
 
-from tests.processes import ROOT, child_env, free_port, wait_for_port
+from tests.factories import live_event
+from tests.netclients import ReaderSocket
+from tests.processes import ROOT, child_env, free_port, start_daphne, wait_for_port
 
 
 @pytest.mark.django_db
@@ -45,6 +48,26 @@ def test_healthz_on_redis_and_postgres(client):
     assert body["ok"] is True
     assert body["checks"]["database"]["detail"] == "postgresql"
     assert body["checks"]["channel_layer"]["detail"] == "RedisPubSubChannelLayer"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_daphne_stops_cleanly_with_a_request_half_received_and_a_reader_connected(django_user_model):
+    """Daphne 4.2's shutdown raised KeyError on a connection without a running application and then
+    cancelled none of the others (liveblog_site/asgi.py replaces it)."""
+    event = live_event(django_user_model.objects.create_user("journalist"), slug="keynote", title="Keynote")
+    daphne, port = start_daphne()
+    base = f"http://127.0.0.1:{port}"
+    try:
+        reader = ReaderSocket(base, event.slug)  # accepted: its consumer is running
+        with socket.create_connection(("127.0.0.1", port)) as half_request:
+            half_request.sendall(b"GET /events/ HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+            time.sleep(0.5)  # the request line is in; its headers never end
+            daphne.stop()
+            assert daphne.popen.returncode == 0, daphne.output()
+        assert reader.wait_closed(timeout=10) in (1001, 1006, 1012)
+    finally:
+        daphne.stop()
+    daphne.assert_no_traceback()
 
 
 def _program_pid(run_dir, program: str) -> int:
