@@ -20,6 +20,7 @@ import contextlib
 import functools
 import gc
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 
@@ -106,26 +107,30 @@ def write_now(transport, data: bytes) -> None:
         transport.write(data[sent:])
 
 
+_OPEN = WebSocketServerProtocol.STATE_OPEN
+
+
 class Reader:
     """One connected page: where it is (cursor) and how to reach it."""
 
-    __slots__ = ("cursor", "deliver", "direct", "socket")
+    __slots__ = ("cursor", "deliver", "socket", "tcp")
 
     def __init__(self, cursor: int, deliver: Deliver):
         self.cursor = cursor
         self.deliver = deliver
         self.socket = daphne_socket(deliver)
-        self.direct = self.socket is not None and _twisted_tcp(self.socket.transport)
+        transport = self.socket.transport if self.socket is not None else None
+        self.tcp = transport if _twisted_tcp(transport) else None  # write_now may write to it
 
     def write(self, prepared: PreparedMessage) -> bool:
         """Sends a message framed once for all readers to the Daphne socket; False when it must take ASGI send."""
         socket = self.socket
-        if socket is None or socket.state != WebSocketServerProtocol.STATE_OPEN:
+        if socket is None or socket.state != _OPEN:
             return False
         if socket.send_queue:
             socket.sendPreparedMessage(prepared)  # behind what autobahn has queued, in order
-        elif self.direct:
-            write_now(socket.transport, prepared.payloadHybi)
+        elif self.tcp is not None:
+            write_now(self.tcp, prepared.payloadHybi)
         else:
             # What sendPreparedMessage does with nothing queued, less the arguments of a debug log
             # line it builds even when debug logging is off (a tenth of a push's time, measured).
@@ -224,6 +229,7 @@ class Hub:
         followers = self.readers.get(event_id)
         if not followers:
             return
+        began = time.perf_counter()
         state = await sync_to_async(event_state_by_id)(event_id)
         if state is None:
             return
@@ -232,23 +238,45 @@ class Hub:
         for reader in followers:  # no await in this loop: the set cannot change under it
             if reader.cursor < state.change_seq:
                 by_cursor[reader.cursor].append(reader)
+        reading, pushing = time.perf_counter() - began, 0.0
         for cursor, readers in by_cursor.items():
+            read_from = time.perf_counter()
             text = await sync_to_async(changes_json)(state, cursor)
+            push_from = time.perf_counter()
             await self._push(readers, text, state.change_seq)
+            reading += push_from - read_from
+            pushing += time.perf_counter() - push_from
+        if by_cursor:
+            logger.info(
+                "event %s change %s: %d readers on %d cursors, read in %.1f ms, pushed in %.1f ms",
+                event_id,
+                state.change_seq,
+                sum(map(len, by_cursor.values())),
+                len(by_cursor),
+                reading * 1000,
+                pushing * 1000,
+            )
 
     async def _push(self, readers: list[Reader], text: str, change_seq: int) -> None:
-        message = {"type": "websocket.send", "text": text}  # one message object for every reader
         prepared = PreparedMessage(text.encode(), isBinary=False, applyMask=False, doNotCompress=True)
+        by_asgi: list[Reader] = []
         with collector_paused():
-            for n, reader in enumerate(readers, 1):
-                reader.cursor = change_seq
+            for start in range(0, len(readers), YIELD_EVERY):
+                for reader in readers[start : start + YIELD_EVERY]:
+                    reader.cursor = change_seq
+                    try:
+                        written = reader.write(prepared)
+                    except Exception:  # Daphne's own send copes with a socket that failed under us
+                        written = False
+                    if not written:
+                        by_asgi.append(reader)
+                # Writes Twisted queued only leave when the loop runs: let them go out (and other
+                # sockets be served) while the rest are pushed, not all after the last.
+                await asyncio.sleep(0)
+            message = {"type": "websocket.send", "text": text}  # one message object for every reader
+            for reader in by_asgi:
                 with contextlib.suppress(Exception):  # a reader gone mid-send leaves through its consumer
-                    if not reader.write(prepared):
-                        await reader.deliver(message)
-                if n % YIELD_EVERY == 0:
-                    # Writes Twisted queued only leave when the loop runs: let them go out (and
-                    # other sockets be served) while the rest are pushed, not all after the last.
-                    await asyncio.sleep(0)
+                    await reader.deliver(message)
             # Queued writes run on the loop's next turn, after this task resumes: one more turn
             # lets them out before the collector may run again.
             await asyncio.sleep(0)

@@ -74,6 +74,17 @@ async def test_a_socket_no_longer_open_and_other_servers_get_the_asgi_send():
     assert sent_closing == sent_other == [{"type": "websocket.send", "text": TEXT}]
 
 
+async def test_a_socket_whose_write_fails_gets_the_asgi_send_instead():
+    reader, transport, sent = daphne_reader(WebSocketProtocol.STATE_OPEN)
+
+    def failing_write(data: bytes) -> None:
+        raise RuntimeError("the transport went away under the push")
+
+    transport.write = failing_write
+    await Hub()._push([reader], TEXT, 2)
+    assert sent == [{"type": "websocket.send", "text": TEXT}] and reader.cursor == 2
+
+
 async def test_the_collector_runs_again_after_a_push():
     await Hub()._push([daphne_reader(WebSocketProtocol.STATE_OPEN)[0]], TEXT, 2)
     assert gc.isenabled()

@@ -11,7 +11,8 @@ channel layer and in embedded mode through the database poll. Steps of readers: 
 10000, 20000 (up to --readers); it stops early when readers fail to connect or the time budget
 runs out, and says where. Figures are printed against the 1-reader baseline of the same run;
 "last" is the time until the last reader has a post, its p99 taken over the step's posts (the top
-step publishes --top-posts of them). Readers are minimal clients (bench/fanout/client.py) so that
+step publishes --top-posts of them); "server" is the slowest Daphne's own time to read the change
+and push it to its readers, from its log. Readers are minimal clients (bench/fanout/client.py) so that
 the cores they share with the servers go to the servers.
 """
 
@@ -106,7 +107,8 @@ def main() -> None:
     from publishing.models import Post
 
     event = live_event()
-    servers = [Daphne(env) for _ in range(args.servers if args.mode == "redis" else 1)]
+    daphne_env = {**env, "LOG_LEVEL": "INFO"}  # the Hub logs how long each push took
+    servers = [Daphne(daphne_env) for _ in range(args.servers if args.mode == "redis" else 1)]
     targets = [(f"ws://127.0.0.1:{d.port}/ws/events/{event.slug}/", d.origin) for d in servers]
     pipes, workers = [], []
     for _ in range(args.clients):
@@ -122,7 +124,8 @@ def main() -> None:
     )
     print(
         f"{'readers':>8} {'posts':>6} {'connect/s':>10} {'KiB/idle':>9} {'p50 ms':>8} {'p99 ms':>8} "
-        f"{'last p50':>9} {'last p99':>9} {'last max':>9} {'× base p50':>10} {'× base last':>11}"
+        f"{'last p50':>9} {'last p99':>9} {'last max':>9} {'server p50':>10} {'server p99':>10} "
+        f"{'× base p50':>10} {'× base last':>11}"
     )
     rss_empty = sum(d.rss_kib() for d in servers)
     warm_up(event, Post)
@@ -155,6 +158,7 @@ def main() -> None:
 
             latencies: list[float] = []
             lasts: list[float] = []
+            pushes: list[float] = []  # the slowest server's read + push of each post
             posts = args.top_posts if step == steps[-1] else args.posts
             for n in range(posts):
                 post = Post.objects.create(event=event, body=f"Benchmark update {step}/{n}. " + "Words. " * 40)
@@ -173,15 +177,19 @@ def main() -> None:
                     stopped_because = f"only {len(times)} of {connected} readers got post {n} within 30 s"
                 latencies += [t - sent for t in times]
                 lasts.append(max(times) - sent if times else float("nan"))
+                logged = [d.server_ms(cursor) for d in servers]
+                pushes.append(max(sum(ms) for ms in logged if ms) / 1000 if any(logged) else float("nan"))
                 time.sleep(0.5)
 
             p50, p99 = statistics.median(latencies), percentile(latencies, 99)
             last_p50, last_p99, last_max = statistics.median(lasts), percentile(lasts, 99), max(lasts)
+            push_p50, push_p99 = statistics.median(pushes), percentile(pushes, 99)
             baseline = baseline or (p50, last_p50)
             kib = f"{per_reader_kib:.1f}" if add > 1 else "—"  # the first reader also loads the code
             print(
                 f"{connected:>8} {posts:>6} {ok / connect_seconds:>10.0f} {kib:>9} {p50 * 1000:>8.1f} "
                 f"{p99 * 1000:>8.1f} {last_p50 * 1000:>9.1f} {last_p99 * 1000:>9.1f} {last_max * 1000:>9.1f} "
+                f"{push_p50 * 1000:>10.1f} {push_p99 * 1000:>10.1f} "
                 f"{p50 / baseline[0]:>10.1f} {last_p50 / baseline[1]:>11.1f}",
                 flush=True,
             )

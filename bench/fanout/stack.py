@@ -3,6 +3,7 @@ one live event, and a real Daphne serving it."""
 
 import contextlib
 import os
+import re
 import resource
 import socket
 import subprocess
@@ -13,6 +14,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parents[2]
+PUSH_LOG = re.compile(r"change (\d+): (\d+) readers on \d+ cursors, read in ([\d.]+) ms, pushed in ([\d.]+) ms")
 
 
 def free_port() -> int:
@@ -124,6 +126,13 @@ class Daphne:
 
     def cpu_seconds(self) -> float:
         return cpu_seconds(self.popen.pid)
+
+    def server_ms(self, change_seq: int) -> tuple[float, float] | None:
+        """(read, push) milliseconds this server's Hub logged for a change, or None."""
+        for match in PUSH_LOG.finditer(Path(self.log.name).read_text(errors="replace")):
+            if int(match.group(1)) == change_seq:
+                return float(match.group(3)), float(match.group(4))
+        return None
 
     def stop(self) -> None:
         if self.popen.poll() is None:
