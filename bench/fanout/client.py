@@ -1,9 +1,11 @@
 """The benchmark's reader: a real WebSocket client that costs the shared cores as little as it can.
 
-Thousands of these run in one process on the same two cores as the servers, so a heavyweight client
-(a task, a queue and a frame parser per message) would be timed as the server's fan-out. This one
-is an asyncio Protocol: an ordinary RFC 6455 handshake (checked), one masked "hello" text frame,
-then it reads frames, answers pings, and notes the moment each change's bytes are read.
+Thousands of these run in one process on the same two cores as the servers. A reader deployed for
+real is another machine: what the benchmark times is when a change reached the reader's socket, so
+each read takes the kernel's receive time of its bytes (SO_TIMESTAMPNS), not the moment this
+process, behind thousands of others, got round to it. Per reader: an ordinary RFC 6455 handshake
+(checked), one masked "hello" text frame, then frames read straight off the socket, pings answered,
+and each change's arrival noted.
 """
 
 import asyncio
@@ -11,6 +13,8 @@ import base64
 import hashlib
 import os
 import re
+import socket
+import struct
 import time
 from urllib.parse import urlsplit
 
@@ -40,46 +44,40 @@ def expected_accept(key: bytes) -> bytes:
     return base64.b64encode(hashlib.sha1(key + ACCEPT_GUID).digest())  # noqa: S324  (RFC 6455 says SHA-1)
 
 
-class ReaderProtocol(asyncio.Protocol):
-    """One reader. `opened` resolves once the server accepted the socket and the hello is sent."""
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)  # Linux's <asm-generic/socket.h>; Python 3.11 lacks it
+TIMESPEC = struct.Struct("qq")
+ANCILLARY = socket.CMSG_SPACE(TIMESPEC.size)
 
-    def __init__(self, url: str, origin: str, hello: bytes, arrivals: dict[int, list[float]]):
-        self.url, self.origin, self.hello, self.arrivals = url, origin, hello, arrivals
-        self.key = base64.b64encode(os.urandom(16))
-        self.opened: asyncio.Future = asyncio.get_running_loop().create_future()
-        self.transport: asyncio.Transport | None = None
+
+class Reader:
+    """One reader on its own non-blocking socket, read by the loop through add_reader."""
+
+    def __init__(self, sock: socket.socket, arrivals: dict[int, list[float]]):
+        self.sock, self.arrivals = sock, arrivals
         self.buffer = b""
         self.message_cursor: int | None = None  # of the text message whose frames are being read
 
-    def connection_made(self, transport) -> None:
-        self.transport = transport
-        transport.write(handshake_request(self.url, self.origin, self.key))
+    def read_ready(self) -> None:
+        try:
+            data, ancillary, _flags, _address = self.sock.recvmsg(1 << 16, ANCILLARY)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data, ancillary = b"", []
+        if not data:
+            self.close()
+            return
+        stamps = [value for level, kind, value in ancillary if (level, kind) == (socket.SOL_SOCKET, SO_TIMESTAMPNS)]
+        if not stamps:
+            raise RuntimeError("the kernel gave no receive time for a read; the benchmark cannot time it")
+        seconds, nanoseconds = TIMESPEC.unpack(stamps[0][: TIMESPEC.size])
+        received = seconds + nanoseconds / 1e9  # when the kernel received these bytes
+        self.buffer = self.frames(self.buffer + data if self.buffer else data, received)
 
-    def connection_lost(self, exc) -> None:
-        if not self.opened.done():
-            self.opened.set_exception(exc or ConnectionError("closed during the handshake"))
-
-    def data_received(self, data: bytes) -> None:
-        now = time.time()  # when this reader's bytes were read
-        data = self.buffer + data if self.buffer else data
-        if not self.opened.done():
-            data = self.handshake(data)
-        self.buffer = self.frames(data, now)
-
-    def handshake(self, data: bytes) -> bytes:
-        head, separator, rest = data.partition(b"\r\n\r\n")
-        if not separator:
-            return data
-        lines = head.split(b"\r\n")
-        headers = dict(line.split(b": ", 1) for line in lines[1:] if b": " in line)
-        accept = {name.lower(): value for name, value in headers.items()}.get(b"sec-websocket-accept")
-        if not lines[0].startswith(b"HTTP/1.1 101") or accept != expected_accept(self.key):
-            self.opened.set_exception(ConnectionError(f"handshake refused: {lines[0][:80]!r}"))
-            self.transport.abort()
-            return b""
-        self.transport.write(masked_frame(TEXT, self.hello))
-        self.opened.set_result(None)
-        return rest
+    def close(self) -> None:
+        if self.sock.fileno() != -1:
+            asyncio.get_running_loop().remove_reader(self.sock.fileno())
+            self.sock.close()
 
     def frames(self, data: bytes, now: float) -> bytes:
         """Reads every whole frame in data; returns the incomplete rest."""
@@ -104,21 +102,44 @@ class ReaderProtocol(asyncio.Protocol):
             match = CURSOR.search(data, start, min(end, start + 120))
             self.message_cursor = int(match.group(1)) if match else None
         elif opcode == PING:
-            self.transport.write(masked_frame(PONG, data[start:end]))
+            if self.sock.fileno() != -1:
+                self.sock.send(masked_frame(PONG, data[start:end]))  # a few bytes: the buffer takes them
             return
         elif opcode == CLOSE:
-            self.transport.close()
+            self.close()
             return
         if first & FIN and opcode in (TEXT, 0x0) and self.message_cursor is not None:
             self.arrivals[self.message_cursor].append(now)
             self.message_cursor = None
 
 
-async def open_reader(url: str, origin: str, hello: bytes, arrivals: dict[int, list[float]]) -> asyncio.Transport:
+async def open_reader(url: str, origin: str, hello: bytes, arrivals: dict[int, list[float]]) -> Reader:
+    """Connects, completes the opening handshake, says hello, and leaves the socket to the loop."""
     parts = urlsplit(url)
     loop = asyncio.get_running_loop()
-    transport, reader = await loop.create_connection(
-        lambda: ReaderProtocol(url, origin, hello, arrivals), parts.hostname, parts.port
-    )
-    await reader.opened
-    return transport
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setblocking(False)
+    sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+    try:
+        await loop.sock_connect(sock, (parts.hostname, parts.port))
+        key = base64.b64encode(os.urandom(16))
+        await loop.sock_sendall(sock, handshake_request(url, origin, key))
+        response = b""
+        while b"\r\n\r\n" not in response:
+            chunk = await loop.sock_recv(sock, 4096)
+            if not chunk:
+                raise ConnectionError("closed during the handshake")
+            response += chunk
+        head, _separator, rest = response.partition(b"\r\n\r\n")
+        lines = head.split(b"\r\n")
+        headers = {name.lower(): value for name, _, value in (line.partition(b": ") for line in lines[1:])}
+        if not lines[0].startswith(b"HTTP/1.1 101") or headers.get(b"sec-websocket-accept") != expected_accept(key):
+            raise ConnectionError(f"handshake refused: {lines[0][:80]!r}")
+        await loop.sock_sendall(sock, masked_frame(TEXT, hello))
+    except BaseException:
+        sock.close()
+        raise
+    reader = Reader(sock, arrivals)
+    reader.buffer = reader.frames(rest, time.time())
+    loop.add_reader(sock.fileno(), reader.read_ready)
+    return reader
