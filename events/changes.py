@@ -99,6 +99,12 @@ def event_summary(event: Event) -> str:
     return plain_text(event.description) or f"Live updates: {event.title}"
 
 
+def page_title(event: Event) -> str:
+    """The reader page's <title>; the page's script takes it again from every change."""
+    live = "Live: " if event.status == Event.Status.LIVE else ""
+    return f"{live}{event.title} · {settings.PUBLISHER_NAME}"
+
+
 def post_title(post: Post) -> str:
     """A post's title as plain text: its headline, else the start of its body."""
     return plain_text(post.headline) or plain_text(post.body)[:80]
@@ -167,7 +173,7 @@ def changes_since(event: Event, after: int) -> dict[str, Any]:
         "removed": [post.pk for post in changed if not post.is_published],
         "pinned": visible_posts(event).filter(pinned=True).values_list("pk", flat=True).first(),
         "key_events": key_events(event),
-        "status": event.status,
+        "event": {"title": event.title, "status": event.status, "page_title": page_title(event)},
     }
 
 

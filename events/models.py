@@ -77,8 +77,17 @@ class Event(models.Model):
         return self.title
 
     def save(self, *args, **kwargs) -> None:
-        super().save(*args, **kwargs)
-        self._readers_see_change()
+        if self._state.adding:
+            super().save(*args, **kwargs)
+            return
+        if kwargs.get("update_fields") is None:
+            # The readers' cursor only moves forward, under the row lock (next_change_seq): an edit
+            # made from an instance read before the latest post must not write its older number back.
+            kwargs["update_fields"] = [f.name for f in self._meta.concrete_fields if not f.primary_key]
+            kwargs["update_fields"].remove("change_seq")
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            self._readers_see_change()
 
     def get_absolute_url(self) -> str:
         return reverse("events:detail", args=[self.slug])
@@ -102,10 +111,13 @@ class Event(models.Model):
         return self.change_seq
 
     def _readers_see_change(self) -> None:
-        from events.changes import forget_state
+        """A change number for an edit of the event itself: open pages take its title and status."""
+        from events.live import announce_event_change
 
-        slug = self.slug
-        transaction.on_commit(lambda: forget_state(slug))  # pages show the new title or status at once
+        with transaction.atomic():
+            change_seq = self.next_change_seq()
+            event_id, slug = self.pk, self.slug
+            transaction.on_commit(lambda: announce_event_change(event_id, slug, change_seq))
 
     def go_live(self) -> None:
         Event.objects.filter(pk=self.pk).exclude(status=self.Status.LIVE).update(

@@ -108,6 +108,7 @@ def _page_context(state: changes.EventState, before: int | None, base: str) -> d
         "older_cursor": older_cursor,
         "before": before,
         "description": changes.event_summary(event),
+        "page_title": changes.page_title(event),
         "jsonld": script_text(live_blog_posting(event, posts, base)) if before is None else None,
         "canonical": changes.absolute(event.get_absolute_url(), base),
         "logo_url": changes.absolute(settings.PUBLISHER_LOGO_URL, base),

@@ -7,6 +7,7 @@ from datetime import timedelta
 import feedparser
 import httpx
 import pytest
+from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
@@ -70,10 +71,32 @@ def test_cursor_endpoint_returns_new_edited_and_removed_since_the_cursor(client,
     assert [post["id"] for post in data["posts"]] == [kept.pk, added.pk]
     assert "First, corrected." in data["posts"][0]["html"]
     assert data["removed"] == [dropped.pk]
-    assert data["pinned"] == kept.pk and data["status"] == "live"
+    assert data["pinned"] == kept.pk and data["event"]["status"] == "live"
     assert data["cursor"] == cursor_of(event) > cursor
 
     assert client.get(f"/events/{event.slug}/posts.json", {"after": data["cursor"]}).json()["posts"] == []
+
+
+def test_renaming_and_ending_the_event_reach_the_cursor_and_a_stale_edit_cannot_rewind_it(client, event):
+    stale = Event.objects.get(pk=event.pk)  # an editor's form, read before the next post
+    publish(event, "First.")
+    cursor = cursor_of(event)
+
+    stale.title = "Keynote <b>renamed</b>"
+    stale.save()
+    assert cursor_of(event) == cursor + 1  # not back to the number the stale instance held
+    renamed = client.get(f"/events/{event.slug}/posts.json", {"after": cursor}).json()
+    assert renamed["posts"] == [] and renamed["removed"] == []
+    assert renamed["event"] == {
+        "title": "Keynote <b>renamed</b>",  # text: the page sets it with textContent
+        "status": "live",
+        "page_title": f"Live: Keynote <b>renamed</b> · {settings.PUBLISHER_NAME}",
+    }
+
+    Event.objects.get(pk=event.pk).end()
+    ended = client.get(f"/events/{event.slug}/posts.json", {"after": cursor + 1}).json()
+    assert ended["cursor"] == cursor + 2 and ended["event"]["status"] == "ended"
+    assert ended["event"]["page_title"] == f"Keynote <b>renamed</b> · {settings.PUBLISHER_NAME}"
 
 
 def test_cursor_endpoint_is_cacheable_by_etag_until_the_next_change(client, event):

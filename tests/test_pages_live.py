@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 import websockets
 import websockets.sync.client as ws_client
+from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 from playwright.sync_api import expect, sync_playwright
@@ -185,6 +186,33 @@ def test_edits_removals_and_pins_reach_the_open_page(reader, daphne, event, edit
     assert_not_reloaded(page)
 
 
+def test_renaming_and_ending_the_event_reach_the_open_page_and_widget(reader, daphne, event, editor):
+    page = live_page(reader, f"{daphne}/events/{event.slug}/")
+    widget = live_page(reader, f"{daphne}/events/{event.slug}/embed/")
+    renamed = "Keynote: the <i>future</i> of news"
+
+    admin = reader(f"{daphne}/admin/login/?next=/admin/events/event/{event.pk}/change/")
+    admin.fill("#id_username", "ed")
+    admin.fill("#id_password", "ed-password-123")
+    admin.click("input[type=submit]")
+    admin.fill("#id_title", renamed)
+    admin.click("input[name=_save]")
+    expect(admin.locator(".messagelist")).to_be_visible()
+
+    expect(page.locator("h1")).to_have_text(renamed, timeout=ARRIVES)  # as text, not markup
+    expect(page).to_have_title(f"Live: {renamed} · {settings.PUBLISHER_NAME}")
+    expect(widget.locator("h1 a")).to_have_text(renamed, timeout=ARRIVES)
+    expect(page.locator("#event-badge")).to_have_text("Live")
+
+    in_another_process(f"from events.models import Event; Event.objects.get(pk={event.pk}).end()")
+    for open_page in (page, widget):
+        expect(open_page.locator("#event-badge")).to_have_text("Ended", timeout=ARRIVES)
+        expect(open_page.locator("#event-badge")).to_have_class("ended-badge")
+        assert open_page.locator("h1 i").count() == 0
+        assert_not_reloaded(open_page)
+    expect(page).to_have_title(f"{renamed} · {settings.PUBLISHER_NAME}")
+
+
 def test_page_catches_up_after_the_socket_is_cut(reader, event, editor):
     process, port = start_daphne()
     try:
@@ -241,7 +269,7 @@ def test_the_page_is_complete_without_javascript(reader, daphne, event):
         posts.append(post)
     page = reader(f"{daphne}/events/{event.slug}/", java_script_enabled=False)
     expect(page.locator("h1")).to_have_text(event.title)
-    expect(page.locator(".live-badge")).to_have_text("Live")
+    expect(page.locator("#event-badge.live-badge")).to_have_text("Live")
     expect(page.locator("#posts article.post")).to_have_count(20)
     expect(page.locator("#posts article.post").first).to_contain_text("Headline 22")
     newest_time = (start + timedelta(minutes=22)).strftime("%H:%M UTC")  # in the event's zone, not the reader's

@@ -58,6 +58,25 @@
     posts.appendChild(el);
   }
 
+  var badges = { live: ["live-badge", "Live"], ended: ["ended-badge", "Ended"], scheduled: ["upcoming-badge", "Upcoming"] };
+
+  // The event's own title and status: an editor may rename it, and it goes live and ends.
+  function setEvent(facts) {
+    if (!facts) return;
+    var heading = root.querySelector(".event-head h1");
+    var name = heading && (heading.querySelector("a") || heading);
+    if (name && name.textContent !== facts.title) name.textContent = facts.title;
+    var badge = document.getElementById("event-badge");
+    var look = badges[facts.status];
+    if (badge && look) {
+      badge.className = look[0];
+      badge.textContent = look[1];
+    }
+    root.setAttribute("data-status", facts.status);
+    baseTitle = facts.page_title;
+    showWaiting(); // the title again, with its "(N)" if updates wait
+  }
+
   function announce(text) {
     announcer.textContent = "";
     window.setTimeout(function () { announcer.textContent = text; }, 50);
@@ -155,10 +174,7 @@
     });
     if ("pinned" in change) setPinned(change.pinned);
     setKeyEvents(change.key_events);
-    if (change.status === "ended") {
-      var badge = document.getElementById("live-badge");
-      if (badge) { badge.textContent = "Ended"; badge.className = "ended-badge"; }
-    }
+    setEvent(change.event);
     cursor = change.cursor;
     root.setAttribute("data-cursor", String(cursor));
     if (fresh.length && quiet) {
