@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.db.models import OuterRef, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils.html import format_html
 
@@ -54,11 +56,16 @@ class EventAdmin(admin.ModelAdmin):
 
     readonly_fields = ["embed_code", "credits"]
 
+    def get_queryset(self, request):
+        from publishing.models import Batch
+
+        # The credits column: summed in the list's own query, not one query per row.
+        totals = Batch.objects.filter(event=OuterRef("pk")).values("event").annotate(total=Sum("credits_used"))
+        return super().get_queryset(request).annotate(credits_total=Coalesce(Subquery(totals.values("total")), 0))
+
     @admin.display(description="Credits used")
     def credits(self, event: Event) -> str:
-        from publishing.models import Post
-
-        used = Post.objects.credits_used(event) if event.pk else 0
+        used = getattr(event, "credits_total", 0)  # an event not saved yet has used none
         cap = f" of {event.credit_cap}" if event.credit_cap is not None else ""
         paused = f" · paused: {event.drafting_paused_reason}" if event.drafting_paused_reason else ""
         return f"{used}{cap}{paused}"

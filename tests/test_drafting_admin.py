@@ -3,11 +3,14 @@
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from publishing.models import Batch, Post, PostAction
 from publishing.tasks import publish_due_posts
+from tests.factories import live_event
 from transcription.models import Segment, StreamSession
 
 pytestmark = pytest.mark.django_db
@@ -134,6 +137,21 @@ def test_credits_and_the_pause_reason_show_in_the_event_admin(client, editor, ev
     assert "36 of 30 · paused: Credit cap of 30 reached" in listing
     assert queue_url(event) in listing
     assert "Credits used: 36 of a cap of 30" in client.get(queue_url(event)).content.decode()
+
+
+def test_the_event_list_sums_credits_without_a_query_per_event(client, editor, event, journalist):
+    client.force_login(editor)
+    Batch.objects.create(event=event, status=Batch.Status.DRAFTED, credits_used=5)
+    with CaptureQueriesContext(connection) as one_event:
+        client.get(reverse("admin:events_event_changelist"))
+    for n in range(4):
+        other = live_event(journalist, title=f"Panel {n}", slug=f"panel-{n}")
+        for credits in (n, 10):
+            Batch.objects.create(event=other, status=Batch.Status.DRAFTED, credits_used=credits)
+    with CaptureQueriesContext(connection) as five_events:
+        listing = client.get(reverse("admin:events_event_changelist")).content.decode()
+    assert len(five_events) == len(one_event)
+    assert all(f'<td class="field-credits">{n + 10}</td>' in listing for n in range(4))
 
 
 def test_journalists_cannot_moderate(client, journalist, event, drafts):
