@@ -57,25 +57,29 @@ _recent: dict[str, bytes] = {}
 RECENT_MAX = 128
 
 
-def _body(etag: str, build) -> bytes:
+def _body(etag: str, build, *, shared: bool) -> bytes:
     body = _recent.get(etag)
     if body is None:
         key = f"events:resp:{etag}"
-        body = changes.shared_cache.get(key)
+        body = changes.shared_cache.get(key) if shared else None
         if body is None:
             body = build().encode()
-            changes.shared_cache.set(key, body, changes.CACHE_SECONDS)
+            if shared:
+                changes.shared_cache.set(key, body, changes.CACHE_SECONDS)
         _recent[etag] = body
         while len(_recent) > RECENT_MAX:
             _recent.pop(next(iter(_recent)), None)
     return body
 
 
-def _cached_response(request: HttpRequest, etag: str, max_age: int, content_type: str, build) -> HttpResponse:
+def _cached_response(
+    request: HttpRequest, etag: str, max_age: int, content_type: str, build, *, shared: bool = True
+) -> HttpResponse:
+    """shared=False when build() reads a copy kept in the shared cache already."""
     if etag in request.headers.get("If-None-Match", ""):
         response: HttpResponse = HttpResponseNotModified()
     else:
-        response = HttpResponse(_body(etag, build), content_type=content_type)
+        response = HttpResponse(_body(etag, build, shared=shared), content_type=content_type)
     response["ETag"] = etag
     patch_cache_control(response, public=True, max_age=max_age)
     return response
@@ -165,7 +169,16 @@ def post_detail(request, slug, post_id):
 
 
 def _cursor_json(
-    request: HttpRequest, slug: str, name: str, *, required: bool, max_age: int, tag: tuple, build, cors: bool
+    request: HttpRequest,
+    slug: str,
+    name: str,
+    *,
+    required: bool,
+    max_age: int,
+    tag: tuple,
+    build,
+    cors: bool,
+    shared: bool = True,
 ) -> HttpResponse:
     """A JSON answer by cursor: 404 for no public event, 400 for a bad cursor, else cached under
     the tag, the event's change number and the cursor; build(state, cursor) makes its text."""
@@ -175,7 +188,7 @@ def _cursor_json(
     except BadCursor as error:
         return _bad_request(error)
     etag = _etag(*tag, state.id, state.version, state.change_seq, cursor)
-    response = _cached_response(request, etag, max_age, "application/json", lambda: build(state, cursor))
+    response = _cached_response(request, etag, max_age, "application/json", lambda: build(state, cursor), shared=shared)
     if cors:
         response["Access-Control-Allow-Origin"] = "*"
     return response
@@ -187,7 +200,15 @@ def posts_since(request, slug):
     """The cursor endpoint: everything that changed after ?after=N, the same bytes for every
     reader on that cursor, so a CDN can answer them all."""
     return _cursor_json(
-        request, slug, "after", required=True, max_age=2, tag=("changes",), build=changes.changes_json, cors=True
+        request,
+        slug,
+        "after",
+        required=True,
+        max_age=2,
+        tag=("changes",),
+        build=changes.changes_json,  # kept in the shared cache by changes_json, which the Hub reads too
+        cors=True,
+        shared=False,
     )
 
 

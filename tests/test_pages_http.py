@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
+from events import changes
 from events.models import Event
 from events.roles import create_roles
 from publishing.models import Post
@@ -105,6 +106,12 @@ def test_cursor_endpoint_is_cacheable_by_etag_until_the_next_change(client, even
     first = client.get(url)
     assert "public" in first["Cache-Control"] and "max-age" in first["Cache-Control"]
     assert client.get(url, HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304
+    state = changes.event_state(event.slug)
+    assert changes.shared_cache.get(f"events:resp:{first['ETag']}") is None  # one shared copy, the Hub's
+    assert (
+        changes.shared_cache.get(f"events:changes:{state.id}:{state.version}:0:{state.change_seq}")
+        == first.content.decode()
+    )
 
     publish(event, "Second.")
     second = client.get(url, HTTP_IF_NONE_MATCH=first["ETag"])
