@@ -1,6 +1,7 @@
 """The Hub's push to many readers: under Daphne one framed message sent to each open socket,
 under any other ASGI server (or a socket no longer open) the ordinary websocket.send."""
 
+import asyncio
 import collections
 import functools
 import gc
@@ -15,7 +16,8 @@ from twisted.internet.main import CONNECTION_LOST
 from twisted.internet.protocol import Protocol
 from twisted.internet.testing import MemoryReactor
 
-from events.live import Hub, Reader, write_now
+from events import live
+from events.live import HEARTBEAT, Hub, Reader, write_now
 
 TEXT = json.dumps({"type": "changes", "after": 1, "cursor": 2, "posts": [{"html": "<p>Ünïcode ✓</p>" * 20}]})
 
@@ -134,3 +136,48 @@ def test_a_closed_peer_is_left_to_twisted_to_report():
     write_now(connection, b"frame")
     assert b"".join(connection._tempDataBuffer) == b"frame" and connection in reactor.writers
     assert connection.doWrite() is CONNECTION_LOST  # the reactor's next turn finds the loss and closes
+
+
+def test_the_heartbeat_is_an_unsolicited_pong_and_daphne_then_does_not_ping():
+    reader, transport, sent = daphne_reader(WebSocketProtocol.STATE_OPEN)
+    reader.keep_alive(1234.5)
+    assert transport.written == [HEARTBEAT] == [bytes([0x8A, 0x00])]  # FIN + pong, no payload, unmasked
+    assert reader.socket.last_ping == 1234.5 and sent == []
+
+    closing, transport, _ = daphne_reader(WebSocketProtocol.STATE_CLOSING)
+    closing.keep_alive(1234.5)
+    assert transport.written == []
+
+
+async def test_every_reader_gets_a_heartbeat_each_round_a_slice_at_a_time(monkeypatch):
+    monkeypatch.setattr(live, "HEARTBEAT_SECONDS", 0.2)
+    monkeypatch.setattr(live, "HEARTBEAT_SLICES", 4)
+    hub = Hub()
+    readers = [daphne_reader(WebSocketProtocol.STATE_OPEN) for _ in range(10)]
+    hub.readers[1] = {reader for reader, _, _ in readers[:6]}
+    hub.readers[2] = {reader for reader, _, _ in readers[6:]}
+    task = asyncio.create_task(hub._keep_alive())
+    await asyncio.sleep(0.01)  # the first slice only
+    first_slice = sum(len(transport.written) for _, transport, _ in readers)
+    await asyncio.sleep(0.2)
+    task.cancel()
+    assert first_slice == 3  # ceil(10 / 4)
+    assert all(len(transport.written) >= 1 for _, transport, _ in readers)
+
+
+def test_a_reader_on_tcp_is_closed_by_the_kernel_a_minute_after_its_peer_stops_acknowledging():
+    listener = socket.create_server(("127.0.0.1", 0))
+    peer = socket.create_connection(listener.getsockname())
+    ours, _address = listener.accept()
+    ours.setblocking(False)
+    protocol = WebSocketProtocol()
+    protocol.state, protocol.send_queue = WebSocketProtocol.STATE_OPEN, collections.deque()
+    protocol.transport = tcp.Connection(ours, protocol, MemoryReactor())
+
+    async def handle_reply(protocol, message):
+        raise AssertionError("not used")
+
+    Reader(1, functools.partial(handle_reply, protocol))
+    assert ours.getsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT) == live.DEAD_PEER_MS == 60_000
+    for sock in (ours, peer, listener):
+        sock.close()
