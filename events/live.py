@@ -145,23 +145,25 @@ class Reader:
             return False
         if socket.send_queue:
             socket.sendPreparedMessage(prepared)  # behind what autobahn has queued, in order
-        elif self.tcp is not None:
-            write_now(self.tcp, prepared.payloadHybi)
         else:
             # What sendPreparedMessage does with nothing queued, less the arguments of a debug log
             # line it builds even when debug logging is off (a tenth of a push's time, measured).
-            socket.transport.write(prepared.payloadHybi)
+            self._write_frame(prepared.payloadHybi)
         return True
+
+    def _write_frame(self, frame: bytes) -> None:
+        assert self.socket is not None
+        if self.tcp is not None:
+            write_now(self.tcp, frame)
+        else:
+            self.socket.transport.write(frame)
 
     def keep_alive(self, now: float) -> None:
         """The heartbeat, to an open Daphne socket with nothing queued; under other servers, nothing."""
         socket = self.socket
         if socket is None or socket.state != _OPEN or socket.send_queue:
             return
-        if self.tcp is not None:
-            write_now(self.tcp, HEARTBEAT)
-        else:
-            socket.transport.write(HEARTBEAT)
+        self._write_frame(HEARTBEAT)
         socket.last_ping = now  # Daphne pings a socket it has not pinged for its ping interval
 
 

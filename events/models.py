@@ -111,28 +111,30 @@ class Event(models.Model):
         return self.change_seq
 
     def _readers_see_change(self) -> None:
-        """A change number for an edit of the event itself: open pages take its title and status."""
+        """A change number for an edit of the event itself, in the edit's transaction: open pages
+        take its title and status."""
         from events.live import announce_event_change
 
-        with transaction.atomic():
-            change_seq = self.next_change_seq()
-            event_id, slug = self.pk, self.slug
-            transaction.on_commit(lambda: announce_event_change(event_id, slug, change_seq))
+        change_seq = self.next_change_seq()
+        event_id, slug = self.pk, self.slug
+        transaction.on_commit(lambda: announce_event_change(event_id, slug, change_seq))
 
     def go_live(self) -> None:
-        Event.objects.filter(pk=self.pk).exclude(status=self.Status.LIVE).update(
-            status=self.Status.LIVE, updated_at=timezone.now()
-        )
-        self.refresh_from_db(fields=["status"])
-        self._readers_see_change()
+        with transaction.atomic():
+            Event.objects.filter(pk=self.pk).exclude(status=self.Status.LIVE).update(
+                status=self.Status.LIVE, updated_at=timezone.now()
+            )
+            self.refresh_from_db(fields=["status"])
+            self._readers_see_change()
 
     def end(self) -> None:
         now = timezone.now()
-        Event.objects.filter(pk=self.pk).exclude(status=self.Status.ENDED).update(
-            status=self.Status.ENDED, ends_at=now if self.ends_at is None else self.ends_at, updated_at=now
-        )
-        self.refresh_from_db(fields=["status", "ends_at"])
-        self._readers_see_change()
+        with transaction.atomic():
+            Event.objects.filter(pk=self.pk).exclude(status=self.Status.ENDED).update(
+                status=self.Status.ENDED, ends_at=now if self.ends_at is None else self.ends_at, updated_at=now
+            )
+            self.refresh_from_db(fields=["status", "ends_at"])
+            self._readers_see_change()
         from publishing.batching import flush_remaining
 
         flush_remaining(self.pk)  # what the last beat did not take becomes the final batch

@@ -30,9 +30,9 @@ class Transport:
         self.written.append(data)
 
 
-def daphne_reader(state: int) -> tuple[Reader, Transport, list[dict]]:
+def daphne_reader(state: int, transport=None) -> tuple[Reader, Transport, list[dict]]:
     """A reader whose send has Daphne's shape: partial(Server.handle_reply, protocol)."""
-    protocol, transport, sent = WebSocketProtocol(), Transport(), []
+    protocol, transport, sent = WebSocketProtocol(), transport or Transport(), []
     protocol.state, protocol.transport = state, transport
     # What autobahn sets up at the opening handshake: no compression negotiated, nothing queued.
     protocol._perMessageCompress, protocol.send_queue = None, collections.deque()
@@ -149,20 +149,28 @@ def test_the_heartbeat_is_an_unsolicited_pong_and_daphne_then_does_not_ping():
     assert transport.written == []
 
 
-async def test_every_reader_gets_a_heartbeat_each_round_a_slice_at_a_time(monkeypatch):
-    monkeypatch.setattr(live, "HEARTBEAT_SECONDS", 0.2)
+async def heartbeats_after(seconds: float, round_seconds: float, monkeypatch) -> list[int]:
+    """Heartbeats each of 10 readers of two events got in `seconds` of the Hub's keepalive, 4 slices a round."""
+    monkeypatch.setattr(live, "HEARTBEAT_SECONDS", round_seconds)
     monkeypatch.setattr(live, "HEARTBEAT_SLICES", 4)
     hub = Hub()
     readers = [daphne_reader(WebSocketProtocol.STATE_OPEN) for _ in range(10)]
     hub.readers[1] = {reader for reader, _, _ in readers[:6]}
     hub.readers[2] = {reader for reader, _, _ in readers[6:]}
     task = asyncio.create_task(hub._keep_alive())
-    await asyncio.sleep(0.01)  # the first slice only
-    first_slice = sum(len(transport.written) for _, transport, _ in readers)
-    await asyncio.sleep(0.2)
+    await asyncio.sleep(seconds)
     task.cancel()
-    assert first_slice == 3  # ceil(10 / 4)
-    assert all(len(transport.written) >= 1 for _, transport, _ in readers)
+    return [len(transport.written) for _, transport, _ in readers]
+
+
+async def test_the_heartbeat_goes_out_a_slice_at_a_time(monkeypatch):
+    counts = await heartbeats_after(0.05, round_seconds=400, monkeypatch=monkeypatch)  # next slice in 100 s
+    assert sorted(counts) == [0] * 7 + [1] * 3  # ceil(10 / 4) readers in the first slice
+
+
+async def test_every_reader_gets_a_heartbeat_each_round(monkeypatch):
+    counts = await heartbeats_after(0.5, round_seconds=0.2, monkeypatch=monkeypatch)
+    assert all(count >= 1 for count in counts)
 
 
 def test_a_reader_on_tcp_is_closed_by_the_kernel_a_minute_after_its_peer_stops_acknowledging():
@@ -170,14 +178,7 @@ def test_a_reader_on_tcp_is_closed_by_the_kernel_a_minute_after_its_peer_stops_a
     peer = socket.create_connection(listener.getsockname())
     ours, _address = listener.accept()
     ours.setblocking(False)
-    protocol = WebSocketProtocol()
-    protocol.state, protocol.send_queue = WebSocketProtocol.STATE_OPEN, collections.deque()
-    protocol.transport = tcp.Connection(ours, protocol, MemoryReactor())
-
-    async def handle_reply(protocol, message):
-        raise AssertionError("not used")
-
-    Reader(1, functools.partial(handle_reply, protocol))
+    daphne_reader(WebSocketProtocol.STATE_OPEN, tcp.Connection(ours, Protocol(), MemoryReactor()))
     assert ours.getsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT) == live.DEAD_PEER_MS == 60_000
     for sock in (ours, peer, listener):
         sock.close()

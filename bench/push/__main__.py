@@ -31,7 +31,7 @@ def reader_sockets(count: int) -> list[tuple[socket.socket, socket.socket]]:
     for _ in range(count):
         peer = socket.create_connection(listener.getsockname())
         ours, _address = listener.accept()
-        ours.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # as Twisted sets it for Daphne
+        ours.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # as autobahn sets it on Daphne's sockets
         ours.setblocking(False)
         peer.setblocking(False)
         pairs.append((ours, peer))
