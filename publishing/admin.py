@@ -153,19 +153,33 @@ class PostAdmin(admin.ModelAdmin):
     def source_transcript(self, post: Post) -> str:
         return transcript_html(post.batch)
 
+    def get_readonly_fields(self, request, obj: Post | None = None) -> list[str]:
+        readonly = list(super().get_readonly_fields(request, obj))
+        if obj is not None:
+            readonly.append("event")  # a post stays with the event it was written for
+        if not self.has_publish_permission(request) or (obj is not None and obj.is_published):
+            readonly.append("publish_at")  # scheduling is publishing
+        return readonly
+
     def save_model(self, request, obj, form, change):
+        # Only what the form let this user change, each through the post's own audited state change.
+        scheduled = "publish_at" in form.changed_data and self.has_publish_permission(request)
         if change:
             edited = Post.objects.get(pk=obj.pk)
-            edited.publish_at = obj.publish_at
             edited.edit(request.user, headline=obj.headline, body=obj.body)
-            if "publish_at" in form.changed_data:
+            if "key_event" in form.changed_data:
+                edited.set_key_event(request.user, obj.key_event)
+            if scheduled:
                 edited.schedule(request.user, obj.publish_at)
             obj.refresh_from_db()
         else:
+            when, obj.publish_at = obj.publish_at, None
             obj.author = request.user
             obj.last_editor = request.user
             obj.save()
             PostAction.objects.create(post=obj, user=request.user, action=PostAction.Kind.CREATED)
+            if scheduled and when is not None:
+                obj.schedule(request.user, when)
 
     # --- The per-event queue: drafts newest first, each beside its transcript, every decision one click. ---
 
@@ -282,6 +296,9 @@ class PostAdmin(admin.ModelAdmin):
                 return
             if timezone.is_naive(when):
                 when = timezone.make_aware(when, zoneinfo.ZoneInfo(event.timezone))
+            if post.is_published:
+                messages.error(request, "This post is published already.")
+                return
             post.schedule(user, when)
         elif transition is None:
             messages.error(request, f"Unknown action {op!r}.")

@@ -102,6 +102,10 @@ class Post(models.Model):
             ),
             models.CheckConstraint(condition=~Q(body=""), name="post_body_not_empty"),
             models.CheckConstraint(condition=Q(revision__gte=1), name="post_revision_positive"),
+            # The scheduler publishes what is due; only a post someone approved may be waiting for it.
+            models.CheckConstraint(
+                condition=Q(publish_at__isnull=True) | Q(status="approved"), name="scheduled_post_is_approved"
+            ),
             models.UniqueConstraint(fields=["event"], condition=Q(pinned=True), name="one_pinned_post_per_event"),
         ]
         indexes = [models.Index(fields=["event", "change_seq"], name="post_event_change_idx")]
@@ -167,7 +171,13 @@ class Post(models.Model):
         self._apply(user, PostAction.Kind.REJECTED, status=self.Status.REJECTED, pinned=False, publish_at=None)
 
     def schedule(self, user, when) -> None:
-        self._apply(user, PostAction.Kind.SCHEDULED, publish_at=when)
+        """Publish at `when` (None: not at all). Scheduling is a decision to publish, so it approves the post."""
+        if self.is_published:
+            raise ValueError("This post is published already.")
+        changes = {"publish_at": when}
+        if when is not None:
+            changes["status"] = self.Status.APPROVED
+        self._apply(user, PostAction.Kind.SCHEDULED, **changes)
 
     def set_pinned(self, user, pinned: bool) -> None:
         with transaction.atomic():

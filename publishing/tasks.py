@@ -2,7 +2,7 @@ import logging
 
 from celery import shared_task
 from django.conf import settings
-from django.db.models import Q
+from django.db import transaction
 from django.utils import timezone
 
 from publishing import batching, drafting
@@ -36,12 +36,14 @@ def draft_batch(self, batch_id: int) -> int | None:
 
 @shared_task(name="publishing.tasks.publish_due_posts")
 def publish_due_posts() -> int:
-    """Beat: publish the posts editors scheduled, once their time has come."""
-    due = Post.objects.filter(
-        Q(publish_at__lte=timezone.now()), ~Q(status__in=[Post.Status.PUBLISHED, Post.Status.REJECTED])
-    )
+    """Beat: publish the approved posts editors scheduled, once their time has come."""
+    due = Post.objects.filter(status=Post.Status.APPROVED, publish_at__lte=timezone.now())
     count = 0
-    for post in due.select_related("event"):
-        post.publish()
-        count += 1
+    for pk in list(due.values_list("pk", flat=True)):
+        with transaction.atomic():
+            # Still approved and due: an editor may have rejected or rescheduled it since it was listed.
+            post = due.select_for_update().filter(pk=pk).first()
+            if post is not None:
+                post.publish()
+                count += 1
     return count

@@ -89,14 +89,15 @@ def test_a_scheduled_post_is_published_by_the_periodic_task_when_due(client, edi
     client.force_login(editor)
     act(client, event, drafts[0], "schedule", publish_at="2020-01-01T09:30")
     drafts[0].refresh_from_db()
-    assert drafts[0].publish_at is not None and drafts[0].status == Post.Status.DRAFT
+    # Scheduling is a decision to publish: it approves the post, and the scheduler takes only approved ones.
+    assert drafts[0].publish_at is not None and drafts[0].status == Post.Status.APPROVED
     later = timezone.now() + timedelta(hours=1)
     act(client, event, drafts[1], "schedule", publish_at=later.strftime("%Y-%m-%dT%H:%M"))
     assert publish_due_posts() == 1
     drafts[0].refresh_from_db()
     drafts[1].refresh_from_db()
     assert drafts[0].status == Post.Status.PUBLISHED and drafts[0].publish_at is None
-    assert drafts[1].status == Post.Status.DRAFT
+    assert drafts[1].status == Post.Status.APPROVED and drafts[1].publish_at is not None
 
 
 def test_editors_write_posts_by_hand_beside_the_drafts(client, editor, event, drafts):
@@ -169,6 +170,8 @@ def test_staff_without_publish_permission_cannot_publish(client, django_user_mod
     helper.user_permissions.add(*Permission.objects.filter(codename__in=["view_post", "change_post"]))
     client.force_login(helper)
     assert client.post(queue_url(event), {"post": drafts[0].pk, "op": "publish"}).status_code == 403
+    schedule = {"post": drafts[0].pk, "op": "schedule", "publish_at": "2020-01-01T09:30"}
+    assert client.post(queue_url(event), schedule).status_code == 403
     assert act(client, event, drafts[0], "approve").status_code == 200
     drafts[0].refresh_from_db()
     assert drafts[0].status == Post.Status.APPROVED
