@@ -78,6 +78,10 @@ class Relay:
 
     async def start(self, start: Start) -> list[dict]:
         """Open or resume the session: `ready`, then any finals a resuming client missed."""
+        if start.session is not None:
+            # Before the lease and the session's running relay are touched: a colleague's session id
+            # must not take over the lease or detach the owner's stream.
+            await _db(sessions.check_resumable)(start.session, self.event.id, self.journalist_id)
         taken = await _db(leases.acquire)(
             self.event.id, self.journalist_id, self.holder, take_over=start.session is not None
         )

@@ -39,7 +39,7 @@ def open_session(event_id: int, journalist_id: int, provider: str, *, resume: in
                 .first()
             )
             if session is None:
-                raise StudioError(Close.UNKNOWN_SESSION, f"Session {resume} is not an open session of yours here.")
+                raise _not_resumable(resume)
             session.status = StreamSession.Status.LIVE
             session.reconnects += 1
             session.save(update_fields=["status", "reconnects"])
@@ -56,6 +56,18 @@ def open_session(event_id: int, journalist_id: int, provider: str, *, resume: in
         request_ids=tuple(session.request_ids),
         resumed=resume is not None,
     )
+
+
+def check_resumable(session_id: int, event_id: int, journalist_id: int) -> None:
+    """StudioError unless the session is this journalist's open session of this event: only its owner resumes it."""
+    if not StreamSession.objects.filter(
+        pk=session_id, event_id=event_id, journalist_id=journalist_id, status__in=OPEN
+    ).exists():
+        raise _not_resumable(session_id)
+
+
+def _not_resumable(session_id: int) -> StudioError:
+    return StudioError(Close.UNKNOWN_SESSION, f"Session {session_id} is not an open session of yours here.")
 
 
 def store_final(session_id: int, event_id: int, result: Transcript, *, after: Segment | None = None) -> Segment:
