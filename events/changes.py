@@ -65,6 +65,14 @@ def forget_state(slug: str) -> None:
     shared_cache.delete(_state_key(slug))
 
 
+def fresh_state(slug: str) -> EventState | None:
+    """The event's state read from the database, for a cursor the cached state is behind."""
+    state = _state("slug = %s AND is_public", slug)
+    if state is not None:
+        shared_cache.set(_state_key(slug), state, STATE_SECONDS)
+    return state
+
+
 def event_state_by_id(event_id: int) -> EventState | None:
     return _state("id = %s", event_id)
 
@@ -127,13 +135,23 @@ def visible_posts(event: Event):
     return event.posts.published().select_related("author").order_by("-published_at", "-id")
 
 
+class BadCursor(ValueError):
+    """A cursor or page parameter the event cannot answer: the reader gets 400, the cache nothing."""
+
+
 def older_than(event: Event, before: int | None):
-    """Posts below a 'load older' cursor: the id of the last post the reader has."""
+    """Posts below a 'load older' cursor: the id of the last post the reader has, one that was published
+    (a draft's id is refused like any other, so drafts cannot be probed)."""
     posts = visible_posts(event)
     if before is not None:
-        anchor = Post.objects.filter(event=event, pk=before).values_list("published_at", flat=True).first()
-        if anchor is not None:
-            posts = posts.filter(published_at__lte=anchor).exclude(published_at=anchor, id__gte=before)
+        anchor = (
+            Post.objects.filter(event=event, pk=before, published_at__isnull=False)
+            .values_list("published_at", flat=True)
+            .first()
+        )
+        if anchor is None:
+            raise BadCursor(f"'before' must be the id of a post of this event, not {before}")
+        posts = posts.filter(published_at__lte=anchor).exclude(published_at=anchor, id__gte=before)
     return posts
 
 
@@ -151,24 +169,66 @@ def key_events(event: Event) -> list[dict[str, Any]]:
     ]
 
 
-def changes_since(event: Event, after: int) -> dict[str, Any]:
-    """New, edited and removed posts after the cursor, with the cursor to ask from next.
+def changes_page_size() -> int:
+    return settings.READER_CHANGES_PAGE
 
-    The event is the row just read: its change_seq, the cursor, is read before the posts, so a
-    change committing in between is sent now and again next time; the page replaces posts by id,
-    so nothing is shown twice.
+
+def page_start(change_seq: int, after: int) -> int:
+    """Where the answer for a cursor starts: the cursor itself when at most one page of changes
+    follows it, else the page boundary at or below it.
+
+    Answers are cached by their start, so a cursor far behind shares its page with every cursor on
+    that page: an event has at most one page's worth of near cursors plus one per page of its history,
+    however many numbers are asked. Starting below the cursor only sends again what the reader has;
+    the page replaces posts by id.
     """
-    cursor = event.change_seq
-    if after >= cursor:
-        return {"type": "changes", "after": after, "cursor": max(cursor, after), "posts": [], "removed": []}
+    size = changes_page_size()
+    if change_seq - after <= size:
+        return after
+    return after - after % size
+
+
+def page_end(change_seq: int, start: int) -> int:
+    """The cursor an answer starting at `start` brings the reader to; below change_seq, more follows."""
+    return min(change_seq, start + changes_page_size())
+
+
+def next_cursor(change_seq: int, after: int) -> int:
+    """Where a reader on `after` stands once it has the answer for it."""
+    return page_end(change_seq, page_start(change_seq, after))
+
+
+def changes_since(event: Event, after: int, change_seq: int | None = None) -> dict[str, Any]:
+    """New, edited and removed posts after the cursor, at most one page of them, with the cursor to
+    ask from next ("more" when that is still behind the event).
+
+    change_seq is the event's change number as read before the posts (the event row's, by default):
+    a change committing in between is sent next time. A post holds only its latest change number, so
+    a page of change numbers holds at most a page of posts.
+    """
+    latest = event.change_seq if change_seq is None else change_seq
+    if after >= latest:
+        return {
+            "type": "changes",
+            "after": after,
+            "cursor": max(latest, after),
+            "more": False,
+            "posts": [],
+            "removed": [],
+        }
+    start = page_start(latest, after)
+    end = page_end(latest, start)
     changed = list(
-        Post.objects.filter(event=event, change_seq__gt=after).select_related("author").order_by("change_seq")
+        Post.objects.filter(event=event, change_seq__gt=start, change_seq__lte=end)
+        .select_related("author")
+        .order_by("change_seq")
     )
     shown = [post for post in changed if post.is_published]
     return {
         "type": "changes",
-        "after": after,
-        "cursor": cursor,
+        "after": start,
+        "cursor": end,
+        "more": end < latest,
         "posts": [post_payload(post, event) for post in shown],
         "removed": [post.pk for post in changed if not post.is_published],
         "pinned": visible_posts(event).filter(pinned=True).values_list("pk", flat=True).first(),
@@ -190,12 +250,19 @@ def post_payload(post: Post, event: Event) -> dict[str, Any]:
 
 
 def changes_json(state: EventState, after: int) -> str:
-    """The cursor answer as JSON text, rendered once per (event, cursor, change) and shared."""
-    key = f"events:changes:{state.id}:{state.version}:{after}:{state.change_seq}"
+    """The cursor answer as JSON text, rendered once per (event, page start, change) and shared.
+
+    Only cursors up to the event's change number may come here (the view refuses the rest, the Hub
+    skips readers ahead of it), so the keys an event can have are bounded by its pages.
+    """
+    if after > state.change_seq:
+        raise BadCursor(f"'after' is beyond this event's latest change ({state.change_seq})")
+    start = page_start(state.change_seq, after)
+    key = f"events:changes:{state.id}:{state.version}:{start}:{state.change_seq}"
     text = shared_cache.get(key)
     if text is None:
         event = Event.objects.get(pk=state.id)
-        text = json.dumps(changes_since(event, after), separators=(",", ":"))
+        text = json.dumps(changes_since(event, start, state.change_seq), separators=(",", ":"))
         shared_cache.set(key, text, CACHE_SECONDS)
     return text
 

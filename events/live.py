@@ -26,8 +26,10 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable
 
 from asgiref.sync import async_to_sync, sync_to_async
-from autobahn.websocket.protocol import PreparedMessage, WebSocketServerProtocol
+from autobahn.websocket.protocol import PreparedMessage, WebSocketServerFactory, WebSocketServerProtocol
 from channels.layers import InMemoryChannelLayer, get_channel_layer
+from channels.sessions import InstanceSessionWrapper
+from django.conf import settings
 from twisted.internet import tcp
 
 logger = logging.getLogger(__name__)
@@ -88,9 +90,56 @@ def daphne_socket(send: Deliver) -> WebSocketServerProtocol | None:
     several times the socket write. A change goes to every reader at once, so the Hub frames it once
     and hands the same frame to each open socket through autobahn's prepared-message API instead.
     """
+    wrapper = getattr(send, "__self__", None)
+    if isinstance(wrapper, InstanceSessionWrapper):  # Channels' session middleware (the studio's) wraps send
+        send = wrapper.real_send
     if isinstance(send, functools.partial) and send.args and isinstance(send.args[0], WebSocketServerProtocol):
         return send.args[0]
     return None
+
+
+def limit_messages(send: Deliver, max_bytes: int) -> bool:
+    """Has Daphne refuse, with close 1009, any message from this socket's client over `max_bytes`.
+
+    Autobahn checks the size a frame's header declares, so an oversized message is refused before
+    its payload is read, and no later than the handshake's end if this is called before accept.
+    False under another server: the consumer's own checks are then all there is.
+    """
+    socket = daphne_socket(send)
+    if socket is None:
+        return False
+    socket.maxFramePayloadSize = max_bytes
+    socket.maxMessagePayloadSize = max_bytes
+    socket.failByDrop = False  # the client hears why (1009) instead of finding its connection cut
+    return True
+
+
+def limit_every_socket() -> bool:
+    """The same limit for every socket Daphne serves, as a default before each consumer's own.
+
+    Daphne takes no option for it: the factory it makes its sockets with gets the limit as it is
+    made, which is when Daphne starts serving, after this module is loaded. The largest message any
+    socket takes is the studio's. False when Daphne's factory is not what this knows.
+    """
+    from daphne import server as daphne_server  # here: importing it installs Twisted's reactor
+
+    factory = getattr(daphne_server, "WebSocketFactory", None)
+    if not (isinstance(factory, type) and issubclass(factory, WebSocketServerFactory)):
+        logger.warning("Daphne's WebSocket factory is not autobahn's: sockets get no default message limit")
+        return False
+    if getattr(factory, "limits_messages", False):
+        return True
+
+    class LimitedWebSocketFactory(factory):
+        limits_messages = True
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            max_bytes = max(settings.STUDIO_MAX_MESSAGE_BYTES, settings.READER_MAX_MESSAGE_BYTES)
+            self.setProtocolOptions(maxFramePayloadSize=max_bytes, maxMessagePayloadSize=max_bytes, failByDrop=False)
+
+    daphne_server.WebSocketFactory = LimitedWebSocketFactory
+    return True
 
 
 def _twisted_tcp(transport) -> bool:
@@ -254,7 +303,7 @@ class Hub:
                     return
 
     async def _sync(self, event_id: int) -> None:
-        from events.changes import changes_json, event_state_by_id
+        from events.changes import changes_json, event_state_by_id, page_end, page_start
 
         followers = self.readers.get(event_id)
         if not followers:
@@ -264,16 +313,22 @@ class Hub:
         if state is None:
             return
         self.known[event_id] = state.change_seq
+        # Readers are grouped by where their answer starts: cursors far behind share a page.
+        # A cursor ahead of the event's number is no cursor of it and gets nothing.
         by_cursor: dict[int, list[Reader]] = defaultdict(list)
         for reader in followers:  # no await in this loop: the set cannot change under it
             if reader.cursor < state.change_seq:
-                by_cursor[reader.cursor].append(reader)
+                by_cursor[page_start(state.change_seq, reader.cursor)].append(reader)
         reading, pushing = time.perf_counter() - began, 0.0
-        for cursor, readers in by_cursor.items():
+        for start, readers in by_cursor.items():
             read_from = time.perf_counter()
-            text = await sync_to_async(changes_json)(state, cursor)
+            text = await sync_to_async(changes_json)(state, start)
             push_from = time.perf_counter()
-            await self._push(readers, text, state.change_seq)
+            reached = page_end(state.change_seq, start)
+            await self._push(readers, text, reached)
+            wake = self.pending.get(event_id)
+            if reached < state.change_seq and wake is not None:  # one page sent: the next pass sends the rest
+                wake.set()
             reading += push_from - read_from
             pushing += time.perf_counter() - push_from
         if by_cursor:

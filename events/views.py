@@ -3,12 +3,14 @@ change number, so a publish, edit or removal makes the next request render afres
 
 import hashlib
 import json
+import re
 
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotModified, JsonResponse
+from django.http.request import split_domain_port
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
-from django.utils.cache import patch_cache_control
+from django.utils.cache import add_never_cache_headers, patch_cache_control
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_safe
 
@@ -21,23 +23,39 @@ from events.sanitize import plain_text
 PAGE_MAX_AGE = 5
 
 
-class BadCursor(ValueError):
-    pass
+BadCursor = changes.BadCursor
+_WHOLE_NUMBER = re.compile(r"[0-9]{1,18}")  # ASCII only: str.isdigit() also passes '²' and '٣'
 
 
 def _cursor(request: HttpRequest, name: str, *, required: bool) -> int | None:
+    """Every cursor and page parameter of the readers' pages is read here."""
     raw = request.GET.get(name)
     if raw is None or raw == "":
         if required:
             raise BadCursor(f"'{name}' is required: a whole number from the page or the last answer")
         return None
-    if not raw.isdigit() or len(raw) > 18:
-        raise BadCursor(f"'{name}' must be a whole number ≥ 0, not {raw[:40]!r}")
+    if not _WHOLE_NUMBER.fullmatch(raw):
+        raise BadCursor(f"'{name}' must be a whole number ≥ 0 written in digits 0-9, not {raw[:40]!r}")
     return int(raw)
 
 
 def _bad_request(error: BadCursor) -> JsonResponse:
-    return JsonResponse({"error": str(error)}, status=400)
+    response = JsonResponse({"error": str(error)}, status=400)
+    add_never_cache_headers(response)
+    return response
+
+
+def _shared_base(request: HttpRequest, base: str) -> bool:
+    """Whether answers whose links start with this base may go to the shared cache.
+
+    Without SITE_URL the base is the request's Host, and Django accepts any port on an allowed
+    host (and any name under a wildcard): cached per base, every such Host would add entries. So
+    only a host named in ALLOWED_HOSTS, on no port or the port the request came in on, is shared."""
+    if settings.SITE_URL:
+        return True
+    host, port = split_domain_port(request.get_host())
+    named = {name.lower() for name in settings.ALLOWED_HOSTS}
+    return host in named and port in ("", str(request.META.get("SERVER_PORT", "")))
 
 
 def _state_or_404(slug: str) -> changes.EventState:
@@ -121,19 +139,22 @@ def _page_context(state: changes.EventState, before: int | None, base: str) -> d
 
 def _page(request: HttpRequest, slug: str, template: str) -> HttpResponse:
     state = _state_or_404(slug)
+    base = changes.site_base(request)
     try:
         before = _cursor(request, "before", required=False)
+        etag = _etag(template, base, state.id, state.version, state.change_seq, before)
+        return _cached_response(
+            request,
+            etag,
+            PAGE_MAX_AGE,
+            "text/html; charset=utf-8",
+            lambda: render_to_string(template, _page_context(state, before, base), request=request),
+            shared=_shared_base(request, base),
+        )
     except BadCursor as error:
-        return HttpResponse(str(error), status=400, content_type="text/plain; charset=utf-8")
-    base = changes.site_base(request)
-    etag = _etag(template, base, state.id, state.version, state.change_seq, before)
-    return _cached_response(
-        request,
-        etag,
-        PAGE_MAX_AGE,
-        "text/html; charset=utf-8",
-        lambda: render_to_string(template, _page_context(state, before, base), request=request),
-    )
+        response = HttpResponse(str(error), status=400, content_type="text/plain; charset=utf-8")
+        add_never_cache_headers(response)
+        return response
 
 
 @reader_page
@@ -179,26 +200,43 @@ def _cursor_json(
     build,
     cors: bool,
     shared: bool = True,
+    locate=None,
 ) -> HttpResponse:
     """A JSON answer by cursor: 404 for no public event, 400 for a bad cursor, else cached under
-    the tag, the event's change number and the cursor; build(state, cursor) makes its text."""
+    the tag, the event's change number and the cursor; build(state, cursor) makes its text and
+    raises BadCursor for a cursor that is no place in the event. locate(slug, state, cursor) may
+    check the cursor first and give the state and cursor the answer is cached under."""
     state = _state_or_404(slug)
     try:
         cursor = _cursor(request, name, required=required)
+        if locate is not None:
+            state, cursor = locate(slug, state, cursor)
+        etag = _etag(*tag, state.id, state.version, state.change_seq, cursor)
+        response = _cached_response(
+            request, etag, max_age, "application/json", lambda: build(state, cursor), shared=shared
+        )
     except BadCursor as error:
         return _bad_request(error)
-    etag = _etag(*tag, state.id, state.version, state.change_seq, cursor)
-    response = _cached_response(request, etag, max_age, "application/json", lambda: build(state, cursor), shared=shared)
     if cors:
         response["Access-Control-Allow-Origin"] = "*"
     return response
 
 
+def _page_of_changes(slug: str, state: changes.EventState, after: int) -> tuple[changes.EventState, int]:
+    if after > state.change_seq:
+        # The cached change number may lag a commit by moments: ask the database before refusing.
+        state = changes.fresh_state(slug) or state
+        if after > state.change_seq:
+            raise BadCursor(f"'after' is beyond this event's latest change ({state.change_seq})")
+    return state, changes.page_start(state.change_seq, after)
+
+
 @reader_page
 @require_safe
 def posts_since(request, slug):
-    """The cursor endpoint: everything that changed after ?after=N, the same bytes for every
-    reader on that cursor, so a CDN can answer them all."""
+    """The cursor endpoint: what changed after ?after=N, a page at most ("more" and the next
+    cursor say when to ask again), the same bytes for every reader on that page, so a CDN can
+    answer them all."""
     return _cursor_json(
         request,
         slug,
@@ -209,6 +247,7 @@ def posts_since(request, slug):
         build=changes.changes_json,  # kept in the shared cache by changes_json, which the Hub reads too
         cors=True,
         shared=False,
+        locate=_page_of_changes,
     )
 
 
@@ -251,4 +290,14 @@ def api_event(request, slug):
             }
         )
 
-    return _cursor_json(request, slug, "before", required=False, max_age=5, tag=("api", base), build=build, cors=True)
+    return _cursor_json(
+        request,
+        slug,
+        "before",
+        required=False,
+        max_age=5,
+        tag=("api", base),
+        build=build,
+        cors=True,
+        shared=_shared_base(request, base),
+    )

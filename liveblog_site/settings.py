@@ -190,6 +190,8 @@ DRAFTING_LEASE_SECONDS = env_float("DRAFTING_LEASE_SECONDS", 300.0, minimum=1.0)
 PUBLISHER_NAME = env_str("PUBLISHER_NAME", "Liveblog Newsroom")
 PUBLISHER_LOGO_URL = env_str("PUBLISHER_LOGO_URL", "/static/liveblog/logo.png")
 SITE_URL = env_str("SITE_URL", "")
+# Most changes one cursor answer (posts.json, a socket push) carries; the client asks again for the rest.
+READER_CHANGES_PAGE = env_int("READER_CHANGES_PAGE", 100, minimum=20, maximum=1000)
 
 # --- Audio archive --------------------------------------------------------------------------
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT") or DATA_DIR / "media")

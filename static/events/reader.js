@@ -187,11 +187,21 @@
 
   // --- transport: the socket, with the cursor endpoint as the fallback and catch-up ---------
 
+  // One answer carries a page of changes at most; "more" says the rest follows from its cursor.
+  // The socket sends the rest by itself; the poller asks for it straight away.
   function poll() {
     var url = root.getAttribute("data-poll") + "?after=" + cursor;
     return fetch(url, { headers: { Accept: "application/json" } })
-      .then(function (r) { return r.ok ? r.json() : null; })
-      .then(function (data) { if (data) apply(data); })
+      .then(function (r) {
+        if (r.status === 400) location.reload(); // a cursor the event no longer knows: start afresh
+        return r.ok ? r.json() : null;
+      })
+      .then(function (data) {
+        if (!data) return;
+        var before = cursor;
+        apply(data);
+        if (data.more && cursor > before) return poll();
+      })
       .catch(function () {});
   }
 
