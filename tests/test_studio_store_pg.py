@@ -1,12 +1,16 @@
 """The relay's writer thread keeps one database connection; when PostgreSQL drops it, no final is lost."""
 
+import functools
+
 import pytest
 from asgiref.sync import sync_to_async
 from django.db import connection
 
+from transcription import sessions
 from transcription.models import Segment, StreamSession
-from transcription.relay import _close_connection, _db, _store
+from transcription.relay import _close_connection, _db, _on_writer
 from transcription.speech import Transcript
+from transcription.storequeue import StoreQueue
 
 pytestmark = [pytest.mark.scaleout, pytest.mark.django_db(transaction=True)]
 
@@ -23,7 +27,24 @@ def _final(text: str, start: float) -> Transcript:
 
 async def test_a_final_is_stored_once_after_the_database_drops_the_writers_connection(event, journalist):
     session = await StreamSession.objects.acreate(event=event, journalist=journalist, provider="offline")
-    first = await _store(session.pk, event.pk, _final("Before.", 0.0), after=None)
+    stored: list[Segment] = []
+
+    async def keep(segment: Segment) -> None:
+        stored.append(segment)
+
+    async def nothing() -> None:
+        pass
+
+    queue = StoreQueue(_on_writer, max_seconds=120, on_change=nothing, on_overflow=nothing)
+
+    def store(text: str, start: float) -> None:
+        final = functools.partial(
+            sessions.store_final, session.pk, event.pk, _final(text, start), after=stored[-1] if stored else None
+        )
+        queue.add_final(final, start, start + 1, done=keep)
+
+    store("Before.", 0.0)
+    assert await queue.drain(timeout=30)
     writer_pid = await _db(_writer_backend_pid)()
 
     def terminate() -> bool:  # from another thread's connection, as a database restart would
@@ -32,8 +53,9 @@ async def test_a_final_is_stored_once_after_the_database_drops_the_writers_conne
             return cursor.fetchone()[0]
 
     assert await sync_to_async(terminate)() is True
-    second = await _store(session.pk, event.pk, _final("After.", 1.0), after=first)
-    assert second.sequence == 1 and await _db(_writer_backend_pid)() != writer_pid
+    store("After.", 1.0)
+    assert await queue.drain(timeout=30)
+    assert [s.sequence for s in stored] == [0, 1] and await _db(_writer_backend_pid)() != writer_pid
     texts = [s.text async for s in Segment.objects.filter(session=session).order_by("sequence")]
     assert texts == ["Before.", "After."]
     # Connections kept by the writer and by the async ORM's thread would hold the test database open.

@@ -23,6 +23,7 @@ class Close(IntEnum):
     UPSTREAM_REFUSED = 4401
     UPSTREAM_FAILED = 4502
     UPSTREAM_UNAVAILABLE = 4503
+    STORAGE_UNAVAILABLE = 4504
 
 
 class StudioError(Exception):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -30,6 +31,7 @@ from transcription.speech import (
     UpstreamStatus,
     backend_for,
 )
+from transcription.storequeue import StoreQueue
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +72,13 @@ class Relay:
         self._pump: asyncio.Task | None = None
         self._last: Segment | None = None
         self._finishing: asyncio.Task | None = None
+        # Finals and saves wait here, in order, while the database is away.
+        self.storage = StoreQueue(
+            _on_writer,
+            max_seconds=settings.STUDIO_STORE_BACKLOG_SECONDS,
+            on_change=self._send_status,
+            on_overflow=self._storage_overflowed,
+        )
 
     @property
     def session_id(self) -> int:
@@ -138,14 +147,14 @@ class Relay:
             return
         self.paused = True
         await self.backend.finalize()
-        await _db(sessions.set_status)(self.session_id, StreamSession.Status.PAUSED)
+        self.storage.add(functools.partial(sessions.set_status, self.session_id, StreamSession.Status.PAUSED))
         await self._send_status()
 
     async def resume(self) -> None:
         if self.backend is None or self.finished:
             return
         self.paused = False
-        await _db(sessions.set_status)(self.session_id, StreamSession.Status.LIVE)
+        self.storage.add(functools.partial(sessions.set_status, self.session_id, StreamSession.Status.LIVE))
         await self._send_status()
 
     async def stop(self, status: str = StreamSession.Status.ENDED, error: str = "") -> None:
@@ -157,10 +166,12 @@ class Relay:
         await self._finish(StreamSession.Status.PAUSED)
 
     async def save_progress(self) -> bool:
-        """Persist the session's figures and renew the lease; False when another connection took over."""
+        """Queue a save of the session's figures and renew the lease; False when another connection took over.
+
+        The lease lives in the cache, not the database, so it is renewed at once even while the figures wait."""
         if self.session is None or self.backend is None:
             return True
-        await _db(sessions.record_progress)(self.session_id, **self._figures())
+        self._save_figures()
         if self.finished:
             return True
         return await _db(leases.renew)(self.event.id, self.journalist_id, self.holder)
@@ -182,16 +193,33 @@ class Relay:
                 await self._pump
         finally:
             await self.archive.close()
-            await _db(sessions.record_progress)(self.session_id, **self._figures())
-            await _db(leases.release)(self.event.id, self.journalist_id, self.holder)
-            await _db(sessions.set_status)(self.session_id, status, error=error)
+            self._save_figures()
+            self.storage.add(functools.partial(sessions.set_status, self.session_id, status, error=error))
             if status != StreamSession.Status.PAUSED:
-                await _db(_flush_remaining)(self.event.id)
+                self.storage.add(functools.partial(_flush_remaining, self.event.id))
+            # Past this wait (the bound of the queue, in seconds) the database is given up on; the audio is archived.
+            await self.storage.drain(timeout=settings.STUDIO_STORE_BACKLOG_SECONDS)
+            await _db(leases.release)(self.event.id, self.journalist_id, self.holder)
             if _RELAYS.get(self.session_id) is self:
                 del _RELAYS[self.session_id]
             if not _RELAYS:
                 # No stream left in this process: let the writer's kept connection go.
                 await _db(_close_connection)()
+
+    def _save_figures(self) -> None:
+        save = functools.partial(sessions.record_progress, self.session_id, **self._figures())
+        self.storage.add(save, key="progress")
+
+    async def _storage_overflowed(self) -> None:
+        minutes = self.storage.max_seconds / 60
+        error = StudioError(
+            Close.STORAGE_UNAVAILABLE,
+            f"The transcript could not be saved for over {minutes:g} minutes of speech, so the stream has stopped. "
+            "Your audio is archived; the finals shown are saved once the database is back.",
+        )
+        logger.error("session %s: storage unavailable past the bound, stopping the stream", self.session_id)
+        if self.on_failure is not None:
+            await self.on_failure(error)
 
     def _figures(self) -> dict:
         assert self.session is not None and self.backend is not None
@@ -212,7 +240,7 @@ class Relay:
             elif isinstance(item, UpstreamStatus):
                 self.upstream = item.state
                 if item.request_id:
-                    await _db(sessions.record_progress)(self.session_id, **self._figures())
+                    self._save_figures()
                 await self._send_status(detail=item.detail)
             elif isinstance(item, UpstreamFailed):
                 error = StudioError(FAILURE_CLOSE.get(item.reason, Close.UPSTREAM_FAILED), item.message)
@@ -230,8 +258,15 @@ class Relay:
             return
         words = [{**w, "start": round(w["start"] + base, 3), "end": round(w["end"] + base, 3)} for w in result.words]
         result = dataclasses.replace(result, start=start, end=end, words=words)
-        self._last = await _store(self.session_id, self.event.id, result, after=self._last)
-        await self._notify(sessions.final_message(self._last))
+        self.storage.add_final(functools.partial(self._store_final, result), start, end, done=self._stored)
+
+    def _store_final(self, result: Transcript) -> Segment:
+        # Runs on the writer thread, when this final's turn comes: the one stored before it is known then.
+        return sessions.store_final(self.session_id, self.event.id, result, after=self._last)
+
+    async def _stored(self, segment: Segment) -> None:
+        self._last = segment
+        await self._notify(sessions.final_message(segment))
 
     async def _send_status(self, detail: str = "") -> None:
         assert self.backend is not None
@@ -245,6 +280,8 @@ class Relay:
                 "reconnects": figures["reconnects"],
                 "dropped_seconds": round(figures["dropped_audio_seconds"], 3),
                 "audio_seconds": round(figures["audio_seconds"], 3),
+                "storage": "delayed" if self.storage.delayed else "saved",
+                "waiting": self.storage.waiting_finals,
                 **({"detail": detail} if detail else {}),
             }
         )
@@ -263,28 +300,24 @@ class Relay:
 _writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="relay-writer")
 
 
-def _db(func, *, retry_once: bool = False):
+def _db(func):
     """`func` as a coroutine run on the writer thread. After a database error the kept connection is
     closed if it no longer works (a database restart), as Django does between requests, so the next
-    call reconnects; with retry_once the call goes once more, for work that cannot be done twice.
-
-    (Whether the connection was the cause cannot be told afterwards: leaving a failed transaction,
-    Django already opens a new one.)"""
+    call reconnects. (Whether the connection was the cause cannot be told afterwards: leaving a failed
+    transaction, Django already opens a new one.)"""
 
     def call(*args, **kwargs):
         try:
             return func(*args, **kwargs)
         except (InterfaceError, OperationalError):
             connection.close_if_unusable_or_obsolete()
-            if not retry_once:
-                raise
-            return func(*args, **kwargs)
+            raise
 
     return sync_to_async(call, thread_sensitive=False, executor=_writer)
 
 
-# A final is not dropped for a dropped connection; the unique (session, sequence) keeps the retry from storing it twice.
-_store = _db(sessions.store_final, retry_once=True)
+async def _on_writer(run):
+    return await _db(run)()
 
 
 def _close_connection() -> None:

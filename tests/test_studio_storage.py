@@ -1,0 +1,173 @@
+"""A stream rides out a database that refuses its writes: finals wait in order, the journalist is told,
+and past the bound the stream stops with 4504 (the outage drills are tests/test_outages_scaleout.py)."""
+
+import asyncio
+from itertools import pairwise
+
+import pytest
+from asgiref.sync import sync_to_async
+from django.db import OperationalError, connection
+
+from tests.emulators.deepgram import silence, word_audio
+from tests.emulators.studio import Studio
+from transcription.models import Segment, StreamSession
+from transcription.protocol import Close
+from transcription.storequeue import StoreQueue
+
+SEGMENTS = Segment._meta.db_table
+HIDDEN = f"{SEGMENTS}_away"
+
+
+class Database:
+    """A store that refuses every write while `down`, as a stopped server does, and keeps what it stored."""
+
+    def __init__(self):
+        self.down = False
+        self.tries = 0
+        self.stored: list[str] = []
+
+    def store(self, item: str) -> str:
+        self.tries += 1
+        if self.down:
+            raise OperationalError("connection refused")
+        self.stored.append(item)
+        return item
+
+
+async def run_now(run):
+    return run()
+
+
+async def test_the_queue_holds_finals_in_order_while_the_database_is_down_and_stores_each_once():
+    database, told, done = Database(), [], []
+    overflowed = asyncio.Event()
+
+    async def changed():
+        told.append((queue.delayed, queue.waiting_finals))
+
+    async def overflow():
+        overflowed.set()
+
+    async def stored(item):
+        done.append(item)
+
+    queue = StoreQueue(
+        run_now, max_seconds=10, on_change=changed, on_overflow=overflow, first_retry=0.01, last_retry=0.04
+    )
+    database.down = True
+    for n in range(5):
+        queue.add_final(lambda n=n: database.store(f"final {n}"), n, n + 1, done=stored)
+        queue.add(lambda n=n: database.store(f"progress {n}"), key="progress")
+        while database.tries <= n:  # the head is tried again and again, nothing behind it overtakes
+            await asyncio.sleep(0.01)
+    assert database.stored == [] and done == [] and queue.delayed
+    assert queue.waiting_finals == 5 and queue.waiting_seconds == 5
+    assert told[0] == (True, 1) and told[-1] == (True, 5)
+
+    database.down = False
+    assert await queue.drain(timeout=10)
+    # One progress save survives: the later figures replaced the earlier ones still waiting.
+    assert database.stored == ["final 0", "progress 4", "final 1", "final 2", "final 3", "final 4"]
+    assert done == [f"final {n}" for n in range(5)]
+    assert told[-1] == (False, 0) and not overflowed.is_set()
+
+    # Past the bound (stream time covered by the finals waiting), the queue says so, once.
+    database.down = True
+    for n in range(12):
+        queue.add_final(lambda n=n: database.store(f"late {n}"), 100 + n, 101 + n, done=stored)
+    await asyncio.wait_for(overflowed.wait(), 10)
+    assert queue.overflowed and queue.waiting_seconds > queue.max_seconds
+    database.down = False
+    assert await queue.drain(timeout=10)
+    assert database.stored[6:] == [f"late {n}" for n in range(12)]
+
+
+def utterance(n: int) -> bytes:
+    return word_audio([n]) + silence(0.5)
+
+
+@sync_to_async
+def refuse_segments() -> None:
+    """The database refuses every segment write: the table is away, as for a real error from the server."""
+    with connection.cursor() as cursor:
+        cursor.execute(f'ALTER TABLE "{SEGMENTS}" RENAME TO "{HIDDEN}"')
+
+
+@sync_to_async
+def accept_segments() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f'ALTER TABLE "{HIDDEN}" RENAME TO "{SEGMENTS}"')
+
+
+@sync_to_async
+def stored(session_id: int) -> list[Segment]:
+    return list(Segment.objects.filter(session_id=session_id).order_by("sequence"))
+
+
+def storage_states(studio: Studio) -> list[str]:
+    states = [m["storage"] for m in studio.messages if m["type"] == "status"]
+    return [s for i, s in enumerate(states) if i == 0 or states[i - 1] != s]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("fresh_roles")
+async def test_finals_wait_while_the_database_refuses_them_and_are_stored_in_order_after(deepgram, event, journalist):
+    studio = Studio(event.slug, journalist)
+    assert await studio.connect()
+    ready = await studio.start()
+    await studio.audio(utterance(1))
+    await studio.wait_for(lambda m: m["type"] == "transcript" and m["is_final"] and m["text"] == "word1")
+    await refuse_segments()
+    try:
+        for n in range(2, 6):
+            await studio.audio(utterance(n))
+        delayed = await studio.wait_for(lambda m: m["type"] == "status" and m["waiting"] == 4)
+        assert delayed["storage"] == "delayed"
+        assert [f["text"] for f in studio.finals()] == ["word1"], "nothing is shown as stored before it is"
+    finally:
+        await accept_segments()
+    await studio.wait_for(lambda m: m["type"] == "status" and m["storage"] == "saved" and m["waiting"] == 0)
+    await studio.audio(utterance(6))
+    await studio.stop()
+
+    segments = await stored(ready["session"])
+    assert [s.text for s in segments] == [f"word{n}" for n in range(1, 7)]
+    assert [s.sequence for s in segments] == list(range(6))
+    assert all(a.end <= b.start for a, b in pairwise(segments))
+    assert [f["segment"] for f in studio.finals()] == [s.pk for s in segments]
+    assert storage_states(studio) == ["saved", "delayed", "saved"]
+    assert studio.close_code == 1000
+    await studio.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("fresh_roles")
+async def test_past_the_bound_the_stream_stops_with_storage_unavailable(deepgram, event, journalist, settings):
+    settings.STUDIO_STORE_BACKLOG_SECONDS = 3
+    studio = Studio(event.slug, journalist)
+    assert await studio.connect()
+    ready = await studio.start()
+    await refuse_segments()
+    try:
+        for n in range(1, 8):
+            await studio.audio(utterance(n))
+            if studio.close_code is not None:
+                break
+        code = await studio.wait_closed()
+    finally:
+        await accept_segments()
+    assert code == Close.STORAGE_UNAVAILABLE == 4504
+    [error] = studio.errors()
+    assert error["code"] == "storage_unavailable" and "audio is archived" in error["message"]
+    assert studio.finals() == []
+
+    async def ended() -> StreamSession:
+        while (session := await StreamSession.objects.aget(pk=ready["session"])).status == "live":
+            await asyncio.sleep(0.1)
+        return session
+
+    session = await asyncio.wait_for(ended(), 30)
+    assert session.status == StreamSession.Status.FAILED and "could not be saved" in session.last_error
+    segments = await stored(ready["session"])
+    assert [s.sequence for s in segments] == list(range(len(segments))), "whatever was stored, in order, once"
+    await studio.disconnect()
