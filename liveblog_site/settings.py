@@ -170,6 +170,8 @@ DEEPGRAM_URL = env_url("DEEPGRAM_URL", "wss://api.deepgram.com/v1/listen", schem
 DEEPGRAM_MODEL = env_str("DEEPGRAM_MODEL", "nova-3")
 STUDIO_MAX_FRAME_BYTES = env_int("STUDIO_MAX_FRAME_BYTES", 64 * 1024, minimum=3200)
 STUDIO_OFFLINE_BUFFER_SECONDS = env_int("STUDIO_OFFLINE_BUFFER_SECONDS", 60, minimum=1)
+# Most stream time a resuming client may claim was lost in flight beyond what the server holds.
+STUDIO_RESUME_MAX_GAP_SECONDS = env_int("STUDIO_RESUME_MAX_GAP_SECONDS", 300, minimum=10)
 # Stream time of finals a relay holds while the database is away; past it the stream stops (4504).
 STUDIO_STORE_BACKLOG_SECONDS = env_int("STUDIO_STORE_BACKLOG_SECONDS", 300, minimum=120)
 

@@ -17,7 +17,7 @@ import asyncio
 import io
 import logging
 import re
-import wave
+import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO
@@ -28,6 +28,9 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import Storage
+from django.utils import timezone
+
+from transcription.protocol import Start
 
 logger = logging.getLogger(__name__)
 
@@ -100,67 +103,105 @@ def _decode_chunk(chunk: Chunk) -> np.ndarray | None:
     return samples
 
 
-def read_pcm(session_id: int, start: float, end: float, sample_rate: int) -> bytes:
-    """16-bit LE mono PCM of stream time [start, end) seconds, clipped to the archived audio.
+class Stretch:
+    """Stream time [first, end) of a session's archived audio, read in pieces of at most one chunk.
 
-    Stretches with no archived audio inside the range read as silence; where chunks overlap, the
-    later one wins.
+    Stretches with no archived audio inside read as silence, and where chunks overlap the later one
+    wins; however long a gap is, no piece is longer than ``piece_frames``.
     """
-    chunks = list_chunks(session_id)
-    last = max((c.end for c in chunks), default=0)
-    first_frame = max(0, round(start * sample_rate))
-    end_frame = min(last, round(end * sample_rate))
-    if end_frame <= first_frame:
-        return b""
-    out = np.zeros(end_frame - first_frame, dtype="<i2")
-    for chunk in chunks:
-        if chunk.end <= first_frame or chunk.start >= end_frame:
-            continue
-        samples = _decode_chunk(chunk)
-        if samples is None:
-            continue
-        lo = max(first_frame, chunk.start)
-        hi = min(end_frame, chunk.start + len(samples))
-        if hi > lo:
-            out[lo - first_frame : hi - first_frame] = samples[lo - chunk.start : hi - chunk.start]
-    return out.tobytes()
+
+    def __init__(self, session_id: int, start: float, end: float | None, sample_rate: int) -> None:
+        self.chunks = list_chunks(session_id)
+        self.sample_rate = sample_rate
+        last = max((c.end for c in self.chunks), default=0)
+        self.first = max(0, round(start * sample_rate))
+        self.end = max(self.first, last if end is None else min(last, round(end * sample_rate)))
+        self.piece_frames = max(1, round(chunk_seconds() * sample_rate))
+
+    @property
+    def frames(self) -> int:
+        return self.end - self.first
+
+    def pcm(self, first: int = 0, end: int | None = None) -> Iterator[bytes]:
+        """16-bit LE mono PCM of frames [first, end) of the stretch (counted from its start)."""
+        position = self.first + max(0, first)
+        stop_at = self.end if end is None else min(self.end, self.first + end)
+        silence = bytes(2 * self.piece_frames)
+        upcoming = iter(self.chunks)
+        pending = next(upcoming, None)
+        playing: list[tuple[Chunk, np.ndarray]] = []
+        while position < stop_at:
+            stop = min(stop_at, position + self.piece_frames)
+            while pending is not None and pending.start < stop:
+                if pending.end > position and (samples := _decode_chunk(pending)) is not None:
+                    playing.append((pending, samples))
+                pending = next(upcoming, None)
+            playing = [(c, s) for c, s in playing if c.start + len(s) > position]
+            if not playing:
+                yield silence[: 2 * (stop - position)]
+            else:
+                out = np.zeros(stop - position, dtype="<i2")
+                for chunk, samples in playing:
+                    lo, hi = max(position, chunk.start), min(stop, chunk.start + len(samples))
+                    if hi > lo:
+                        out[lo - position : hi - position] = samples[lo - chunk.start : hi - chunk.start]
+                yield out.tobytes()
+            position = stop
+
+
+def read_pcm(session_id: int, start: float, end: float, sample_rate: int) -> bytes:
+    """16-bit LE mono PCM of stream time [start, end) seconds, clipped to the archived audio, in one piece."""
+    return b"".join(Stretch(session_id, start, end, sample_rate).pcm())
+
+
+WAV_HEADER_BYTES = 44
+# A WAV file's sizes are 32-bit: about 37 hours at 16 kHz.
+MAX_WAV_FRAMES = (2**32 - 1 - WAV_HEADER_BYTES) // 2
+
+
+def wav_header(frames: int, sample_rate: int) -> bytes:
+    data = 2 * frames
+    return struct.pack(
+        "<4sI4s4sIHHIIHH4sI",
+        *(b"RIFF", 36 + data, b"WAVE", b"fmt ", 16, 1, 1, sample_rate, 2 * sample_rate, 2, 16, b"data", data),
+    )
 
 
 def wav_bytes(pcm: bytes, sample_rate: int) -> bytes:
-    out = io.BytesIO()
-    with wave.open(out, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(sample_rate)
-        w.writeframes(pcm)
-    return out.getvalue()
+    return wav_header(len(pcm) // 2, sample_rate) + pcm
 
 
-def iter_session_pcm(session_id: int) -> Iterator[bytes]:
-    """The whole session's audio, chunk by chunk, gaps filled with silence.
+def iter_wav(stretch: Stretch, first_byte: int = 0, last_byte: int | None = None) -> Iterator[bytes]:
+    """Bytes [first_byte, last_byte] of the stretch as one WAV file, in pieces of at most one chunk."""
+    frames = min(stretch.frames, MAX_WAV_FRAMES)
+    header = wav_header(frames, stretch.sample_rate)
+    size = WAV_HEADER_BYTES + 2 * frames
+    last_byte = size - 1 if last_byte is None else min(last_byte, size - 1)
+    if first_byte < WAV_HEADER_BYTES:
+        yield header[first_byte : last_byte + 1]
+    pcm_from, pcm_to = max(0, first_byte - WAV_HEADER_BYTES), last_byte + 1 - WAV_HEADER_BYTES
+    if pcm_to <= pcm_from:
+        return
+    skip, remaining = pcm_from % 2, pcm_to - pcm_from
+    for piece in stretch.pcm(pcm_from // 2, (pcm_to + 1) // 2):
+        piece = piece[skip : skip + remaining]
+        skip, remaining = 0, remaining - len(piece)
+        yield piece
 
-    Where chunks overlap (a resume placed at an earlier stream time), the later one wins, as in read_pcm.
-    """
-    chunks = list_chunks(session_id)
-    position = 0
-    for i, chunk in enumerate(chunks):
-        samples = _decode_chunk(chunk)
-        if samples is None:
-            continue
-        if i + 1 < len(chunks):
-            samples = samples[: max(0, chunks[i + 1].start - chunk.start)]
-        if len(samples) == 0:
-            continue
-        if chunk.start > position:
-            yield bytes(2 * (chunk.start - position))
-        yield samples.astype("<i2").tobytes()
-        position = chunk.start + len(samples)
+
+def wav_size(stretch: Stretch) -> int:
+    return WAV_HEADER_BYTES + 2 * min(stretch.frames, MAX_WAV_FRAMES)
+
+
+def iter_session_pcm(session_id: int, sample_rate: int = 16000) -> Iterator[bytes]:
+    """The whole session's audio in pieces of at most one chunk, gaps filled with silence."""
+    return Stretch(session_id, 0, None, sample_rate).pcm()
 
 
 def write_session_flac(session_id: int, sample_rate: int, out: IO[bytes]) -> None:
     """The whole session as one FLAC file, for download."""
     with soundfile.SoundFile(out, "w", sample_rate, 1, format="FLAC", subtype="PCM_16") as f:
-        for pcm in iter_session_pcm(session_id):
+        for pcm in iter_session_pcm(session_id, sample_rate):
             f.write(np.frombuffer(pcm, dtype="<i2"))
 
 
@@ -170,6 +211,39 @@ def delete_archive(session_id: int) -> int:
     for chunk in chunks:
         storage().delete(chunk.name)
     return len(chunks)
+
+
+def clamp_resume(
+    stream_time: float | None,
+    dropped_seconds: float,
+    *,
+    received: float,
+    archived: float,
+    session_age: float,
+    dropped_before: float,
+    max_gap: float,
+) -> tuple[float, float]:
+    """Where a resumed stream goes on in stream time, and how much audio its client may say it dropped.
+
+    A client's figures count only within what the server can vouch for: its stream time may run past
+    the audio received or archived by at most ``max_gap`` (frames lost in flight), and past the
+    session's age by no more than that, so resuming again and again cannot pile gaps up; the audio it
+    says it dropped while offline must fit in the session's age as well.
+    """
+    held = max(received, archived)
+    ceiling = max(held, min(held, session_age) + max_gap)
+    base = min(max(held, stream_time or 0.0), ceiling)
+    dropped = min(dropped_seconds, max(0.0, session_age + max_gap - dropped_before))
+    return base, dropped
+
+
+def _resume_figures(session_id: int) -> tuple[float, float, float, int]:
+    from transcription.models import StreamSession
+
+    received, dropped, started_at, rate = StreamSession.objects.values_list(
+        "audio_seconds", "dropped_audio_seconds", "started_at", "audio_sample_rate"
+    ).get(pk=session_id)
+    return received, dropped, (timezone.now() - started_at).total_seconds(), rate
 
 
 class SessionArchive:
@@ -200,6 +274,21 @@ class SessionArchive:
         where old and new audio overlap the new audio wins.
         """
         return cls(session_id, sample_rate, at)
+
+    @staticmethod
+    async def resume_point(session_id: int, start: Start) -> tuple[float, float]:
+        """clamp_resume for a session being opened or resumed with the client's `start` message."""
+        archived = await asyncio.to_thread(archived_frames, session_id)  # storage may be remote: off the loop
+        received, dropped_before, session_age, rate = await database_sync_to_async(_resume_figures)(session_id)
+        return clamp_resume(
+            start.stream_time,
+            start.dropped_seconds,
+            received=received,
+            archived=archived / rate,
+            session_age=session_age,
+            dropped_before=dropped_before,
+            max_gap=settings.STUDIO_RESUME_MAX_GAP_SECONDS,
+        )
 
     async def write(self, pcm: bytes) -> None:
         if self._closed:

@@ -111,9 +111,8 @@ class Relay:
             await _db(leases.release)(self.event.id, self.journalist_id, self.holder)
             raise
         # A resuming client knows how much audio it sent before; frames lost in flight stay a gap.
-        self.base = max(self.session.audio_seconds, start.stream_time or 0.0)
+        self.base, self.client_dropped = await SessionArchive.resume_point(self.session.id, start)
         _RELAYS[self.session.id] = self
-        self.client_dropped = start.dropped_seconds
         self.backend = backend
         self.archive = SessionArchive.open(self.session.id, at=self.base)
         await backend.start()

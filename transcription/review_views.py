@@ -3,7 +3,14 @@
 import re
 import tempfile
 
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseForbidden
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseForbidden,
+    StreamingHttpResponse,
+)
 from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_GET
 
@@ -33,13 +40,15 @@ def _private(response: HttpResponse) -> HttpResponse:
     return response
 
 
-def _ranged(request: HttpRequest, body: bytes, content_type: str) -> HttpResponse:
-    """One byte range when asked (media elements seek with them), else the whole body."""
+def _ranged(request: HttpRequest, stretch: archive.Stretch) -> HttpResponse:
+    """The stretch as WAV, streamed in bounded pieces: one byte range when asked (media elements seek
+    with them), else the whole file."""
+    size = archive.wav_size(stretch)
     match = _RANGE.match(request.headers.get("Range", ""))
     if not match or not (match[1] or match[2]):
-        response = HttpResponse(body, content_type=content_type)
+        response = StreamingHttpResponse(archive.iter_wav(stretch), content_type="audio/wav")
+        response["Content-Length"] = str(size)
     else:
-        size = len(body)
         if match[1]:
             first, last = int(match[1]), min(int(match[2]) if match[2] else size - 1, size - 1)
         else:
@@ -48,7 +57,8 @@ def _ranged(request: HttpRequest, body: bytes, content_type: str) -> HttpRespons
             response = HttpResponse(status=416)
             response["Content-Range"] = f"bytes */{size}"
             return _private(response)
-        response = HttpResponse(body[first : last + 1], status=206, content_type=content_type)
+        response = StreamingHttpResponse(archive.iter_wav(stretch, first, last), status=206, content_type="audio/wav")
+        response["Content-Length"] = str(last - first + 1)
         response["Content-Range"] = f"bytes {first}-{last}/{size}"
     response["Accept-Ranges"] = "bytes"
     return _private(response)
@@ -60,11 +70,10 @@ def segment_audio(request: HttpRequest, pk: int) -> HttpResponse:
     segment = get_object_or_404(Segment.objects.select_related("event", "session"), pk=pk)
     if refused := _refused(request, segment.event):
         return refused
-    rate = segment.session.audio_sample_rate
-    pcm = archive.read_pcm(segment.session_id, segment.start, segment.end, rate)
-    if not pcm:
+    stretch = archive.Stretch(segment.session_id, segment.start, segment.end, segment.session.audio_sample_rate)
+    if not stretch.frames:
         raise Http404("No archived audio for this segment (never recorded, or purged).")
-    return _ranged(request, archive.wav_bytes(pcm, rate), "audio/wav")
+    return _ranged(request, stretch)
 
 
 @require_GET
@@ -74,7 +83,8 @@ def session_audio(request: HttpRequest, pk: int) -> HttpResponse:
         return refused
     if not archive.list_chunks(session.pk):
         raise Http404("No archived audio for this session (never recorded, or purged).")
-    # FileResponse closes the file once sent; a temporary file keeps an hour of audio out of memory.
+    # FileResponse closes the file once sent; a temporary file keeps an hour of audio out of memory,
+    # and the archive is read into it a chunk at a time, gaps included.
     out = tempfile.TemporaryFile()  # noqa: SIM115
     archive.write_session_flac(session.pk, session.audio_sample_rate, out)
     out.seek(0)
