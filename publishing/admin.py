@@ -99,6 +99,7 @@ class PostAdmin(admin.ModelAdmin):
     list_select_related = ["event", "batch"]
     actions = [approve, publish, unpublish, reject, pin, unpin, mark_key_event, unmark_key_event]
     fields = [
+        "hold_reason",
         "event",
         "headline",
         "body",
@@ -115,6 +116,7 @@ class PostAdmin(admin.ModelAdmin):
         "batch",
     ]
     readonly_fields = [
+        "hold_reason",
         "source_transcript",
         "status",
         "published_at",

@@ -22,6 +22,13 @@ CAP_REASON_PREFIX = "Credit cap"
 _MARKDOWN_LINK = re.compile(r"!?\[([^\]]*)\]\((?:[^()]|\([^()]*\))*\)")
 _SCRIPT_SCHEME = re.compile(r"(?i)\b(?:javascript|vbscript|data)\s*:")
 _MARKDOWN_MARKS = re.compile(r"^\s{0,3}(?:#{1,6}\s+|[*-]\s+|>\s*)|\*\*|__", re.MULTILINE)
+_EMAIL_ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_WEB_ADDRESS = re.compile(
+    r"(?i)\b[a-z][a-z0-9+.-]*://\S+"  # any scheme
+    r"|\bwww\.\S+"
+    r"|\b(?:[a-z0-9-]+\.)+[a-z]{2,24}\b(?:/\S*)?"  # a bare host name
+    r"|\b[a-z0-9-]+ dot (?:com|org|net|io|info|app|dev)\b"  # spoken, as a transcript has it
+)
 
 
 def clean_text(text: str) -> str:
@@ -39,6 +46,28 @@ def clean_text(text: str) -> str:
     text = _SCRIPT_SCHEME.sub("", text)
     text = _MARKDOWN_MARKS.sub("", text)
     return re.sub(r"[ \t]+", " ", text).strip()
+
+
+def hold_reason(text: str) -> str:
+    """Why a generated draft must wait for an editor, even on an auto-publishing event; empty when it need not.
+
+    Every drafter's text passes here. An address could send readers anywhere, and a draft far from the
+    brief's length is a sign the model did something other than what it was asked.
+    """
+    reasons = []
+    if email := _EMAIL_ADDRESS.search(text):
+        reasons.append(f"it contains an e-mail address ({email.group()[:60]})")
+    if web := _WEB_ADDRESS.search(_EMAIL_ADDRESS.sub(" ", text)):
+        reasons.append(f"it contains a web address ({web.group()[:60]})")
+    words = len(text.split())
+    if words < settings.HOLD_DRAFTS_UNDER_WORDS:
+        reasons.append(f"it has {words} words, fewer than {settings.HOLD_DRAFTS_UNDER_WORDS}")
+    elif words > settings.HOLD_DRAFTS_OVER_WORDS:
+        reasons.append(f"it has {words} words, more than {settings.HOLD_DRAFTS_OVER_WORDS}")
+    if not reasons:
+        return ""
+    sentence = "; ".join(reasons)
+    return sentence[0].upper() + sentence[1:] + "."
 
 
 def lease_deadline() -> datetime:
@@ -138,7 +167,8 @@ def save_post(batch: Batch, draft: Draft, body: str) -> Post | None:
     }
     try:
         with transaction.atomic():
-            post = Post.objects.create(event=batch.event, batch=batch, body=body, ai_assisted=True)
+            held = hold_reason(body)
+            post = Post.objects.create(event=batch.event, batch=batch, body=body, ai_assisted=True, hold_reason=held)
             PostAction.objects.create(post=post, user=None, action=PostAction.Kind.DRAFTED)
             Batch.objects.filter(pk=batch.pk).update(
                 status=Batch.Status.DRAFTED,
@@ -147,7 +177,7 @@ def save_post(batch: Batch, draft: Draft, body: str) -> Post | None:
                 lease_expires_at=None,
                 **recorded,
             )
-            if batch.event.auto_publish:
+            if batch.event.auto_publish and not held:
                 post.publish()
     except IntegrityError:
         Batch.objects.filter(pk=batch.pk).update(

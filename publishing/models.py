@@ -78,6 +78,12 @@ class Post(models.Model):
     pinned = models.BooleanField(default=False)
     key_event = models.BooleanField(default=False)
     ai_assisted = models.BooleanField(default=False)
+    hold_reason = models.CharField(
+        "held for an editor because",
+        max_length=300,
+        blank=True,
+        help_text="A generated draft that waits for an editor even on an auto-publishing event.",
+    )
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="authored_posts"
     )

@@ -47,6 +47,7 @@ def pipeline_latency(
 
     with MaveraEmulator() as mavera:
         worker_env = {**env, "MAVERA_API_KEY": "mvra_live_bench", "MAVERA_BASE_URL": mavera.base_url}
+        worker_env["HOLD_DRAFTS_UNDER_WORDS"] = "1"  # each sample is a short batch that must auto-publish
         command = [sys.executable, "-m", "celery", "-A", "liveblog_site", "worker", "--loglevel=WARNING"]
         command += [f"--concurrency={concurrency}", "--without-gossip", "--without-mingle"]
         worker = subprocess.Popen(

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from publishing.brief import Brief
+from publishing.brief import NOTES, TRANSCRIPT, Brief, fenced
 
 
 @dataclass(frozen=True)
@@ -48,20 +48,21 @@ class Drafter:
     # Transcript characters one call takes; longer batches are summarised part by part, then drafted.
     chunk_chars: int | None = None
 
-    def complete(self, instructions: str, text: str) -> Completion:
+    def complete(self, instructions: str, data: str) -> Completion:
+        """One call: `instructions` are ours alone; `data` is untrusted text, already fenced and labelled."""
         raise NotImplementedError
 
     def draft(self, brief: Brief) -> Draft:
         parts = brief.parts(self.chunk_chars)
         if len(parts) == 1:
-            answers = [self.complete(brief.instructions, parts[0])]
+            answers = [self.complete(brief.instructions, brief.data(parts[0]))]
         else:
             answers = [
-                self.complete(brief.notes_instructions(number, len(parts)), part)
+                self.complete(brief.notes_instructions(number, len(parts)), fenced(TRANSCRIPT, part))
                 for number, part in enumerate(parts, start=1)
             ]
             notes = "\n\n".join(f"Part {n}: {answer.text}" for n, answer in enumerate(answers, start=1))
-            answers.append(self.complete(brief.instructions, notes))
+            answers.append(self.complete(brief.instructions, brief.data(notes, label=NOTES)))
         return Draft(
             body=answers[-1].text,
             provider=self.name,

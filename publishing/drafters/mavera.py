@@ -68,25 +68,26 @@ class MaveraDrafter(Drafter):
             timeout=httpx.Timeout(self.timeout, connect=min(10.0, self.timeout)),
         )
 
-    def body(self, instructions: str, text: str) -> dict[str, Any]:
+    def body(self, instructions: str, data: str) -> dict[str, Any]:
         persona = settings.MAVERA_PERSONA_ID
         if self.endpoint == "responses":
-            body: dict[str, Any] = {"model": "mavera-1", "instructions": instructions, "input": text}
+            body: dict[str, Any] = {"model": "mavera-1", "instructions": instructions, "input": data}
         elif settings.MAVERA_APP_ID:
             body = {
                 "app_id": settings.MAVERA_APP_ID,
-                "input_data": {settings.MAVERA_INPUT_FIELD: f"{instructions}\n\n{text}"},
+                "input_data": {settings.MAVERA_INPUT_FIELD: f"{instructions}\n\n{data}"},
             }
         else:
-            body = {"prompt": f"{instructions}\n\n{text}"}
+            # One prompt: the data follows the instructions, inside its fences.
+            body = {"prompt": f"{instructions}\n\n{data}"}
         if persona:
             body["persona_id"] = persona
         return body
 
-    def complete(self, instructions: str, text: str) -> Completion:
+    def complete(self, instructions: str, data: str) -> Completion:
         started = time.monotonic()
         with self.client() as client:
-            answer = self.send(client, "POST", self.endpoint, json=self.body(instructions, text))
+            answer = self.send(client, "POST", self.endpoint, json=self.body(instructions, data))
             if self.endpoint == "generations":
                 deadline = started + self.timeout
                 while answer.get("status") in PENDING:

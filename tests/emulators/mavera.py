@@ -50,6 +50,8 @@ class MaveraEmulator:
     pending_polls: int = 0  # generations answer PENDING, then RUNNING, then COMPLETED after this many polls
     hostile: bool = False
     credits_per_call: int = 12
+    answer_words: int = 90  # the answer is "Live: " and the transcript's first words, this many at most
+    append_text: str = ""  # added to every answer, as a model might add a link or an address
     rate_limit: int = 600
     seed: int = 4
     script: deque[int] = field(default_factory=deque)  # statuses forced on the next POSTs, in order
@@ -192,9 +194,11 @@ class MaveraEmulator:
         return status, {"error": {"message": message or default, "type": kind, "code": code, "param": None}}, headers
 
     def text_for(self, source: str) -> str:
-        transcript = source.split("\n\n", 1)[-1]
-        words = re.findall(r"\S+", transcript)[:90] or ["Nothing", "new", "yet."]
-        text = "Live: " + " ".join(words)
+        """Like a model that follows its brief: it writes from the fenced transcript (or notes), not the rest."""
+        fenced = re.search(r"<(transcript|transcript_notes)>\n(.*)\n</\1>", source, re.DOTALL)
+        transcript = fenced.group(2) if fenced else source.split("\n\n", 1)[-1]
+        words = re.findall(r"\S+", transcript)[: self.answer_words] or ["Nothing", "new", "yet."]
+        text = "Live: " + " ".join(words) + self.append_text
         return f"{HOSTILE_HEAD}{text}{HOSTILE_TAIL}" if self.hostile else text
 
     def generation(self, body: dict[str, Any], headers: dict[str, str]):
