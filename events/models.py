@@ -2,10 +2,13 @@ import zoneinfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models, transaction
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
+
+MAX_AUDIO_RETENTION_DAYS = 3650
 
 
 def validate_timezone(value: str) -> None:
@@ -49,7 +52,11 @@ class Event(models.Model):
     journalists = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="assigned_events")
     credit_cap = models.PositiveIntegerField(null=True, blank=True, help_text="Drafting pauses past this many credits.")
     drafting_paused_reason = models.CharField(max_length=200, blank=True)
-    audio_retention_days = models.PositiveIntegerField(default=30, help_text="Archived audio is purged after this.")
+    audio_retention_days = models.PositiveIntegerField(
+        default=30,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_AUDIO_RETENTION_DAYS)],
+        help_text=f"Archived audio is purged this many days after its session ends (1 to {MAX_AUDIO_RETENTION_DAYS}).",
+    )
     last_batched_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Bumped under the event's row lock at every change readers can see: the readers' cursor.
     change_seq = models.PositiveBigIntegerField(default=0, editable=False)
@@ -71,6 +78,10 @@ class Event(models.Model):
                 name="event_ends_after_start",
             ),
             models.CheckConstraint(condition=~Q(slug=""), name="event_slug_not_empty"),
+            models.CheckConstraint(
+                condition=Q(audio_retention_days__gte=1) & Q(audio_retention_days__lte=MAX_AUDIO_RETENTION_DAYS),
+                name="event_audio_retention_1_to_3650_days",
+            ),
         ]
 
     def __str__(self) -> str:

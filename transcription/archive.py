@@ -14,12 +14,15 @@ stream time, so:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import logging
+import os
 import re
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import IO
 
 import numpy as np
@@ -51,8 +54,11 @@ def storage() -> Storage:
     return StreamSession._meta.get_field("audio_file").storage
 
 
+ARCHIVE_ROOT = "audio/sessions"
+
+
 def archive_dir(session_id: int) -> str:
-    return f"audio/sessions/{session_id}"
+    return f"{ARCHIVE_ROOT}/{session_id}"
 
 
 @dataclass(frozen=True)
@@ -206,11 +212,39 @@ def write_session_flac(session_id: int, sample_rate: int, out: IO[bytes]) -> Non
 
 
 def delete_archive(session_id: int) -> int:
-    """Delete a session's archived audio; returns the number of files deleted."""
+    """Delete a session's archived audio, and its folder where the storage has folders; returns the
+    number of files deleted."""
+    folder = archive_dir(session_id)
+    try:
+        _dirs, files = storage().listdir(folder)
+    except FileNotFoundError:
+        return 0
+    for filename in files:
+        storage().delete(f"{folder}/{filename}")
+    # An empty folder left behind would be listed by every later purge.
+    with contextlib.suppress(NotImplementedError, OSError):
+        os.rmdir(storage().path(folder))
+    return len(files)
+
+
+def archived_session_ids() -> list[int]:
+    """The sessions that have a folder in the archive, whether or not they still exist."""
+    try:
+        dirs, _files = storage().listdir(ARCHIVE_ROOT)
+    except FileNotFoundError:
+        return []
+    return sorted(int(name) for name in dirs if re.fullmatch(r"[0-9]+", name))
+
+
+def last_archived_at(session_id: int) -> datetime | None:
+    """When the session's latest audio was saved, if the storage can tell."""
     chunks = list_chunks(session_id)
-    for chunk in chunks:
-        storage().delete(chunk.name)
-    return len(chunks)
+    if not chunks:
+        return None
+    try:
+        return storage().get_modified_time(max(chunks, key=lambda c: c.end).name)
+    except (NotImplementedError, OSError):
+        return None
 
 
 def clamp_resume(

@@ -1,10 +1,10 @@
 from celery import shared_task
 
-from transcription.management.commands.purge_audio import expired_sessions, purge
+from transcription import retention
 
 
 @shared_task(name="transcription.tasks.purge_expired_audio", ignore_result=True)
 def purge_expired_audio() -> int:
-    """Daily from beat: what `manage.py purge_audio` does. Returns the number of sessions purged."""
-    purged, _files = purge(expired_sessions())
+    """Daily from beat: what `manage.py purge_audio` does. Returns the number of sessions' audio purged."""
+    purged, _files = retention.purge_expired()
     return purged
