@@ -2,7 +2,8 @@
 
 POST /generations (prompt, or app_id + input_data; PENDING → RUNNING → COMPLETED via GET /generations/{id}),
 POST /responses (model mavera-1), the error body {"error": {...}}, X-RateLimit-* headers on every answer,
-Retry-After on 429, slow answers, hostile text, and a scriptable share of failures.
+Retry-After on 429, slow answers, hostile text, and a scriptable share of failures. Every request is recorded
+in `calls` (method, path, JSON body, status), so tests read exactly what the drafter sent.
 """
 
 import json
