@@ -77,9 +77,10 @@ class Socket:
 
 
 class StudioSocket(Socket):
-    def __init__(self, base_url: str, slug: str, user, *, origin: str | None = None):
+    def __init__(self, base_url: str, slug: str, user=None, *, origin: str | None = None, cookie: str | None = None):
+        """Logged in as `user`, or with the session `cookie` of a user in another database."""
         ws_url = base_url.replace("http://", "ws://") + f"/ws/studio/{slug}/"
-        super().__init__(ws_url, origin=origin or base_url, cookie=session_cookie(user))
+        super().__init__(ws_url, origin=origin or base_url, cookie=cookie or session_cookie(user))
 
     def start(self, **extra) -> dict:
         self.ws.send(json.dumps({**START, **extra}))
