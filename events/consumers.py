@@ -1,18 +1,22 @@
 """The readers' socket: anonymous and read-only. The page says once where it is ("hello" with its
 cursor); from then on the process's Hub pushes what changed. Anything else from the client closes
-the socket with 4400: readers never write."""
+the socket with 4400: readers never write. A socket that says no hello in time is closed with 4408;
+under Daphne, a message over settings.READER_MAX_MESSAGE_BYTES is refused with 1009 unread."""
 
+import asyncio
 import json
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 
 from events.changes import event_state
-from events.live import Reader, hub
+from events.live import Reader, hub, limit_messages
 
 MAX_HELLO_BYTES = 200
 BAD_MESSAGE = 4400
 NOT_FOUND = 4404
+NO_HELLO = 4408
 
 
 @database_sync_to_async
@@ -45,23 +49,41 @@ class ReaderConsumer(AsyncWebsocketConsumer):
 
     event_id: int | None = None
     reader: Reader | None = None
+    # A timer, not a task per socket: readers come by the thousand.
+    hello_due: asyncio.TimerHandle | None = None
+    closing: asyncio.Task | None = None
 
     async def connect(self) -> None:
+        limit_messages(self.base_send, settings.READER_MAX_MESSAGE_BYTES)
         self.event_id = await public_event_id(self.scope["url_route"]["kwargs"]["slug"])
         await self.accept()
         if self.event_id is None:
             await self.close(code=NOT_FOUND)
+            return
+        self.hello_due = asyncio.get_running_loop().call_later(
+            settings.READER_HELLO_TIMEOUT_SECONDS, self.hello_overdue
+        )
+
+    def hello_overdue(self) -> None:
+        self.hello_due = None
+        self.closing = asyncio.ensure_future(self.close(code=NO_HELLO))
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         cursor = parse_hello(text_data)
         if cursor is None or self.reader is not None or self.event_id is None:
             await self.close(code=BAD_MESSAGE)
             return
+        if self.hello_due is not None:
+            self.hello_due.cancel()
+            self.hello_due = None
         # The Hub sends straight to the server's ASGI send: the consumer adds nothing per message.
         self.reader = Reader(cursor, self.base_send)
         await hub().join(self.event_id, self.reader)
 
     async def disconnect(self, code: int) -> None:
+        if self.hello_due is not None:
+            self.hello_due.cancel()
+            self.hello_due = None
         if self.reader is not None and self.event_id is not None:
             await hub().leave(self.event_id, self.reader)
             self.reader = None

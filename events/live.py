@@ -26,8 +26,11 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable
 
 from asgiref.sync import async_to_sync, sync_to_async
-from autobahn.websocket.protocol import PreparedMessage, WebSocketServerProtocol
+from autobahn.exception import Disconnected
+from autobahn.websocket.protocol import PreparedMessage, WebSocketServerFactory, WebSocketServerProtocol
 from channels.layers import InMemoryChannelLayer, get_channel_layer
+from channels.sessions import InstanceSessionWrapper
+from django.conf import settings
 from twisted.internet import tcp
 
 logger = logging.getLogger(__name__)
@@ -88,9 +91,61 @@ def daphne_socket(send: Deliver) -> WebSocketServerProtocol | None:
     several times the socket write. A change goes to every reader at once, so the Hub frames it once
     and hands the same frame to each open socket through autobahn's prepared-message API instead.
     """
+    wrapper = getattr(send, "__self__", None)
+    if isinstance(wrapper, InstanceSessionWrapper):  # Channels' session middleware (the studio's) wraps send
+        send = wrapper.real_send
     if isinstance(send, functools.partial) and send.args and isinstance(send.args[0], WebSocketServerProtocol):
         return send.args[0]
     return None
+
+
+# What Daphne's send raises for a socket closed before the application closed it: by its client, or by
+# autobahn refusing a message over the limit while the application still handles an earlier one.
+SocketClosed = Disconnected
+
+
+def limit_messages(send: Deliver, max_bytes: int) -> bool:
+    """Has Daphne refuse, with close 1009, any message from this socket's client over `max_bytes`.
+
+    Autobahn checks the size a frame's header declares, so an oversized message is refused before
+    its payload is read, and no later than the handshake's end if this is called before accept.
+    False under another server: the consumer's own checks are then all there is.
+    """
+    socket = daphne_socket(send)
+    if socket is None:
+        return False
+    socket.maxFramePayloadSize = max_bytes
+    socket.maxMessagePayloadSize = max_bytes
+    socket.failByDrop = False  # the client hears why (1009) instead of finding its connection cut
+    return True
+
+
+def limit_every_socket() -> bool:
+    """The same limit for every socket Daphne serves, as a default before each consumer's own.
+
+    Daphne takes no option for it: the factory it makes its sockets with gets the limit as it is
+    made, which is when Daphne starts serving, after this module is loaded. The largest message any
+    socket takes is the studio's. False when Daphne's factory is not what this knows.
+    """
+    from daphne import server as daphne_server  # here: importing it installs Twisted's reactor
+
+    factory = getattr(daphne_server, "WebSocketFactory", None)
+    if not (isinstance(factory, type) and issubclass(factory, WebSocketServerFactory)):
+        logger.warning("Daphne's WebSocket factory is not autobahn's: sockets get no default message limit")
+        return False
+    if getattr(factory, "limits_messages", False):
+        return True
+
+    class LimitedWebSocketFactory(factory):
+        limits_messages = True
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            max_bytes = max(settings.STUDIO_MAX_MESSAGE_BYTES, settings.READER_MAX_MESSAGE_BYTES)
+            self.setProtocolOptions(maxFramePayloadSize=max_bytes, maxMessagePayloadSize=max_bytes, failByDrop=False)
+
+    daphne_server.WebSocketFactory = LimitedWebSocketFactory
+    return True
 
 
 def _twisted_tcp(transport) -> bool:

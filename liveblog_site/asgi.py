@@ -22,6 +22,7 @@ from twisted.logger import (  # noqa: E402
     globalLogPublisher,
 )
 
+from events.live import limit_every_socket  # noqa: E402
 from liveblog_site.routing import reader_routes, studio_routes  # noqa: E402
 
 application = ProtocolTypeRouter(
@@ -61,6 +62,7 @@ def cancel_applications_at_shutdown(server: Server) -> defer.Deferred:
 
 
 Server.kill_all_applications = cancel_applications_at_shutdown
+limit_every_socket()
 
 # A full pass of Python's cyclic collector stops every socket of the process while it walks every
 # object. What is loaded by now lives as long as the process: frozen, it is not walked (a pass took

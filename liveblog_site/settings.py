@@ -169,6 +169,9 @@ DEEPGRAM_API_KEY = env_str("DEEPGRAM_API_KEY")
 DEEPGRAM_URL = env_url("DEEPGRAM_URL", "wss://api.deepgram.com/v1/listen", schemes=("ws", "wss"))
 DEEPGRAM_MODEL = env_str("DEEPGRAM_MODEL", "nova-3")
 STUDIO_MAX_FRAME_BYTES = env_int("STUDIO_MAX_FRAME_BYTES", 64 * 1024, minimum=3200)
+# A studio message over this is refused by the WebSocket layer (1009) before it is read. The room
+# above the frame limit lets a frame only slightly too large get the studio's explained error (4004).
+STUDIO_MAX_MESSAGE_BYTES = STUDIO_MAX_FRAME_BYTES + 4096
 STUDIO_OFFLINE_BUFFER_SECONDS = env_int("STUDIO_OFFLINE_BUFFER_SECONDS", 60, minimum=1)
 # Most stream time a resuming client may claim was lost in flight beyond what the server holds.
 STUDIO_RESUME_MAX_GAP_SECONDS = env_int("STUDIO_RESUME_MAX_GAP_SECONDS", 300, minimum=10)
@@ -197,6 +200,10 @@ HOLD_DRAFTS_OVER_WORDS = env_int("HOLD_DRAFTS_OVER_WORDS", 200, minimum=1)
 PUBLISHER_NAME = env_str("PUBLISHER_NAME", "Liveblog Newsroom")
 PUBLISHER_LOGO_URL = env_str("PUBLISHER_LOGO_URL", "/static/liveblog/logo.png")
 SITE_URL = env_str("SITE_URL", "")
+# A reader sends one hello of a few dozen bytes: anything over this is refused (1009) before it is
+# read, and a reader socket that has sent no hello this long after opening is closed (4408).
+READER_MAX_MESSAGE_BYTES = env_int("READER_MAX_MESSAGE_BYTES", 512, minimum=256)
+READER_HELLO_TIMEOUT_SECONDS = env_float("READER_HELLO_TIMEOUT_SECONDS", 10.0, minimum=1.0)
 # Most changes one cursor answer (posts.json, a socket push) carries; the client asks again for the rest.
 READER_CHANGES_PAGE = env_int("READER_CHANGES_PAGE", 100, minimum=20, maximum=1000)
 

@@ -114,6 +114,87 @@ class ReaderSocket(Socket):
         self.wait_for(lambda m: wanted <= self.post_ids(), timeout=timeout)
 
 
+def _handshake(ws_url: str, origin: str, cookie: str | None, timeout: float) -> tuple[ClientProtocol, socket.socket]:
+    """A socket past its opening handshake, and websockets' sans-I/O protocol to read what comes on it."""
+    uri = parse_uri(ws_url)
+    protocol = ClientProtocol(uri, origin=Origin(origin))
+    request = protocol.connect()
+    if cookie is not None:
+        request.headers["Cookie"] = f"{settings.SESSION_COOKIE_NAME}={cookie}"
+    protocol.send_request(request)
+    sock = socket.create_connection((uri.host, uri.port), timeout=timeout)
+    try:
+        sock.sendall(b"".join(protocol.data_to_send()))
+        while protocol.state is State.CONNECTING:
+            if not (data := sock.recv(65536)):
+                raise ConnectionError("closed during the handshake")
+            protocol.receive_data(data)
+        if protocol.handshake_exc is not None:
+            raise protocol.handshake_exc
+    except BaseException:
+        sock.close()
+        raise
+    return protocol, sock
+
+
+def declare_huge_message(
+    ws_url: str,
+    *,
+    origin: str,
+    declared: int,
+    send_at_most: int,
+    first: tuple[str, ...] = (),
+    cookie: str | None = None,
+    timeout: float = 30.0,
+) -> tuple[int | None, int]:
+    """Opens a socket, sends the `first` text messages, then one binary frame whose header declares
+    `declared` bytes and its payload, a piece at a time, until the server closes or `send_at_most`
+    bytes of it are sent: (the server's close code or None, payload bytes sent).
+
+    What the server says is read between pieces. Nothing is sent after its close, not even the
+    close's answer, which would only land inside the declared payload.
+    """
+    protocol, sock = _handshake(ws_url, origin, cookie, timeout)
+    for text in first:
+        protocol.send_text(text.encode())
+    header = bytes([0x82, 0x80 | 127]) + declared.to_bytes(8, "big") + bytes(4)  # FIN, binary; masked with key 0
+    piece = bytes(65536)
+    sent = 0
+    deadline = time.monotonic() + timeout
+    with sock, selectors.DefaultSelector() as selector:
+        sock.sendall(b"".join(protocol.data_to_send()) + header)
+        sock.setblocking(False)
+        selector.register(sock, selectors.EVENT_READ | selectors.EVENT_WRITE)
+        while protocol.close_rcvd is None and protocol.state is not State.CLOSED:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            for _, ready in selector.select(remaining):
+                if ready & selectors.EVENT_READ:
+                    try:
+                        data = sock.recv(65536)
+                    except BlockingIOError:
+                        continue
+                    except OSError:
+                        data = b""
+                    if data:
+                        protocol.receive_data(data)
+                    else:
+                        protocol.receive_eof()
+                    if protocol.close_rcvd is not None:
+                        break
+                if ready & selectors.EVENT_WRITE:
+                    try:
+                        sent += sock.send(piece[: send_at_most - sent])
+                    except BlockingIOError:
+                        pass
+                    except OSError:  # the server has gone: whatever it sent is still readable
+                        send_at_most = sent
+                    if sent >= send_at_most:
+                        selector.modify(sock, selectors.EVENT_READ)
+    return (protocol.close_rcvd.code if protocol.close_rcvd else None), sent
+
+
 def refused_exchange(base_url: str, slug: str, user, frames: list[str | bytes], timeout: float = 30.0):
     """Sends the frames to the studio socket while reading all the server says, as a browser would:
     (close code, JSON messages, the client's port).
@@ -125,21 +206,10 @@ def refused_exchange(base_url: str, slug: str, user, frames: list[str | bytes], 
     the frames still to come are not sent, as the protocol says.
     """
     ws_url = base_url.replace("http://", "ws://") + f"/ws/studio/{slug}/"
-    uri = parse_uri(ws_url)
-    protocol = ClientProtocol(uri, origin=Origin(base_url))
-    request = protocol.connect()
-    request.headers["Cookie"] = f"{settings.SESSION_COOKIE_NAME}={session_cookie(user)}"
-    protocol.send_request(request)
     deadline = time.monotonic() + timeout
-    with socket.create_connection((uri.host, uri.port), timeout=timeout) as sock:
+    protocol, sock = _handshake(ws_url, base_url, session_cookie(user), timeout)
+    with sock:
         port = sock.getsockname()[1]
-        sock.sendall(b"".join(protocol.data_to_send()))
-        while protocol.state is State.CONNECTING:
-            if not (data := sock.recv(65536)):
-                raise ConnectionError("closed during the handshake")
-            protocol.receive_data(data)
-        if protocol.handshake_exc is not None:
-            raise protocol.handshake_exc
         sock.setblocking(False)
         outgoing = bytearray()
         frames_left = iter(frames)

@@ -1,6 +1,7 @@
 """A fuzz run of the studio socket on a real Daphne: random and malformed frames in bulk, from many
 sockets at once. The server stays up, logs no traceback, refuses each bad socket with the protocol's
-error and close code, and writes no row for a socket it refused."""
+error and close code (or 1009, unread, for a message over the socket's size limit), and writes no row
+for a socket it refused."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from urllib.request import urlopen
 
 import pytest
+from django.conf import settings
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from publishing.models import Batch, Post
@@ -31,7 +33,8 @@ SEED = int(os.environ.get("FUZZ_SEED", "20261121"))
 SOCKETS = 400  # never started: every one must be refused, none may write a row
 STARTED_SOCKETS = 12  # started properly, then fed garbage
 PROTOCOL_CLOSES = {int(code) for code in Close if code != Close.NORMAL}
-OPEN = (StreamSession.Status.LIVE, StreamSession.Status.PAUSED)
+MESSAGE_TOO_BIG = 1009  # the WebSocket layer's, before reading a message over STUDIO_MAX_MESSAGE_BYTES
+FINISHED = (StreamSession.Status.FAILED, StreamSession.Status.ENDED)
 # autobahn's words, logged through liveblog_site.asgi
 ABORTED = r"peer tcp4:127\.0\.0\.1:(\d+) with abort=True: WebSocket closing handshake timeout"
 VALID = {"type": "start", "encoding": "linear16", "sample_rate": 16000, "channels": 1}
@@ -85,6 +88,10 @@ def bad_audio(rng: random.Random) -> bytes:
     return rng.randbytes(size)
 
 
+def over_the_size_limit(frame: str | bytes) -> bool:
+    return len(frame.encode() if isinstance(frame, str) else frame) > settings.STUDIO_MAX_MESSAGE_BYTES
+
+
 def test_the_studio_socket_survives_a_fuzz_run(event, journalist, other_journalist):
     rng = random.Random(SEED)
     foreign = StreamSession.objects.create(event=event, journalist=other_journalist, provider="deepgram").pk
@@ -114,12 +121,17 @@ def test_the_studio_socket_survives_a_fuzz_run(event, journalist, other_journali
             outside = [
                 (code, [repr(frame)[:60] for frame in frames])
                 for (code, _, port), frames in zip(results, plans, strict=True)
-                if code not in PROTOCOL_CLOSES and port not in left_without_close
+                if code not in PROTOCOL_CLOSES
+                and port not in left_without_close
+                and not (code == MESSAGE_TOO_BIG and any(map(over_the_size_limit, frames)))
             ]
             assert not outside, f"closes outside the protocol: {outside}\n{server_log[-3000:]}"
             for code, messages, _ in results:
                 if code == 1006:
                     continue  # an aborted socket, counted above
+                if code == MESSAGE_TOO_BIG:  # refused by the WebSocket layer: no error message of ours
+                    assert not [m for m in messages if m["type"] == "ready"]
+                    continue
                 errors = [m for m in messages if m["type"] == "error"]
                 assert len(errors) == 1 and errors[0]["message"], (code, messages)
                 assert Close(code).name.lower() == errors[0]["code"]
@@ -128,7 +140,7 @@ def test_the_studio_socket_survives_a_fuzz_run(event, journalist, other_journali
             assert rows == baseline, "a refused socket wrote a row"
 
             # Started properly, then garbage: refused, the session marked failed, no segment from it.
-            started = []
+            started, too_big = [], set()
             for _ in range(STARTED_SOCKETS):
                 studio = StudioSocket(base, event.slug, journalist)
                 ready = studio.start()
@@ -136,14 +148,18 @@ def test_the_studio_socket_survives_a_fuzz_run(event, journalist, other_journali
                 started.append(ready["session"])
                 with contextlib.suppress(ConnectionClosed):
                     studio.ws.send(rng.choice([garbage_after_start(rng, foreign), bad_audio(rng), rng.randbytes(3)]))
-                assert studio.wait_closed(timeout=30) in PROTOCOL_CLOSES
+                code = studio.wait_closed(timeout=30)
+                assert code in PROTOCOL_CLOSES | {MESSAGE_TOO_BIG}
                 # The server closes first and finishes the session after; the next start waits for that.
-                wait_until(lambda sid=ready["session"]: StreamSession.objects.get(pk=sid).status not in OPEN)
+                # Refused unread (1009), the socket is gone as if dropped: its session is paused, to resume.
+                if code == MESSAGE_TOO_BIG:
+                    too_big.add(ready["session"])
+                finished = (StreamSession.Status.PAUSED,) if code == MESSAGE_TOO_BIG else FINISHED
+                wait_until(lambda sid=ready["session"], done=finished: StreamSession.objects.get(pk=sid).status in done)
             assert not Segment.objects.filter(session_id__in=started).exists()
-            assert set(StreamSession.objects.filter(pk__in=started).values_list("status", flat=True)) <= {
-                StreamSession.Status.FAILED,
-                StreamSession.Status.ENDED,
-            }
+            statuses = dict(StreamSession.objects.filter(pk__in=started).values_list("pk", "status"))
+            assert {statuses[sid] for sid in started if sid not in too_big} <= set(FINISHED)
+            assert {statuses[sid] for sid in too_big} <= {StreamSession.Status.PAUSED, StreamSession.Status.ENDED}
 
             # Handshakes without the right to stream never reach the consumer.
             for origin, user in (("https://evil.example", journalist), (base, other_journalist)):

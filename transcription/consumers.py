@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import random
@@ -11,7 +12,9 @@ from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 
+from events.live import SocketClosed, limit_messages
 from events.models import Event
 from events.roles import can_stream
 from transcription import newsroom
@@ -45,6 +48,7 @@ class StudioConsumer(AsyncWebsocketConsumer):
             await self.close()  # before accept: the handshake is refused with 403
             return
         self.event = event
+        limit_messages(self.base_send, settings.STUDIO_MAX_MESSAGE_BYTES)  # before accept: no frame is read yet
         await self.accept()
         self.progress = asyncio.create_task(self.keep_progress())
         await newsroom.watch(event.id, self)
@@ -121,7 +125,9 @@ class StudioConsumer(AsyncWebsocketConsumer):
             await self.relay.detach()
 
     async def send_json(self, message: dict) -> None:
-        await self.send(text_data=json.dumps(message))
+        # Nobody is left to read it; the socket's disconnect, which winds the relay down, follows.
+        with contextlib.suppress(SocketClosed):
+            await self.send(text_data=json.dumps(message))
 
     async def keep_progress(self) -> None:
         while True:
