@@ -8,7 +8,7 @@
   const $ = (id) => document.getElementById(id);
   const ui = {
     mic: $("mic"), goLive: $("go-live"), pause: $("pause"), stop: $("stop"), state: $("state"),
-    elapsed: $("elapsed"), provider: $("provider"), level: $("level"), dropped: $("dropped"),
+    elapsed: $("elapsed"), provider: $("provider"), level: $("level"), dropped: $("dropped"), storage: $("storage"),
     countdown: $("countdown"), message: $("message"), transcript: $("transcript"), interim: $("interim"),
     drafts: $("drafts"),
   };
@@ -30,6 +30,12 @@
   function setState(state) {
     ui.state.textContent = state;
     ui.state.dataset.state = state;
+  }
+
+  // Finals wait in the server while its database is away; they are shown here only once stored.
+  function showStorage(storage, waiting) {
+    ui.storage.dataset.storage = storage;
+    ui.storage.textContent = storage === "delayed" ? `saving delayed (${waiting} waiting)` : "all saved";
   }
 
   function say(text) {
@@ -169,6 +175,7 @@
         else if (message.upstream === "live" && stream.ready) setState("live");
         if (message.provider) ui.provider.textContent = providerLabel(message.provider);
         ui.dropped.textContent = `${Math.max(stream.droppedSeconds, message.dropped_seconds || 0).toFixed(1)} s`;
+        if (message.storage) showStorage(message.storage, message.waiting || 0);
         break;
       case "batch":
         stream.nextBatchAt = message.next_batch_at ? new Date(message.next_batch_at) : null;
