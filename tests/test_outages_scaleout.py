@@ -184,10 +184,10 @@ class Newsroom:
 
 
 @pytest.fixture
-def servers():
+def servers(tmp_path):
     postgres, redis = PrivatePostgres(), PrivateRedis()
     try:
-        yield postgres, redis
+        yield postgres, redis, tmp_path
     finally:
         if redis.process is not None:
             redis.process.stop()
@@ -196,11 +196,13 @@ def servers():
 
 @pytest.mark.parametrize("outage", ["postgresql", "redis"])
 def test_a_server_restart_mid_stream_loses_no_final_and_no_post(servers, outage):
-    postgres, redis = servers
+    postgres, redis, data_dir = servers
     with EmulatorThread() as deepgram:
         env = {
             "DATABASE_URL": postgres.url(),
             "REDIS_URL": redis.url,
+            # The drill's own audio archive and files: its session ids are those of its own database.
+            "LIVEBLOG_DATA_DIR": str(data_dir),
             "BATCH_TICK_SECONDS": "1",
             "HOLD_DRAFTS_UNDER_WORDS": "0",  # a batch of this drill's one-word utterances is short
             "DEEPGRAM_API_KEY": deepgram.script.api_key,
