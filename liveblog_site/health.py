@@ -1,8 +1,16 @@
-"""What /healthz reports: can we reach the database, the channel layer and the broker."""
+"""What /healthz reports: can we reach the database, the channel layer and the broker.
+
+A load balancer calls it every few seconds for as long as the site runs, so a check leaves nothing
+behind: the channel layer is probed on one channel per event loop, made once and reused, not a new
+one per call (a Redis pub/sub layer keeps every channel it made subscribed). Why a check failed is
+logged here and never answered: exception text names hosts, ports and users.
+"""
 
 import asyncio
+import logging
 import time
 import uuid
+import weakref
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -10,37 +18,64 @@ from django.db import connection
 
 from liveblog_site.celery import app as celery_app
 
+logger = logging.getLogger(__name__)
 
-def _timed(check) -> dict:
+CHANNEL_TIMEOUT_SECONDS = 2
+
+
+def _timed(name: str, check) -> dict:
     started = time.perf_counter()
     try:
         detail = check()
         ok = True
     except Exception as error:  # a health check reports failures, it never raises them
         detail, ok = f"{type(error).__name__}: {error}", False
+        logger.warning("health check %s failed: %s", name, detail)
     return {"ok": ok, "detail": detail, "ms": round((time.perf_counter() - started) * 1000, 1)}
 
 
 def _database() -> str:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-        cursor.fetchone()
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    finally:
+        # Under ASGI each request runs in a thread of its own, so a connection kept for reuse
+        # (CONN_MAX_AGE) is never reused: it stays open until collected, and a load balancer's
+        # calls would pile them up to the server's limit.
+        if not connection.in_atomic_block:
+            connection.close()
     return connection.vendor
+
+
+# The probe channel of each event loop (a pub/sub layer delivers only to the loop that subscribed),
+# and a lock so that concurrent checks on one loop take turns on it instead of taking each other's
+# answers. Under Daphne every check runs on its one loop; a loop made for one call takes its layer,
+# subscriptions included, with it when it closes.
+_probe_channels: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, str]" = weakref.WeakKeyDictionary()
+_probe_locks: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock]" = weakref.WeakKeyDictionary()
+
+
+async def _round_trip(layer, nonce: str) -> None:
+    loop = asyncio.get_running_loop()
+    async with _probe_locks.setdefault(loop, asyncio.Lock()):
+        try:
+            async with asyncio.timeout(CHANNEL_TIMEOUT_SECONDS):
+                channel = _probe_channels.get(loop)
+                if channel is None:
+                    channel = _probe_channels[loop] = await layer.new_channel("health.")
+                await layer.send(channel, {"type": "health.ping", "nonce": nonce})
+                while (await layer.receive(channel)).get("nonce") != nonce:
+                    pass  # the answer to an earlier check that gave up waiting for it
+        except BaseException:
+            # A receive cut short unsubscribes the channel (channels_redis): make a new one next time.
+            _probe_channels.pop(loop, None)
+            raise
 
 
 def _channel_layer() -> str:
     layer = get_channel_layer()
-    message = {"type": "health.ping", "nonce": uuid.uuid4().hex}
-
-    async def round_trip() -> dict:
-        # One coroutine: a pub/sub layer only delivers to the loop that subscribed.
-        channel = await layer.new_channel()
-        await layer.send(channel, message)
-        return await asyncio.wait_for(layer.receive(channel), timeout=2)
-
-    received = async_to_sync(round_trip)()
-    if received.get("nonce") != message["nonce"]:
-        raise RuntimeError("channel layer returned another message")
+    async_to_sync(_round_trip)(layer, uuid.uuid4().hex)
     return type(layer).__name__
 
 
@@ -51,4 +86,18 @@ def _broker() -> str:
 
 
 def run_checks() -> dict:
-    return {"database": _timed(_database), "channel_layer": _timed(_channel_layer), "broker": _timed(_broker)}
+    """Each check's result, with the error text of a failed one as `detail`: for logs, not for answers."""
+    return {
+        "database": _timed("database", _database),
+        "channel_layer": _timed("channel_layer", _channel_layer),
+        "broker": _timed("broker", _broker),
+    }
+
+
+def public_report(checks: dict) -> dict:
+    """What anyone may see of the checks: whether each passed, how long it took, and for a passing
+    one which backend answered; a failed one says only that it is unavailable."""
+    return {
+        name: {"ok": check["ok"], "detail": check["detail"] if check["ok"] else "unavailable", "ms": check["ms"]}
+        for name, check in checks.items()
+    }
