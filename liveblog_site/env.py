@@ -72,6 +72,8 @@ def env_url(name: str, default: str, *, schemes: tuple[str, ...]) -> str:
     if not value:
         return ""
     parsed = urlparse(value)
-    if parsed.scheme not in schemes or not parsed.netloc:
+    # A file database names no host: sqlite:////absolute/path.sqlite3 (or sqlite:///relative.sqlite3).
+    names_a_place = parsed.netloc or (parsed.scheme == "sqlite" and parsed.path.strip("/"))
+    if parsed.scheme not in schemes or not names_a_place:
         raise ImproperlyConfigured(f"{name} must be a {'/'.join(schemes)} URL, not {value!r}")
     return value

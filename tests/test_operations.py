@@ -85,7 +85,12 @@ def _program_pid(run_dir, program: str) -> int:
 @pytest.mark.django_db(transaction=True)
 def test_the_supervisor_restarts_a_crashed_process_and_stops_all_on_ctrl_c(tmp_path):
     port = free_port()
-    env = child_env(LIVEBLOG_PORT=str(port), LIVEBLOG_HOST="127.0.0.1", LIVEBLOG_RUN_DIR=str(tmp_path))
+    env = child_env(
+        LIVEBLOG_PORT=str(port),
+        LIVEBLOG_HOST="127.0.0.1",
+        LIVEBLOG_RUN_DIR=str(tmp_path),
+        LIVEBLOG_DAPHNE_PROXY_HEADERS="",  # as scripts/run.sh sets it without BEHIND_PROXY
+    )
     env["PATH"] = f"{os.path.dirname(sys.executable)}:{env['PATH']}"
     supervisor = subprocess.Popen(
         [sys.executable, "-m", "supervisor.supervisord", "-n", "-c", "liveblog_site/supervisord.conf"],

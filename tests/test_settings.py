@@ -114,3 +114,35 @@ def test_no_pending_migrations():
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_standard_sqlite_url_names_the_database_file(tmp_path):
+    database = tmp_path / "elsewhere.sqlite3"
+    result = _settings_in_child(
+        {"DATABASE_URL": f"sqlite:///{database}"},
+        "s.DATABASES['default']['ENGINE'], s.DATABASES['default']['NAME'], "
+        "s.DATABASES['default']['OPTIONS']['transaction_mode'], "
+        "__import__('django.db').db.connection.ensure_connection()",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "sqlite3" in result.stdout and str(database) in result.stdout and "IMMEDIATE" in result.stdout
+    assert database.exists()
+
+
+def test_a_sqlite_url_without_a_path_is_refused():
+    result = _settings_in_child({"DATABASE_URL": "sqlite://"}, "s.DATABASES")
+    assert result.returncode != 0 and "DATABASE_URL must be a postgres/postgresql/sqlite URL" in result.stderr
+
+
+def test_hsts_binds_subdomains_and_preload_lists_only_when_asked():
+    production = {"SECRET_KEY": "k" * 60, "ALLOWED_HOSTS": "news.example"}
+    result = _settings_in_child(
+        production, "s.SECURE_HSTS_SECONDS, s.SECURE_HSTS_INCLUDE_SUBDOMAINS, s.SECURE_HSTS_PRELOAD"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["31536000", "False", "False"]
+
+    asked = {**production, "SECURE_HSTS_INCLUDE_SUBDOMAINS": "true", "SECURE_HSTS_PRELOAD": "true"}
+    result = _settings_in_child(asked, "s.SECURE_HSTS_INCLUDE_SUBDOMAINS, s.SECURE_HSTS_PRELOAD")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "True"]

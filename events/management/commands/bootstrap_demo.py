@@ -23,13 +23,13 @@ class Command(BaseCommand):
         User = get_user_model()
         users = {}
         for username, group, staff in (("journalist", JOURNALISTS, False), ("editor", EDITORS, True)):
-            password = logins.get(username) or secrets.token_urlsafe(12)
-            user, created = User.objects.get_or_create(username=username, defaults={"is_staff": staff})
-            if created or username not in logins:
-                user.set_password(password)
-                user.save()
-            user.groups.add(Group.objects.get(name=group))
-            logins[username] = password
+            user = User.objects.filter(username=username).first()
+            if user is None:
+                # An account that exists is someone's: its password, groups and flags stay as they are.
+                password = secrets.token_urlsafe(12)
+                user = User.objects.create_user(username, password=password, is_staff=staff)
+                user.groups.add(Group.objects.get(name=group))
+                logins[username] = password
             users[username] = user
         logins_file.write_text(json.dumps(logins, indent=2))
         logins_file.chmod(0o600)
@@ -48,6 +48,9 @@ class Command(BaseCommand):
         event.journalists.add(users["journalist"])
 
         self.stdout.write(self.style.SUCCESS("Demo newsroom ready."))
-        self.stdout.write(f"  Journalist  {'journalist':<10} / {logins['journalist']}  → /studio/{event.slug}/")
-        self.stdout.write(f"  Editor      {'editor':<10} / {logins['editor']}  → /admin/")
+        unknown = "(an existing account: its password is not changed)"
+        self.stdout.write(
+            f"  Journalist  {'journalist':<10} / {logins.get('journalist', unknown)}  → /studio/{event.slug}/"
+        )
+        self.stdout.write(f"  Editor      {'editor':<10} / {logins.get('editor', unknown)}  → /admin/")
         self.stdout.write(f"  Readers     {event.get_absolute_url()}")

@@ -1,0 +1,46 @@
+"""Glue for the security libraries: which address a login attempt comes from (axes), and which
+pages may be framed (django-csp)."""
+
+from datetime import timedelta
+
+from axes.helpers import get_client_username
+from csp.middleware import CSPMiddleware, PolicyParts
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import render
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """The address login failures are counted against. Behind our proxy it is the last address in
+    X-Forwarded-For, the one the proxy itself appended: anything to its left the client wrote and
+    could vary at will to dodge a lockout. Without a proxy the header is ignored for the same reason."""
+    if settings.BEHIND_PROXY:
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        last = forwarded.rsplit(",", 1)[-1].strip()
+        if last:
+            return last
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def lockout_response(request: HttpRequest, *args: object) -> HttpResponse:
+    """What a locked-out login attempt gets (axes calls it with the response and credentials it
+    has, which this page does not need): who is locked out, why, and when to try again."""
+    context = {
+        "username": get_client_username(request) or "",
+        "failure_limit": settings.AXES_FAILURE_LIMIT,
+        "minutes": settings.AXES_COOLOFF_TIME // timedelta(minutes=1),
+    }
+    return render(request, "registration/locked_out.html", context, status=429)
+
+
+class ContentSecurityPolicyMiddleware(CSPMiddleware):
+    """django-csp's middleware, with frame-ancestors opened to any site exactly where the view lets
+    X-Frame-Options go (xframe_options_exempt), so the two headers never disagree."""
+
+    def get_policy_parts(
+        self, request: HttpRequest, response: HttpResponseBase, report_only: bool = False
+    ) -> PolicyParts:
+        parts = super().get_policy_parts(request, response, report_only)
+        if getattr(response, "xframe_options_exempt", False):
+            parts.replace = {**(parts.replace or {}), "frame-ancestors": ["*"]}
+        return parts
