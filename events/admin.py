@@ -79,7 +79,7 @@ class EventAdmin(admin.ModelAdmin):
         if not event.pk:
             return "Save the event to get its embed code."
         return format_html(
-            "<textarea readonly rows=3 cols=90 onclick=this.select()>{}</textarea>"
+            "<textarea readonly rows=3 cols=90>{}</textarea>"
             "<p class=help>Paste into any page: a live-updating box of this event's posts.</p>",
             embed_snippet(getattr(event, "site_base", ""), event),
         )
