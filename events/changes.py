@@ -13,7 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import DEFAULT_CACHE_ALIAS, caches
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.template.loader import render_to_string
 from django.urls import reverse
 
@@ -51,14 +51,13 @@ def _state_key(slug: str) -> str:
     return f"events:state:{slug}"
 
 
+def _last_known_key(slug: str) -> str:
+    return f"events:last-state:{slug}"
+
+
 def event_state(slug: str) -> EventState | None:
-    key = _state_key(slug)
-    state = shared_cache.get(key)
-    if state is None:
-        state = _state("slug = %s AND is_public", slug)
-        if state is not None:
-            shared_cache.set(key, state, STATE_SECONDS)
-    return state
+    state = shared_cache.get(_state_key(slug))
+    return fresh_state(slug) if state is None else state
 
 
 def forget_state(slug: str) -> None:
@@ -66,10 +65,22 @@ def forget_state(slug: str) -> None:
 
 
 def fresh_state(slug: str) -> EventState | None:
-    """The event's state read from the database, for a cursor the cached state is behind."""
-    state = _state("slug = %s AND is_public", slug)
-    if state is not None:
+    """The event's state read from the database, for a cursor the cached state is behind.
+
+    While the database is away (a restart, a failover) the last state read stands in for it, so
+    the pages and cursor answers cached under it are still served; with none, the error stands."""
+    try:
+        state = _state("slug = %s AND is_public", slug)
+    except DatabaseError:
+        last_known = shared_cache.get(_last_known_key(slug))
+        if last_known is None:
+            raise
+        return last_known
+    if state is None:
+        shared_cache.delete(_last_known_key(slug))
+    else:
         shared_cache.set(_state_key(slug), state, STATE_SECONDS)
+        shared_cache.set(_last_known_key(slug), state, CACHE_SECONDS)
     return state
 
 

@@ -229,6 +229,7 @@ def test_a_server_restart_mid_stream_loses_no_final_and_no_post(servers, outage)
                     if outage == "postgresql":
                         postgres.stop()
                         figures["cached page during outage"] = page_status(base)
+                        assert figures["cached page during outage"] == 200, "a cached reader page is still served"
                     else:
                         redis.kill()
                 if n == OUTAGE_UNTIL:
