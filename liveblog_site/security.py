@@ -4,10 +4,13 @@ pages may be framed (django-csp)."""
 from datetime import timedelta
 
 from axes.helpers import get_client_username
+from csp.constants import HEADER
 from csp.middleware import CSPMiddleware, PolicyParts
+from csp.utils import build_policy
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import render
+from django.utils.functional import cached_property
 
 
 def client_ip(request: HttpRequest) -> str | None:
@@ -35,7 +38,28 @@ def lockout_response(request: HttpRequest, *args: object) -> HttpResponse:
 
 class ContentSecurityPolicyMiddleware(CSPMiddleware):
     """django-csp's middleware, with frame-ancestors opened to any site exactly where the view lets
-    X-Frame-Options go (xframe_options_exempt), so the two headers never disagree."""
+    X-Frame-Options go (xframe_options_exempt), so the two headers never disagree.
+
+    Most answers (every reader page) take the settings' policy unchanged: that header is built once
+    per process instead of per answer, which would cost a cached page a good part of its time."""
+
+    _PER_ANSWER = ("_csp_config", "_csp_update", "_csp_replace", "_csp_exempt", "xframe_options_exempt")
+
+    @cached_property
+    def _settings_policy(self) -> str:
+        return build_policy()
+
+    def process_response(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
+        plain = (
+            not any(getattr(response, name, False) for name in self._PER_ANSWER)
+            and getattr(request, "_csp_nonce", None) is None
+            and not settings.DEBUG
+            and not getattr(settings, "CONTENT_SECURITY_POLICY_REPORT_ONLY", None)
+        )
+        if plain:
+            response.headers.setdefault(HEADER, self._settings_policy)
+            return response
+        return super().process_response(request, response)
 
     def get_policy_parts(
         self, request: HttpRequest, response: HttpResponseBase, report_only: bool = False
