@@ -105,7 +105,11 @@ if DATABASE_URL.startswith("sqlite:"):
     # The same file database as the default, with its locking settings, at the URL's path.
     SQLITE_PATH = Path(dj_database_url.parse(DATABASE_URL)["NAME"])
 if DATABASE_URL and not DATABASE_URL.startswith("sqlite:"):
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+    # Each request's database work runs on a thread of its own under Daphne: a connection kept past
+    # the request would stay open until that thread's objects are collected, and a stream of requests
+    # would use up the server's connections. Long-lived threads (the relay's writer, the readers' Hub)
+    # keep theirs, as nothing closes them between requests.
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
 else:
     DATABASES = {
         "default": {
