@@ -8,6 +8,8 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
+from events.signals import event_changed, event_ended
+
 MAX_AUDIO_RETENTION_DAYS = 3650
 
 
@@ -124,11 +126,11 @@ class Event(models.Model):
     def _readers_see_change(self) -> None:
         """A change number for an edit of the event itself, in the edit's transaction: open pages
         take its title and status."""
-        from events.live import announce_event_change
-
         change_seq = self.next_change_seq()
         event_id, slug = self.pk, self.slug
-        transaction.on_commit(lambda: announce_event_change(event_id, slug, change_seq))
+        transaction.on_commit(
+            lambda: event_changed.send(sender=Event, event_id=event_id, slug=slug, change_seq=change_seq)
+        )
 
     def go_live(self) -> None:
         with transaction.atomic():
@@ -146,6 +148,4 @@ class Event(models.Model):
             )
             self.refresh_from_db(fields=["status", "ends_at"])
             self._readers_see_change()
-        from publishing.batching import flush_remaining
-
-        flush_remaining(self.pk)  # what the last beat did not take becomes the final batch
+        event_ended.send(sender=Event, event_id=self.pk)

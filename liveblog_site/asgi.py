@@ -22,8 +22,8 @@ from twisted.logger import (  # noqa: E402
     globalLogPublisher,
 )
 
-from events.live import limit_every_socket  # noqa: E402
 from liveblog_site.routing import reader_routes, studio_routes  # noqa: E402
+from readers.live import limit_every_socket  # noqa: E402
 
 application = ProtocolTypeRouter(
     {

@@ -1,4 +1,4 @@
-from events.routing import websocket_urlpatterns as reader_routes
-from transcription.routing import websocket_urlpatterns as studio_routes
+from newsroom.routing import websocket_urlpatterns as studio_routes
+from readers.routing import websocket_urlpatterns as reader_routes
 
 __all__ = ["reader_routes", "studio_routes"]

@@ -60,10 +60,12 @@ INSTALLED_APPS = [
     "events",
     "transcription",
     "publishing",
+    "readers",
+    "newsroom",
     "axes",
 ]
 
-# Readers' pages (events.middleware.reader_page) are answered before the session, CSRF, auth and
+# Readers' pages (readers.middleware.reader_page) are answered before the session, CSRF, auth and
 # messages middleware they do not use; the middleware above them still applies.
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -71,7 +73,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "liveblog_site.security.ContentSecurityPolicyMiddleware",
-    "events.middleware.ReaderPagesMiddleware",
+    "readers.middleware.ReaderPagesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -142,7 +144,7 @@ if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
     # One process's sockets share this layer; other processes' changes reach them through the
-    # database cursor (events.live polls it), so no server is needed.
+    # database cursor (readers.live polls it), so no server is needed.
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     CACHES = {
         "default": {
@@ -303,5 +305,8 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": "WARNING"},
-    "loggers": {app: {"level": LOG_LEVEL} for app in ("events", "transcription", "publishing", "liveblog_site")},
+    "loggers": {
+        app: {"level": LOG_LEVEL}
+        for app in ("events", "transcription", "publishing", "readers", "newsroom", "liveblog_site")
+    },
 }

@@ -13,7 +13,7 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(template_name="registration/login.html"), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", views.healthz, name="healthz"),
-    path("studio/", include("transcription.urls")),
+    path("studio/", include("newsroom.urls")),
     path("transcripts/", include("transcription.review_urls")),
-    path("", include("events.urls")),
+    path("", include("readers.urls")),
 ]

@@ -1,5 +1,15 @@
 from django.apps import AppConfig
 
+from events.signals import event_ended
+from transcription.signals import stream_ended
+
 
 class PublishingConfig(AppConfig):
     name = "publishing"
+
+    def ready(self) -> None:
+        from publishing.batching import flush_remaining_receiver
+
+        # What the last beat did not take becomes the final batch, once the event or a stream ends.
+        event_ended.connect(flush_remaining_receiver, dispatch_uid="publishing-flush-at-event-end")
+        stream_ended.connect(flush_remaining_receiver, dispatch_uid="publishing-flush-at-stream-end")

@@ -9,6 +9,7 @@ from django.utils import timezone
 from events.models import Event
 from publishing.drafting import lease_deadline
 from publishing.models import Batch
+from publishing.queueing import enqueue_drafting
 from transcription.models import Segment
 
 # Upper bound on segments per claim: a batch that grows past this is drafted in steps by the brief anyway,
@@ -49,6 +50,11 @@ def _claim(event_id: int, final: bool) -> Batch | None:
         Event.objects.filter(pk=event_id).update(last_batched_at=timezone.now())
         transaction.on_commit(lambda: enqueue_drafting(batch.pk))
     return batch
+
+
+def flush_remaining_receiver(sender, *, event_id: int, **kwargs) -> None:
+    """events.signals.event_ended and transcription.signals.stream_ended: the final batch."""
+    flush_remaining(event_id)
 
 
 def flush_remaining(event_id: int) -> Batch | None:
@@ -136,12 +142,3 @@ def claim_many(event_ids: list[int], now: datetime | None = None) -> list[Batch]
     except (_Lost, OperationalError):
         claimed = [claim_batch(pk) for pk in event_ids]
         return [batch for batch in claimed if batch is not None]
-
-
-def enqueue_drafting(*batch_ids: int) -> None:
-    from publishing.tasks import draft_batch
-
-    # One broker connection for the lot: a tick may enqueue a thousand batches.
-    with draft_batch.app.producer_or_acquire() as producer:
-        for batch_id in batch_ids:
-            draft_batch.apply_async((batch_id,), producer=producer)

@@ -16,6 +16,7 @@ from events.models import Event
 from publishing.brief import build_brief
 from publishing.drafters import Draft, DraftingFailed, DraftingUnavailable, get_drafter
 from publishing.models import Batch, Post, PostAction
+from publishing.queueing import enqueue_drafting
 
 log = logging.getLogger(__name__)
 CAP_REASON_PREFIX = "Credit cap"
@@ -190,8 +191,6 @@ def save_post(batch: Batch, draft: Draft, body: str) -> Post | None:
 
 def retry_failed(batch_ids: list[int]) -> int:
     """Editors' "retry drafting": failed batches go back to pending and are enqueued after commit."""
-    from publishing.batching import enqueue_drafting
-
     retried = 0
     with transaction.atomic():
         for pk in batch_ids:
@@ -205,8 +204,6 @@ def retry_failed(batch_ids: list[int]) -> int:
 
 def requeue_stale() -> list[int]:
     """Batches no worker is drafting any more (lost message, killed worker): pending again, enqueued again."""
-    from publishing.batching import enqueue_drafting
-
     lapsed = Batch.objects.filter(
         status__in=[Batch.Status.PENDING, Batch.Status.DRAFTING], lease_expires_at__lt=timezone.now()
     )

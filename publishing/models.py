@@ -1,7 +1,10 @@
 from django.conf import settings
 from django.db import models, transaction
 from django.db.models import Q, Sum
+from django.urls import reverse
 from django.utils import timezone
+
+from events.signals import event_changed
 
 
 class Batch(models.Model):
@@ -121,8 +124,6 @@ class Post(models.Model):
         return self.headline or self.body[:60]
 
     def get_absolute_url(self) -> str:
-        from django.urls import reverse
-
         return reverse("events:post", args=[self.event.slug, self.pk])
 
     @property
@@ -132,8 +133,6 @@ class Post(models.Model):
     # --- State changes. Each one is atomic, audited, and tells readers when they can see it. ---
 
     def _apply(self, user, action: str, *, content_changed: bool = False, **changes) -> None:
-        from events.live import announce_event_change
-
         with transaction.atomic():
             was_visible = Post.objects.filter(pk=self.pk, status=self.Status.PUBLISHED).exists() if self.pk else False
             for field, value in changes.items():
@@ -149,7 +148,9 @@ class Post(models.Model):
             PostAction.objects.create(post=self, user=user if getattr(user, "pk", None) else None, action=action)
             if readers_see_it:
                 seq, event_id, slug = self.change_seq, self.event_id, self.event.slug
-                transaction.on_commit(lambda: announce_event_change(event_id, slug, seq))
+                transaction.on_commit(
+                    lambda: event_changed.send(sender=Post, event_id=event_id, slug=slug, change_seq=seq)
+                )
 
     def edit(self, user, *, headline: str, body: str) -> None:
         if headline == self.headline and body == self.body:

@@ -30,6 +30,8 @@ mkdir -p "$LIVEBLOG_DATA_DIR"
 echo "== lint"
 ruff check .
 ruff format --check .
+echo "== layers (.importlinter)"
+lint-imports
 echo "== migrations"
 python manage.py makemigrations --check --dry-run
 

@@ -12,8 +12,8 @@ import pytest
 from django.core.cache import cache
 from playwright.sync_api import expect, sync_playwright
 
-from events.widget import embed_snippet
 from publishing.models import Post
+from readers.widget import embed_snippet
 from tests.browser import launch, log_in
 from tests.processes import start_daphne
 

@@ -16,8 +16,8 @@ from twisted.internet.main import CONNECTION_LOST
 from twisted.internet.protocol import Protocol
 from twisted.internet.testing import MemoryReactor
 
-from events import live
-from events.live import HEARTBEAT, Hub, Reader, write_now
+from readers import live
+from readers.live import HEARTBEAT, Hub, Reader, write_now
 
 TEXT = json.dumps({"type": "changes", "after": 1, "cursor": 2, "posts": [{"html": "<p>Ünïcode ✓</p>" * 20}]})
 

@@ -10,10 +10,10 @@ from django.core.cache.backends.filebased import FileBasedCache
 from django.core.cache.backends.redis import RedisCache
 from django.utils import timezone
 
-from events import changes
 from events.models import Event
 from events.roles import create_roles
 from publishing.models import Post
+from readers import changes
 from tests.netclients import ReaderSocket
 from tests.processes import start_daphne, wait_until
 

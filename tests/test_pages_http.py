@@ -11,10 +11,10 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
-from events import changes
 from events.models import Event
 from events.roles import create_roles
 from publishing.models import Post
+from readers import changes
 from tests.processes import start_daphne
 
 # Transactional: pages forget their cached state on commit, as in production.

@@ -89,7 +89,7 @@ def admin_rows() -> list[Row]:
         Row("admin/publishing/post/queue/<int:event_id>/", "/admin/publishing/post/queue/{event}/", editor_gets(200)),
         Row("admin/(?P<url>.*)$", "/admin/no-such-page/", editor_gets(404)),
     ]
-    app_list = "admin/^(?P<app_label>auth|events|transcription|publishing)/$"
+    app_list = "admin/^(?P<app_label>auth|transcription|publishing|events)/$"
     rows += [
         Row(app_list, "/admin/auth/", editor_gets(404)),  # editors have no say over accounts
         Row(app_list, "/admin/events/", editor_gets(200)),
@@ -150,7 +150,8 @@ def site_rows() -> list[Row]:
         Row("events/<slug:slug>/posts/<int:post_id>/", "/events/{slug}/posts/{draft}/", everyone(404)),
         Row("events/<slug:slug>/posts.json", "/events/{slug}/posts.json?after=0", PUBLIC),
         Row("events/<slug:slug>/posts.json", "/events/{private_slug}/posts.json?after=0", everyone(404)),
-        Row("events/<slug:slug>/older.json", "/events/{slug}/older.json?before=999", PUBLIC),
+        Row("events/<slug:slug>/older.json", "/events/{slug}/older.json?before={post}", PUBLIC),
+        Row("events/<slug:slug>/older.json", "/events/{slug}/older.json?before=999", everyone(400)),  # no such post
         Row("events/<slug:slug>/feed.atom", "/events/{slug}/feed.atom", PUBLIC),
         Row("events/<slug:slug>/feed.atom", "/events/{private_slug}/feed.atom", everyone(404)),
         Row("events/<slug:slug>/embed/", "/events/{slug}/embed/", PUBLIC),

@@ -31,8 +31,12 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import Storage
+from django.db import transaction
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
 from django.utils import timezone
 
+from transcription.models import StreamSession
 from transcription.protocol import Start
 
 logger = logging.getLogger(__name__)
@@ -49,8 +53,6 @@ def max_pending_chunks() -> int:
 
 
 def storage() -> Storage:
-    from transcription.models import StreamSession
-
     return StreamSession._meta.get_field("audio_file").storage
 
 
@@ -272,8 +274,6 @@ def clamp_resume(
 
 
 def _resume_figures(session_id: int) -> tuple[float, float, float, int]:
-    from transcription.models import StreamSession
-
     received, dropped, started_at, rate = StreamSession.objects.values_list(
         "audio_seconds", "dropped_audio_seconds", "started_at", "audio_sample_rate"
     ).get(pk=session_id)
@@ -387,8 +387,14 @@ class SessionArchive:
             storage().save(name, ContentFile(encode_flac(pcm, self.sample_rate)))
 
     def _mark_session(self) -> None:
-        from transcription.models import StreamSession
-
         StreamSession.objects.filter(pk=self.session_id).exclude(audio_file=archive_dir(self.session_id)).update(
             audio_file=archive_dir(self.session_id), audio_sample_rate=self.sample_rate
         )
+
+
+@receiver(post_delete, sender=StreamSession, dispatch_uid="delete_session_audio")
+def delete_session_audio(sender, instance: StreamSession, using: str, **kwargs) -> None:
+    """A deleted session's audio goes with it (an event's sessions too, by cascade), once the deletion
+    commits; what fails here, the daily purge's sweep for orphaned folders deletes."""
+    session_id = instance.pk
+    transaction.on_commit(lambda: delete_archive(session_id), using=using, robust=True)

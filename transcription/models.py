@@ -1,8 +1,6 @@
 from django.conf import settings
-from django.db import models, transaction
+from django.db import models
 from django.db.models import F, Q
-from django.db.models.signals import post_delete
-from django.dispatch import receiver
 
 
 class StreamSession(models.Model):
@@ -55,16 +53,6 @@ class StreamSession(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} · {self.journalist} · {self.started_at:%Y-%m-%d %H:%M}"
-
-
-@receiver(post_delete, sender=StreamSession, dispatch_uid="delete_session_audio")
-def delete_session_audio(sender, instance: StreamSession, using: str, **kwargs) -> None:
-    """A deleted session's audio goes with it (an event's sessions too, by cascade), once the deletion
-    commits; what fails here, the daily purge's sweep for orphaned folders deletes."""
-    from transcription import archive
-
-    session_id = instance.pk
-    transaction.on_commit(lambda: archive.delete_archive(session_id), using=using, robust=True)
 
 
 class SegmentQuerySet(models.QuerySet):

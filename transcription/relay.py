@@ -22,6 +22,7 @@ from transcription import leases, sessions
 from transcription.archive import SessionArchive
 from transcription.models import Segment, StreamSession
 from transcription.protocol import Close, RateGuard, Start, StudioError, check_frame
+from transcription.signals import stream_ended
 from transcription.speech import (
     BYTES_PER_SECOND,
     SpeechBackend,
@@ -110,8 +111,9 @@ class Relay:
         except StudioError:
             await _db(leases.release)(self.event.id, self.journalist_id, self.holder)
             raise
-        # A resuming client knows how much audio it sent before; frames lost in flight stay a gap.
-        self.base, self.client_dropped = await SessionArchive.resume_point(self.session.id, start)
+        if self.session.resumed:
+            # A resuming client knows how much audio it sent before; frames lost in flight stay a gap.
+            self.base, self.client_dropped = await SessionArchive.resume_point(self.session.id, start)
         _RELAYS[self.session.id] = self
         self.backend = backend
         self.archive = SessionArchive.open(self.session.id, at=self.base)
@@ -195,7 +197,7 @@ class Relay:
             self._save_figures()
             self.storage.add(functools.partial(sessions.set_status, self.session_id, status, error=error))
             if status != StreamSession.Status.PAUSED:
-                self.storage.add(functools.partial(_flush_remaining, self.event.id))
+                self.storage.add(functools.partial(_stream_ended, self.event.id, self.session_id))
             # Past this wait (the bound of the queue, in seconds) the database is given up on; the audio is archived.
             await self.storage.drain(timeout=settings.STUDIO_STORE_BACKLOG_SECONDS)
             await _db(leases.release)(self.event.id, self.journalist_id, self.holder)
@@ -323,7 +325,5 @@ def _close_connection() -> None:
     connection.close()  # the calling thread's own connection (django.db.connection is per thread)
 
 
-def _flush_remaining(event_id: int) -> None:
-    from publishing.batching import flush_remaining
-
-    flush_remaining(event_id)
+def _stream_ended(event_id: int, session_id: int) -> None:
+    stream_ended.send(sender=Relay, event_id=event_id, session_id=session_id)

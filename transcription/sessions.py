@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from events.models import Event
 from transcription.models import Segment, StreamSession
 from transcription.protocol import Close, StudioError
 from transcription.speech import Transcript
@@ -27,8 +28,6 @@ class Opened:
 
 def open_session(event_id: int, journalist_id: int, provider: str, *, resume: int | None = None) -> Opened:
     """Resume the journalist's open session `resume`, or end any stale one and begin a new session."""
-    from events.models import Event
-
     with transaction.atomic():
         if Event.objects.filter(pk=event_id, status=Event.Status.ENDED).exists():
             raise StudioError(Close.EVENT_ENDED, "This event has ended; it takes no more audio.")

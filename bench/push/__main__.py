@@ -45,7 +45,7 @@ def daphne_reader(ours: socket.socket):
     from twisted.internet import tcp
     from twisted.internet.testing import MemoryReactor
 
-    from events.live import Reader
+    from readers.live import Reader
 
     protocol = WebSocketProtocol()
     protocol.state = WebSocketProtocol.STATE_OPEN
@@ -77,7 +77,7 @@ def main() -> None:
     django.setup()
     from autobahn.websocket.protocol import PreparedMessage
 
-    from events.live import Hub
+    from readers.live import Hub
 
     text = json.dumps({"type": "changes", "after": 1, "cursor": 2, "posts": [{"html": "<p>Words.</p>" * 80}]})
     frame = PreparedMessage(text.encode(), isBinary=False, applyMask=False, doNotCompress=True).payloadHybi

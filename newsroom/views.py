@@ -17,7 +17,7 @@ def studio(request, slug):
     provider = provider_for_settings()
     return render(
         request,
-        "transcription/studio.html",
+        "newsroom/studio.html",
         {
             "event": event,
             "provider": provider,

@@ -5,10 +5,10 @@ from typing import Any
 
 from django.conf import settings
 
-from events.changes import absolute, author_label
 from events.models import Event
-from events.sanitize import json_for_script, plain_text
 from publishing.models import Post
+from readers.changes import absolute, author_label
+from readers.sanitize import json_for_script, plain_text
 
 
 def live_blog_posting(event: Event, posts: list[Post], base: str) -> dict[str, Any]:

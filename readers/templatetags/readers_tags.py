@@ -4,7 +4,7 @@ from datetime import datetime
 from django import template
 from django.utils.safestring import SafeString
 
-from events import changes, sanitize
+from readers import changes, sanitize
 
 register = template.Library()
 

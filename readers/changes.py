@@ -18,8 +18,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from events.models import Event
-from events.sanitize import plain_text
 from publishing.models import Post
+from readers.sanitize import plain_text
 
 PAGE_SIZE = 20
 CACHE_SECONDS = 600
@@ -139,7 +139,7 @@ def absolute(path: str, base: str) -> str:
 
 
 def post_html(post: Post, event: Event) -> str:
-    return render_to_string("events/_post.html", {"post": post, "event": event})
+    return render_to_string("readers/_post.html", {"post": post, "event": event})
 
 
 def visible_posts(event: Event):

@@ -1,8 +1,8 @@
 from django.urls import path
 
-from transcription import views
+from newsroom import views
 
-app_name = "transcription"
+app_name = "newsroom"
 
 urlpatterns = [
     path("<slug:slug>/", views.studio, name="studio"),

@@ -33,6 +33,8 @@ from channels.sessions import InstanceSessionWrapper
 from django.conf import settings
 from twisted.internet import tcp
 
+from readers.changes import change_seqs, changes_json, event_state_by_id, forget_state, page_end, page_start
+
 logger = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.5  # embedded: how other processes' changes are heard
@@ -56,9 +58,12 @@ def event_group(event_id: int) -> str:
     return f"event-{event_id}"
 
 
-def announce_event_change(event_id: int, slug: str, change_seq: int) -> None:
-    from events.changes import forget_state
+def event_changed_receiver(sender, *, event_id: int, slug: str, change_seq: int, **kwargs) -> None:
+    """events.signals.event_changed: tell the open pages."""
+    announce_event_change(event_id, slug, change_seq)
 
+
+def announce_event_change(event_id: int, slug: str, change_seq: int) -> None:
     try:
         forget_state(slug)  # the next page or cursor request reads the new change number
     except Exception:  # the cached number lapses within seconds anyway
@@ -309,8 +314,6 @@ class Hub:
                     return
 
     async def _sync(self, event_id: int) -> None:
-        from events.changes import changes_json, event_state_by_id, page_end, page_start
-
         followers = self.readers.get(event_id)
         if not followers:
             return
@@ -416,8 +419,6 @@ class Hub:
                 await asyncio.sleep(HEARTBEAT_SECONDS / HEARTBEAT_SLICES)
 
     async def _poll(self, every: float) -> None:
-        from events.changes import change_seqs
-
         while True:
             await asyncio.sleep(every)
             if not self.readers:

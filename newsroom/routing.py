@@ -1,6 +1,6 @@
 from django.urls import path
 
-from transcription.consumers import StudioConsumer
+from newsroom.consumers import StudioConsumer
 
 websocket_urlpatterns = [
     path("ws/studio/<slug:slug>/", StudioConsumer.as_asgi()),

@@ -1,7 +1,7 @@
 from django.urls import path
 
-from events import views
-from events.feeds import EventFeed
+from readers import views
+from readers.feeds import EventFeed
 
 app_name = "events"
 

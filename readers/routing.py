@@ -1,6 +1,6 @@
 from django.urls import path
 
-from events.consumers import ReaderConsumer
+from readers.consumers import ReaderConsumer
 
 websocket_urlpatterns = [
     path("ws/events/<slug:slug>/", ReaderConsumer.as_asgi()),

@@ -14,10 +14,10 @@ from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from events.live import SocketClosed, limit_messages
 from events.models import Event
 from events.roles import can_stream
-from transcription import newsroom
+from newsroom import studio_feed
+from readers.live import SocketClosed, limit_messages
 from transcription.models import StreamSession
 from transcription.protocol import Close, StudioError, parse_control
 from transcription.relay import Relay
@@ -51,7 +51,7 @@ class StudioConsumer(AsyncWebsocketConsumer):
         limit_messages(self.base_send, settings.STUDIO_MAX_MESSAGE_BYTES)  # before accept: no frame is read yet
         await self.accept()
         self.progress = asyncio.create_task(self.keep_progress())
-        await newsroom.watch(event.id, self)
+        await studio_feed.watch(event.id, self)
 
     async def __call__(self, scope, receive, send) -> None:
         # Channels' own loop takes each message through a new task and asyncio.wait (so it can listen
@@ -120,7 +120,7 @@ class StudioConsumer(AsyncWebsocketConsumer):
         progress = getattr(self, "progress", None)
         if progress is not None:
             progress.cancel()
-            newsroom.unwatch(self.event.id, self)
+            studio_feed.unwatch(self.event.id, self)
         if self.relay is not None:
             await self.relay.detach()
 

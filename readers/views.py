@@ -14,11 +14,11 @@ from django.utils.cache import add_never_cache_headers, patch_cache_control
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_safe
 
-from events import changes
-from events.jsonld import live_blog_posting, script_text
-from events.middleware import reader_page
 from events.models import Event
-from events.sanitize import plain_text
+from readers import changes
+from readers.jsonld import live_blog_posting, script_text
+from readers.middleware import reader_page
+from readers.sanitize import plain_text
 
 PAGE_MAX_AGE = 5
 
@@ -108,7 +108,7 @@ def event_index(request):
     events = Event.objects.public()
     return render(
         request,
-        "events/index.html",
+        "readers/index.html",
         {
             "live_events": events.live(),
             "upcoming_events": events.filter(status=Event.Status.SCHEDULED).order_by("starts_at"),
@@ -160,14 +160,14 @@ def _page(request: HttpRequest, slug: str, template: str) -> HttpResponse:
 @reader_page
 @require_safe
 def event_detail(request, slug):
-    return _page(request, slug, "events/detail.html")
+    return _page(request, slug, "readers/detail.html")
 
 
 @reader_page
 @require_safe
 @xframe_options_exempt  # the widget is meant to sit in other sites' pages
 def event_embed(request, slug):
-    return _page(request, slug, "events/embed.html")
+    return _page(request, slug, "readers/embed.html")
 
 
 @require_safe
@@ -177,7 +177,7 @@ def post_detail(request, slug, post_id):
     base = changes.site_base(request)
     return render(
         request,
-        "events/post.html",
+        "readers/post.html",
         {
             "event": event,
             "post": post,

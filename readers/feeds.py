@@ -2,10 +2,10 @@ from django.contrib.syndication.views import Feed
 from django.shortcuts import get_object_or_404
 from django.utils.feedgenerator import Atom1Feed
 
-from events.changes import author_label, event_summary, post_title, visible_posts
 from events.models import Event
-from events.sanitize import body_html
 from publishing.models import Post
+from readers.changes import author_label, event_summary, post_title, visible_posts
+from readers.sanitize import body_html
 
 
 class EventFeed(Feed):

@@ -5,7 +5,9 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from events.models import Event
-from events.widget import embed_snippet
+from publishing.models import Batch
+from readers.changes import site_base
+from readers.widget import embed_snippet
 from transcription.models import StreamSession
 
 
@@ -57,8 +59,6 @@ class EventAdmin(admin.ModelAdmin):
     readonly_fields = ["embed_code", "credits"]
 
     def get_queryset(self, request):
-        from publishing.models import Batch
-
         # The credits column: summed in the list's own query, not one query per row.
         totals = Batch.objects.filter(event=OuterRef("pk")).values("event").annotate(total=Sum("credits_used"))
         return super().get_queryset(request).annotate(credits_total=Coalesce(Subquery(totals.values("total")), 0))
@@ -85,8 +85,6 @@ class EventAdmin(admin.ModelAdmin):
         )
 
     def get_object(self, request, object_id, from_field=None):
-        from events.changes import site_base
-
         event = super().get_object(request, object_id, from_field)
         if event is not None:
             event.site_base = site_base(request)  # the snippet needs absolute URLs

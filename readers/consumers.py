@@ -10,8 +10,8 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from events.changes import event_state
-from events.live import Reader, hub, limit_messages
+from readers.changes import event_state
+from readers.live import Reader, hub, limit_messages
 
 MAX_HELLO_BYTES = 200
 BAD_MESSAGE = 4400

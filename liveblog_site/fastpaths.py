@@ -1,0 +1,1 @@
+"""The server fast paths: where liveblog leans on Daphne, Twisted and autobahn internals, in one place."""

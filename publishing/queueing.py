@@ -1,0 +1,12 @@
+"""Handing batches to the Celery workers, by task name: the modules that claim batches stay below publishing.tasks."""
+
+from celery import current_app
+
+DRAFT_BATCH = "publishing.tasks.draft_batch"
+
+
+def enqueue_drafting(*batch_ids: int) -> None:
+    # One broker connection for the lot: a tick may enqueue a thousand batches.
+    with current_app.producer_or_acquire() as producer:
+        for batch_id in batch_ids:
+            current_app.send_task(DRAFT_BATCH, (batch_id,), producer=producer)
