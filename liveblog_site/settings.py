@@ -182,6 +182,11 @@ BATCH_TICK_SECONDS = env_float("BATCH_TICK_SECONDS", 5.0, minimum=0.2)
 DEEPGRAM_API_KEY = env_str("DEEPGRAM_API_KEY")
 DEEPGRAM_URL = env_url("DEEPGRAM_URL", "wss://api.deepgram.com/v1/listen", schemes=("ws", "wss"))
 DEEPGRAM_MODEL = env_str("DEEPGRAM_MODEL", "nova-3")
+SPEECH_BACKEND = env_str("SPEECH_BACKEND") or (
+    "transcription.speech.deepgram.DeepgramBackend"
+    if DEEPGRAM_API_KEY
+    else "transcription.speech.offline.OfflineBackend"
+)
 STUDIO_MAX_FRAME_BYTES = env_int("STUDIO_MAX_FRAME_BYTES", 64 * 1024, minimum=3200)
 # A studio message over this is refused by the WebSocket layer (1009) before it is read. The room
 # above the frame limit lets a frame only slightly too large get the studio's explained error (4004).
@@ -194,6 +199,9 @@ STUDIO_STORE_BACKLOG_SECONDS = env_int("STUDIO_STORE_BACKLOG_SECONDS", 300, mini
 
 # --- Drafting (Mavera or offline) -----------------------------------------------------------
 MAVERA_API_KEY = env_str("MAVERA_API_KEY")
+DRAFTER = env_str("DRAFTER") or (
+    "publishing.drafters.mavera.MaveraDrafter" if MAVERA_API_KEY else "publishing.drafters.offline.OfflineDrafter"
+)
 MAVERA_BASE_URL = env_url("MAVERA_BASE_URL", "https://app.mavera.io/api/v1", schemes=("http", "https"))
 MAVERA_ENDPOINT = env_choice("MAVERA_ENDPOINT", "generations", ("generations", "responses"))
 MAVERA_APP_ID = env_str("MAVERA_APP_ID")

@@ -6,7 +6,7 @@ from django.shortcuts import get_object_or_404, render
 from events.models import Event
 from events.roles import can_stream
 from transcription.models import StreamSession
-from transcription.speech import provider_for_settings
+from transcription.speech.base import backend_class
 
 
 @login_required
@@ -14,7 +14,7 @@ def studio(request, slug):
     event = get_object_or_404(Event, slug=slug)
     if not can_stream(request.user, event):
         raise PermissionDenied("You are not assigned to stream this event.")
-    provider = provider_for_settings()
+    provider = backend_class().provider
     return render(
         request,
         "newsroom/studio.html",

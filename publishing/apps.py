@@ -8,6 +8,7 @@ class PublishingConfig(AppConfig):
     name = "publishing"
 
     def ready(self) -> None:
+        from publishing import checks  # noqa: F401  (registers the drafter's check)
         from publishing.batching import flush_remaining_receiver
 
         # What the last beat did not take becomes the final batch, once the event or a stream ends.

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from events.models import Event
 from publishing.brief import build_brief
-from publishing.drafters import Draft, DraftingFailed, DraftingUnavailable, get_drafter
+from publishing.drafters.base import Draft, DraftingFailed, DraftingUnavailable, get_drafter
 from publishing.models import Batch, Post, PostAction
 from publishing.queueing import enqueue_drafting
 

@@ -6,7 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from publishing import batching, drafting
-from publishing.drafters import DraftingUnavailable
+from publishing.drafters.base import DraftingUnavailable
 from publishing.models import Post
 
 log = logging.getLogger(__name__)

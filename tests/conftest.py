@@ -53,6 +53,7 @@ async def deepgram(settings):
     from tests.emulators.deepgram import Emulator, Script
 
     async with Emulator(Script(api_key="dg-test-key")) as emulator:
+        settings.SPEECH_BACKEND = "transcription.speech.deepgram.DeepgramBackend"
         settings.DEEPGRAM_API_KEY = "dg-test-key"
         settings.DEEPGRAM_URL = emulator.url
         yield emulator

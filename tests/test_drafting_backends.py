@@ -7,7 +7,7 @@ from events.models import Event
 from publishing import drafting
 from publishing.batching import claim_batch
 from publishing.brief import build_brief
-from publishing.drafters import DraftingUnavailable
+from publishing.drafters.base import DraftingUnavailable
 from publishing.drafters.offline import extract
 from publishing.models import Batch, Post, PostAction
 from tests.emulators.mavera import MaveraEmulator
@@ -47,6 +47,7 @@ def add_segments(event: Event, texts: list[str], speaker: int | None = None) -> 
 @pytest.fixture
 def mavera(settings):
     with MaveraEmulator() as emulator:
+        settings.DRAFTER = "publishing.drafters.mavera.MaveraDrafter"
         settings.MAVERA_API_KEY = "mvra_live_test"
         settings.MAVERA_BASE_URL = emulator.base_url
         settings.MAVERA_ENDPOINT = "generations"

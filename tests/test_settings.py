@@ -146,3 +146,22 @@ def test_hsts_binds_subdomains_and_preload_lists_only_when_asked():
     result = _settings_in_child(asked, "s.SECURE_HSTS_INCLUDE_SUBDOMAINS, s.SECURE_HSTS_PRELOAD")
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["True", "True"]
+
+
+def test_the_backends_follow_the_keys_unless_a_setting_names_them():
+    expression = "s.SPEECH_BACKEND, s.DRAFTER"
+    default = _settings_in_child({"DEEPGRAM_API_KEY": "", "MAVERA_API_KEY": ""}, expression)
+    assert default.stdout.split() == [
+        "transcription.speech.offline.OfflineBackend",
+        "publishing.drafters.offline.OfflineDrafter",
+    ]
+    keyed = _settings_in_child({"DEEPGRAM_API_KEY": "dg", "MAVERA_API_KEY": "mv"}, expression)
+    assert keyed.stdout.split() == [
+        "transcription.speech.deepgram.DeepgramBackend",
+        "publishing.drafters.mavera.MaveraDrafter",
+    ]
+    named = _settings_in_child(
+        {"DEEPGRAM_API_KEY": "dg", "SPEECH_BACKEND": "my.Speech", "MAVERA_API_KEY": "mv", "DRAFTER": "my.Drafter"},
+        expression,
+    )
+    assert named.stdout.split() == ["my.Speech", "my.Drafter"], named.stderr

@@ -15,6 +15,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("
 @pytest.fixture
 def deepgram(settings):
     with EmulatorThread(Script(api_key="dg-test-key", drop_every=2.0)) as emulator:
+        settings.SPEECH_BACKEND = "transcription.speech.deepgram.DeepgramBackend"
         settings.DEEPGRAM_API_KEY = "dg-test-key"
         settings.DEEPGRAM_URL = emulator.url
         yield emulator

@@ -10,7 +10,7 @@ from django.core.management import call_command
 from tests import audio
 from tests.audio import CONTENT_WORDS, SENTENCES, recognised, wav_pcm
 from transcription.models import Segment, StreamSession
-from transcription.speech import StreamOptions, Transcript
+from transcription.speech.base import StreamOptions, Transcript
 from transcription.speech.offline import OfflineBackend
 
 

@@ -9,7 +9,7 @@ from django.db import connection
 from transcription import sessions
 from transcription.models import Segment, StreamSession
 from transcription.relay import _close_connection, _db, _on_writer
-from transcription.speech import Transcript
+from transcription.speech.base import Transcript
 from transcription.storequeue import StoreQueue
 
 pytestmark = [pytest.mark.scaleout, pytest.mark.django_db(transaction=True)]

@@ -6,5 +6,5 @@ from pathlib import Path
 _root = Path(__file__).resolve().parent.parent
 os.environ.setdefault("LIVEBLOG_DATA_DIR", str(_root / "var" / "test"))
 os.environ.setdefault("HTTPS", "false")
-for name in ("DEEPGRAM_API_KEY", "MAVERA_API_KEY"):
+for name in ("DEEPGRAM_API_KEY", "MAVERA_API_KEY", "SPEECH_BACKEND", "DRAFTER"):
     os.environ.pop(name, None)

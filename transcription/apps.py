@@ -5,4 +5,5 @@ class TranscriptionConfig(AppConfig):
     name = "transcription"
 
     def ready(self) -> None:
-        from transcription import archive  # noqa: F401  (connects: a deleted session's audio goes with it)
+        # archive connects: a deleted session's audio goes with it; checks registers the speech backend's check.
+        from transcription import archive, checks  # noqa: F401

@@ -23,14 +23,14 @@ from transcription.archive import SessionArchive
 from transcription.models import Segment, StreamSession
 from transcription.protocol import Close, RateGuard, Start, StudioError, check_frame
 from transcription.signals import stream_ended
-from transcription.speech import (
+from transcription.speech.base import (
     BYTES_PER_SECOND,
     SpeechBackend,
     StreamOptions,
     Transcript,
     UpstreamFailed,
     UpstreamStatus,
-    backend_for,
+    open_backend,
 )
 from transcription.storequeue import StoreQueue
 
@@ -103,7 +103,7 @@ class Relay:
         previous = _RELAYS.get(start.session) if start.session is not None else None
         if previous is not None:
             await previous.detach()  # its finals stored and its figures saved before this one goes on
-        backend = backend_for(StreamOptions.for_event(self.event))
+        backend = open_backend(StreamOptions.for_event(self.event))
         try:
             self.session = await _db(sessions.open_session)(
                 self.event.id, self.journalist_id, backend.provider, resume=start.session

@@ -11,7 +11,7 @@ from django.utils import timezone
 from events.models import Event
 from transcription.models import Segment, StreamSession
 from transcription.protocol import Close, StudioError
-from transcription.speech import Transcript
+from transcription.speech.base import Transcript
 
 OPEN = (StreamSession.Status.LIVE, StreamSession.Status.PAUSED)
 

@@ -48,7 +48,15 @@ QUERY = (
 def configure() -> dict[str, str]:
     data = tempfile.mkdtemp(prefix="liveblog-bench-relay-")
     env = {"LIVEBLOG_DATA_DIR": data, "HTTPS": "false", "DEBUG": "false", "LOG_LEVEL": "WARNING"}
-    for name in ("DATABASE_URL", "REDIS_URL", "SQLITE_PATH", "DEEPGRAM_API_KEY", "MAVERA_API_KEY"):
+    for name in (
+        "DATABASE_URL",
+        "REDIS_URL",
+        "SQLITE_PATH",
+        "DEEPGRAM_API_KEY",
+        "MAVERA_API_KEY",
+        "SPEECH_BACKEND",
+        "DRAFTER",
+    ):
         os.environ.pop(name, None)
     os.environ.update(env)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "liveblog_site.settings")

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 from django.conf import settings
 
-from publishing.drafters import Completion, Drafter, DraftingFailed, DraftingUnavailable
+from publishing.drafters.base import Completion, Drafter, DraftingFailed, DraftingUnavailable
 
 RETRYABLE = {429, 500, 502, 503, 504}
 PENDING = {"PENDING", "RUNNING", "QUEUED", "pending", "running", "queued", "in_progress"}

@@ -4,7 +4,7 @@ import re
 from collections import Counter
 
 from publishing.brief import Brief
-from publishing.drafters import Draft, Drafter
+from publishing.drafters.base import Draft, Drafter
 
 MIN_WORDS = 80
 MAX_WORDS = 120

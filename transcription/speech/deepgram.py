@@ -17,10 +17,11 @@ import time
 from collections import deque
 from urllib.parse import urlencode
 
+from django.conf import settings
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
-from transcription.speech import (
+from transcription.speech.base import (
     BYTES_PER_SECOND,
     SAMPLE_RATE,
     SpeechBackend,
@@ -49,11 +50,18 @@ class DeepgramBackend(SpeechBackend):
     drain_burst_seconds = 0.5
     stop_timeout = 10.0
 
-    def __init__(self, options: StreamOptions, *, url: str, api_key: str, buffer_seconds: float = 60.0):
+    def __init__(
+        self,
+        options: StreamOptions,
+        *,
+        url: str | None = None,
+        api_key: str | None = None,
+        buffer_seconds: float = 60.0,
+    ):
         super().__init__()
         self.options = options
-        self.url = url
-        self.api_key = api_key
+        self.url = settings.DEEPGRAM_URL if url is None else url
+        self.api_key = settings.DEEPGRAM_API_KEY if api_key is None else api_key
         self.request_ids: list[str] = []
         self.reconnects = 0
         self.dropped_bytes = 0
@@ -74,7 +82,7 @@ class DeepgramBackend(SpeechBackend):
 
     def listen_url(self) -> str:
         params: list[tuple[str, str]] = [
-            ("model", _model()),
+            ("model", settings.DEEPGRAM_MODEL),
             ("encoding", "linear16"),
             ("sample_rate", str(SAMPLE_RATE)),
             ("channels", "1"),
@@ -320,9 +328,3 @@ class DeepgramBackend(SpeechBackend):
                 words=words,
             )
         )
-
-
-def _model() -> str:
-    from django.conf import settings
-
-    return settings.DEEPGRAM_MODEL

@@ -12,7 +12,7 @@ import logging
 import queue
 import threading
 
-from transcription.speech import (
+from transcription.speech.base import (
     BYTES_PER_SECOND,
     SAMPLE_RATE,
     SpeechBackend,

@@ -24,7 +24,7 @@ from events.roles import can_stream
 from transcription.models import StreamSession
 from transcription.protocol import Start, StudioError
 from transcription.relay import Relay
-from transcription.speech import BYTES_PER_SECOND, SAMPLE_RATE
+from transcription.speech.base import BYTES_PER_SECOND, SAMPLE_RATE
 
 FRAME_BYTES = 3200  # 100 ms
 FAST_PACE = 1.25  # Deepgram's limit for audio sent faster than real time
