@@ -229,6 +229,14 @@ READER_HELLO_TIMEOUT_SECONDS = env_float("READER_HELLO_TIMEOUT_SECONDS", 10.0, m
 # Most changes one cursor answer (posts.json, a socket push) carries; the client asks again for the rest.
 READER_CHANGES_PAGE = env_int("READER_CHANGES_PAGE", 100, minimum=20, maximum=1000)
 
+# --- Server fast paths (liveblog_site.fastpaths) -----------------------------------------------
+# Each is on unless FASTPATH_<NAME>=false; off, or on versions of Daphne/Twisted/autobahn it was not
+# checked against, the servers' public API serves instead.
+FASTPATHS = {
+    name: env_bool(f"FASTPATH_{name.upper()}", True)
+    for name in ("prepared_frames", "direct_write", "heartbeat", "daphne_shutdown_fix", "gc_tuning")
+}
+
 # --- Audio archive --------------------------------------------------------------------------
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT") or DATA_DIR / "media")
 MEDIA_URL = "/media/"

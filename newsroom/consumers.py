@@ -16,8 +16,8 @@ from django.conf import settings
 
 from events.models import Event
 from events.roles import can_stream
+from liveblog_site.fastpaths import SocketClosed, limit_messages
 from newsroom import studio_feed
-from readers.live import SocketClosed, limit_messages
 from transcription.models import StreamSession
 from transcription.protocol import Close, StudioError, parse_control
 from transcription.relay import Relay

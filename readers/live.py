@@ -11,28 +11,22 @@ Celery worker and other processes; with Redis it polls every 5 s only to catch a
 the broker was away. Either way the reader path is the same: notice, read by cursor, push.
 
 The push is the part that grows with readers, so it does per reader only what must be per reader:
-under Daphne the change is framed once and the same bytes are written to each socket (see
-daphne_socket); under any other server each reader gets the ordinary ASGI send.
+under Daphne the change is framed once and the same bytes are written to each socket (the fast
+paths in liveblog_site.fastpaths); under any other server each reader gets the ordinary ASGI send.
 """
 
 import asyncio
 import contextlib
-import functools
-import gc
 import logging
-import socket as pysocket
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
 
 from asgiref.sync import async_to_sync, sync_to_async
-from autobahn.exception import Disconnected
-from autobahn.websocket.protocol import PreparedMessage, WebSocketServerFactory, WebSocketServerProtocol
+from autobahn.websocket.protocol import PreparedMessage
 from channels.layers import InMemoryChannelLayer, get_channel_layer
-from channels.sessions import InstanceSessionWrapper
-from django.conf import settings
-from twisted.internet import tcp
 
+from liveblog_site import fastpaths
+from liveblog_site.fastpaths import Deliver
 from readers.changes import change_seqs, changes_json, event_state_by_id, forget_state, page_end, page_start
 
 logger = logging.getLogger(__name__)
@@ -41,17 +35,13 @@ POLL_SECONDS = 0.5  # embedded: how other processes' changes are heard
 SAFETY_POLL_SECONDS = 5.0  # Redis: catches a notice lost while the broker was away
 YIELD_EVERY = 200
 
-# Readers' keepalive. Daphne pings every socket idle for 20 s and parses each pong, in one burst per
-# 2 s check: at 10,000 readers a process spends tens of ms at a time on it, and a post that arrives
-# then waits (bench.fanout: last-reader p99 278 ms without Daphne's pings, 360-530 ms with them).
-# Instead the Hub sends each reader an unsolicited Pong, a one-way heartbeat nobody answers
-# (RFC 6455 5.5.3), every HEARTBEAT_SECONDS, a slice of readers at a time, and marks the socket as
-# just pinged so Daphne leaves it be. Proxies see traffic; a peer that is gone stops acknowledging,
-# and TCP_USER_TIMEOUT closes its socket a minute later, as Daphne's ping timeout would have.
-HEARTBEAT = b"\x8a\x00"
+# Readers' keepalive (fastpaths' heartbeat). Daphne pings every socket idle for its ping interval and
+# parses each pong, in one burst per check, and a post that arrives then waits. Instead the Hub sends
+# each reader a heartbeat every HEARTBEAT_SECONDS, a slice of readers at a time, which Daphne counts
+# as its ping. Proxies see traffic; a peer that is gone stops acknowledging, and the kernel closes its
+# socket a minute later (fastpaths.DEAD_PEER_MS), as Daphne's ping timeout would have.
 HEARTBEAT_SECONDS = 15.0
 HEARTBEAT_SLICES = 30
-DEAD_PEER_MS = 60_000
 
 
 def event_group(event_id: int) -> str:
@@ -85,169 +75,23 @@ def announce_event_change(event_id: int, slug: str, change_seq: int) -> None:
         logger.exception("could not announce change %s of event %s", change_seq, event_id)
 
 
-Deliver = Callable[[dict], Awaitable[None]]  # an ASGI send: takes a websocket.send message
-
-
-def daphne_socket(send: Deliver) -> WebSocketServerProtocol | None:
-    """The autobahn protocol behind Daphne's ASGI send for a socket, or None under another server.
-
-    Daphne's send is partial(Server.handle_reply, protocol). Sending through it costs a reader a
-    coroutine, Daphne's checks, a UTF-8 encode, autobahn's framing and its debug-log arguments:
-    several times the socket write. A change goes to every reader at once, so the Hub frames it once
-    and hands the same frame to each open socket through autobahn's prepared-message API instead.
-    """
-    wrapper = getattr(send, "__self__", None)
-    if isinstance(wrapper, InstanceSessionWrapper):  # Channels' session middleware (the studio's) wraps send
-        send = wrapper.real_send
-    if isinstance(send, functools.partial) and send.args and isinstance(send.args[0], WebSocketServerProtocol):
-        return send.args[0]
-    return None
-
-
-# What Daphne's send raises for a socket closed before the application closed it: by its client, or by
-# autobahn refusing a message over the limit while the application still handles an earlier one.
-SocketClosed = Disconnected
-
-
-def limit_messages(send: Deliver, max_bytes: int) -> bool:
-    """Has Daphne refuse, with close 1009, any message from this socket's client over `max_bytes`.
-
-    Autobahn checks the size a frame's header declares, so an oversized message is refused before
-    its payload is read, and no later than the handshake's end if this is called before accept.
-    False under another server: the consumer's own checks are then all there is.
-    """
-    socket = daphne_socket(send)
-    if socket is None:
-        return False
-    socket.maxFramePayloadSize = max_bytes
-    socket.maxMessagePayloadSize = max_bytes
-    socket.failByDrop = False  # the client hears why (1009) instead of finding its connection cut
-    return True
-
-
-def limit_every_socket() -> bool:
-    """The same limit for every socket Daphne serves, as a default before each consumer's own.
-
-    Daphne takes no option for it: the factory it makes its sockets with gets the limit as it is
-    made, which is when Daphne starts serving, after this module is loaded. The largest message any
-    socket takes is the studio's. False when Daphne's factory is not what this knows.
-    """
-    from daphne import server as daphne_server  # here: importing it installs Twisted's reactor
-
-    factory = getattr(daphne_server, "WebSocketFactory", None)
-    if not (isinstance(factory, type) and issubclass(factory, WebSocketServerFactory)):
-        logger.warning("Daphne's WebSocket factory is not autobahn's: sockets get no default message limit")
-        return False
-    if getattr(factory, "limits_messages", False):
-        return True
-
-    class LimitedWebSocketFactory(factory):
-        limits_messages = True
-
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            max_bytes = max(settings.STUDIO_MAX_MESSAGE_BYTES, settings.READER_MAX_MESSAGE_BYTES)
-            self.setProtocolOptions(maxFramePayloadSize=max_bytes, maxMessagePayloadSize=max_bytes, failByDrop=False)
-
-    daphne_server.WebSocketFactory = LimitedWebSocketFactory
-    return True
-
-
-def _twisted_tcp(transport) -> bool:
-    """Whether a transport is Twisted's plain TCP connection, whose write buffer write_now can check."""
-    return isinstance(transport, tcp.Connection) and all(
-        hasattr(transport, name) for name in ("socket", "dataBuffer", "_tempDataLen", "disconnecting")
-    )
-
-
-def write_now(transport, data: bytes) -> None:
-    """transport.write(data), but sent on the spot when nothing is queued ahead of it.
-
-    Twisted's write only queues: it registers the socket for writability (a system call), the
-    reactor sends on a later turn and unregisters it (another). Pushing one change to thousands of
-    sockets, those two calls and the reactor's turn per socket cost more than the send itself. With
-    Twisted's buffer empty the bytes go out in order straight away; whatever the kernel does not
-    take, or a failed socket, is left to Twisted's write as before.
-    """
-    if transport.dataBuffer or transport._tempDataLen or transport.disconnecting or not transport.connected:
-        transport.write(data)
-        return
-    try:
-        sent = transport.socket.send(data)
-    except OSError:  # full (EAGAIN) or failing: Twisted's own write retries or reports the loss
-        sent = 0
-    if sent < len(data):
-        transport.write(data[sent:])
-
-
-_OPEN = WebSocketServerProtocol.STATE_OPEN
-
-
 class Reader:
     """One connected page: where it is (cursor) and how to reach it."""
 
-    __slots__ = ("cursor", "deliver", "socket", "tcp")
+    __slots__ = ("cursor", "deliver", "socket")
 
     def __init__(self, cursor: int, deliver: Deliver):
         self.cursor = cursor
         self.deliver = deliver
-        self.socket = daphne_socket(deliver)
-        transport = self.socket.transport if self.socket is not None else None
-        self.tcp = transport if _twisted_tcp(transport) else None  # write_now may write to it
-        if self.tcp is not None:
-            with contextlib.suppress(OSError, AttributeError):  # not TCP (a test's socket pair)
-                self.tcp.socket.setsockopt(pysocket.IPPROTO_TCP, pysocket.TCP_USER_TIMEOUT, DEAD_PEER_MS)
+        self.socket = fastpaths.daphne_socket(deliver)  # None: every message takes the ASGI send
 
-    def write(self, prepared: PreparedMessage) -> bool:
-        """Sends a message framed once for all readers to the Daphne socket; False when it must take ASGI send."""
-        socket = self.socket
-        if socket is None or socket.state != _OPEN:
-            return False
-        if socket.send_queue:
-            socket.sendPreparedMessage(prepared)  # behind what autobahn has queued, in order
-        else:
-            # What sendPreparedMessage does with nothing queued, less the arguments of a debug log
-            # line it builds even when debug logging is off (a tenth of a push's time, measured).
-            self._write_frame(prepared.payloadHybi)
-        return True
-
-    def _write_frame(self, frame: bytes) -> None:
-        assert self.socket is not None
-        if self.tcp is not None:
-            write_now(self.tcp, frame)
-        else:
-            self.socket.transport.write(frame)
+    def write(self, prepared: PreparedMessage | None) -> bool:
+        """Sends a message framed once for all readers; False when it must take the ASGI send."""
+        return prepared is not None and self.socket is not None and self.socket.write(prepared)
 
     def keep_alive(self, now: float) -> None:
-        """The heartbeat, to an open Daphne socket with nothing queued; under other servers, nothing."""
-        socket = self.socket
-        if socket is None or socket.state != _OPEN or socket.send_queue:
-            return
-        self._write_frame(HEARTBEAT)
-        socket.last_ping = now  # Daphne pings a socket it has not pinged for its ping interval
-
-
-_collector_pauses = 0
-
-
-@contextlib.contextmanager
-def collector_paused():
-    """Holds Python's cyclic garbage collector off while a push runs.
-
-    A push allocates a few short-lived objects per reader; with the collector on, those that are
-    still pending at a collection get promoted, and the promotions trigger full collections, which
-    walk every object of every connected reader (hundreds of ms at 10,000 readers) and stall the
-    readers not yet served. Paused, they die young and the collector finds little after the push.
-    """
-    global _collector_pauses
-    _collector_pauses += 1
-    gc.disable()
-    try:
-        yield
-    finally:
-        _collector_pauses -= 1
-        if _collector_pauses == 0:
-            gc.enable()
+        if self.socket is not None:
+            self.socket.keep_alive(now)
 
 
 class Hub:
@@ -352,9 +196,9 @@ class Hub:
             )
 
     async def _push(self, readers: list[Reader], text: str, change_seq: int) -> None:
-        prepared = PreparedMessage(text.encode(), isBinary=False, applyMask=False, doNotCompress=True)
+        prepared = fastpaths.prepared_frame(text)
         by_asgi: list[Reader] = []
-        with collector_paused():
+        with fastpaths.collector_paused():
             for start in range(0, len(readers), YIELD_EVERY):
                 for reader in readers[start : start + YIELD_EVERY]:
                     reader.cursor = change_seq
@@ -388,7 +232,7 @@ class Hub:
         if self.poller is None:
             local_only = self.layer is None or isinstance(self.layer, InMemoryChannelLayer)
             self.poller = asyncio.create_task(self._poll(POLL_SECONDS if local_only else SAFETY_POLL_SECONDS))
-        if self.heartbeat is None:
+        if self.heartbeat is None and fastpaths.heartbeat_on():
             self.heartbeat = asyncio.create_task(self._keep_alive())
 
     async def _receive(self) -> None:

@@ -10,14 +10,16 @@ import select
 import socket
 
 from autobahn.websocket.protocol import TrafficStats
-from daphne.ws_protocol import WebSocketProtocol
+from daphne.ws_protocol import WebSocketFactory, WebSocketProtocol
 from twisted.internet import tcp
 from twisted.internet.main import CONNECTION_LOST
 from twisted.internet.protocol import Protocol
 from twisted.internet.testing import MemoryReactor
 
+from liveblog_site import fastpaths
+from liveblog_site.fastpaths import HEARTBEAT, write_now
 from readers import live
-from readers.live import HEARTBEAT, Hub, Reader, write_now
+from readers.live import Hub, Reader
 
 TEXT = json.dumps({"type": "changes", "after": 1, "cursor": 2, "posts": [{"html": "<p>Ünïcode ✓</p>" * 20}]})
 
@@ -34,7 +36,11 @@ def daphne_reader(state: int, transport=None) -> tuple[Reader, Transport, list[d
     """A reader whose send has Daphne's shape: partial(Server.handle_reply, protocol)."""
     protocol, transport, sent = WebSocketProtocol(), transport or Transport(), []
     protocol.state, protocol.transport = state, transport
-    # What autobahn sets up at the opening handshake: no compression negotiated, nothing queued.
+    # What autobahn sets up at the opening handshake: the factory's options, no compression
+    # negotiated, nothing queued.
+    protocol.factory = WebSocketFactory(None)
+    for option in protocol.CONFIG_ATTRS:
+        setattr(protocol, option, getattr(protocol.factory, option))
     protocol._perMessageCompress, protocol.send_queue = None, collections.deque()
     protocol.peer, protocol.trafficStats = "tcp:127.0.0.1:50000", TrafficStats()
 
@@ -142,7 +148,7 @@ def test_the_heartbeat_is_an_unsolicited_pong_and_daphne_then_does_not_ping():
     reader, transport, sent = daphne_reader(WebSocketProtocol.STATE_OPEN)
     reader.keep_alive(1234.5)
     assert transport.written == [HEARTBEAT] == [bytes([0x8A, 0x00])]  # FIN + pong, no payload, unmasked
-    assert reader.socket.last_ping == 1234.5 and sent == []
+    assert reader.socket.protocol.last_ping == 1234.5 and sent == []
 
     closing, transport, _ = daphne_reader(WebSocketProtocol.STATE_CLOSING)
     closing.keep_alive(1234.5)
@@ -179,6 +185,6 @@ def test_a_reader_on_tcp_is_closed_by_the_kernel_a_minute_after_its_peer_stops_a
     ours, _address = listener.accept()
     ours.setblocking(False)
     daphne_reader(WebSocketProtocol.STATE_OPEN, tcp.Connection(ours, Protocol(), MemoryReactor()))
-    assert ours.getsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT) == live.DEAD_PEER_MS == 60_000
+    assert ours.getsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT) == fastpaths.DEAD_PEER_MS == 60_000
     for sock in (ours, peer, listener):
         sock.close()
