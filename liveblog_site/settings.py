@@ -4,7 +4,6 @@ Nothing set: the embedded default (SQLite, filesystem Celery broker, in-process 
 offline speech recognizer and drafter). REDIS_URL and DATABASE_URL: the scale-out topology.
 """
 
-import secrets
 from datetime import timedelta
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import dj_database_url
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from liveblog_site.datadir import BASE_DIR, data_dir, read_secret_key
 from liveblog_site.env import (
     env_bool,
     env_choice,
@@ -22,9 +22,9 @@ from liveblog_site.env import (
     env_url,
 )
 
-BASE_DIR = Path(__file__).resolve().parent.parent
-DATA_DIR = Path(env_str("LIVEBLOG_DATA_DIR") or BASE_DIR / "var")
-DATA_DIR.mkdir(parents=True, exist_ok=True)
+# Named here, made by `python -m liveblog_site.datadir` (see liveblog_site.datadir): importing the
+# settings creates no folder and writes no file.
+DATA_DIR = data_dir()
 
 DEBUG = env_bool("DEBUG", False)
 
@@ -35,12 +35,8 @@ def _secret_key() -> str:
         if not DEBUG and (len(key) < 50 or key.startswith("django-insecure")):
             raise ImproperlyConfigured("SECRET_KEY must be at least 50 random characters")
         return key
-    # Nothing set: one random key per installation, kept beside the data, never a constant.
-    key_file = DATA_DIR / "secret_key"
-    if not key_file.exists():
-        key_file.write_text(secrets.token_urlsafe(64))
-        key_file.chmod(0o600)
-    return key_file.read_text().strip()
+    # Nothing set: the installation's own random key, kept beside the data, never a constant.
+    return read_secret_key(DATA_DIR)
 
 
 SECRET_KEY = _secret_key()
@@ -159,13 +155,12 @@ if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 300}
 else:
-    for sub in ("in", "processed", "control"):
-        (BROKER_DIR / sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DIR / "in"),
         "data_folder_out": str(BROKER_DIR / "in"),
         "processed_folder": str(BROKER_DIR / "processed"),
+        "control_folder": str(BROKER_DIR / "control"),
         "store_processed": False,
         # The default 1 s poll lets a 0.5 s beat outrun a worker; 0.1 s keeps the queue short.
         "polling_interval": 0.1,
@@ -275,7 +270,6 @@ USE_I18N = True
 USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
-STATIC_ROOT.mkdir(exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 WHITENOISE_USE_FINDERS = True
 

@@ -42,6 +42,7 @@ main() {
   export LIVEBLOG_RUN_DIR="${LIVEBLOG_RUN_DIR:-$PWD/var/run}"
   mkdir -p "$LIVEBLOG_RUN_DIR"
 
+  python -m liveblog_site.datadir
   python manage.py migrate --noinput
   python manage.py bootstrap_demo
   echo "Open http://${LIVEBLOG_HOST}:${LIVEBLOG_PORT}/  (Ctrl-C stops everything)"

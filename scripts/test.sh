@@ -25,7 +25,7 @@ source scripts/services.sh
 export LIVEBLOG_DATA_DIR="$PWD/var/test"
 export HTTPS=false
 unset DATABASE_URL REDIS_URL DEEPGRAM_API_KEY MAVERA_API_KEY SPEECH_BACKEND DRAFTER DEBUG
-mkdir -p "$LIVEBLOG_DATA_DIR"
+python -m liveblog_site.datadir
 
 echo "== lint"
 ruff check .

@@ -71,6 +71,11 @@ def child_env(**overrides: str) -> dict[str, str]:
     return {key: value for key, value in env.items() if value is not None}
 
 
+def prepare_data_dir(env: dict[str, str]) -> None:
+    """What the run command does first, for the data folder `env` names: its folders and secret key."""
+    subprocess.run([sys.executable, "-m", "liveblog_site.datadir"], cwd=ROOT, env=env, check=True, capture_output=True)
+
+
 class Process:
     def __init__(self, name: str, args: list[str], env: dict[str, str]):
         self.name = name

@@ -30,6 +30,7 @@ from tests.processes import (
     Process,
     child_env,
     free_port,
+    prepare_data_dir,
     start_beat,
     start_daphne,
     start_worker,
@@ -208,6 +209,7 @@ def test_a_server_restart_mid_stream_loses_no_final_and_no_post(servers, outage)
             "DEEPGRAM_API_KEY": deepgram.script.api_key,
             "DEEPGRAM_URL": deepgram.url,
         }
+        prepare_data_dir(child_env(**env))
         manage(child_env(**env), "migrate", "--noinput")
         cookie = manage(child_env(**env), "shell", "-c", SEED).strip().splitlines()[-1]
         daphne, port = start_daphne(**env)

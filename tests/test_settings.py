@@ -48,7 +48,7 @@ def _settings_in_child(extra_env: dict[str, str], expression: str) -> subprocess
     child_env = {
         k: v
         for k, v in os.environ.items()
-        if k not in {"DEBUG", "HTTPS", "REDIS_URL", "DATABASE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+        if k not in {"DEBUG", "HTTPS", "REDIS_URL", "DATABASE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE", "SECRET_KEY"}
     }
     child_env.update(extra_env)
     code = (
@@ -165,3 +165,55 @@ def test_the_backends_follow_the_keys_unless_a_setting_names_them():
         expression,
     )
     assert named.stdout.split() == ["my.Speech", "my.Drafter"], named.stderr
+
+
+def _prepare_in_child(data_dir) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "DATABASE_URL", "SECRET_KEY"}}
+    env["LIVEBLOG_DATA_DIR"] = str(data_dir)
+    return subprocess.run(
+        [sys.executable, "-m", "liveblog_site.datadir"], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+    )
+
+
+def test_reading_the_settings_creates_no_folder_and_writes_no_file(tmp_path):
+    missing, empty = tmp_path / "missing", tmp_path / "empty"
+    empty.mkdir()
+    production = {"SECRET_KEY": "k" * 60, "ALLOWED_HOSTS": "news.example"}
+    code = "from liveblog_site import settings as s; print(s.DATA_DIR, s.STATIC_ROOT, s.CELERY_BROKER_URL)"
+    for data_dir in (missing, empty):
+        env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "DATABASE_URL", "DEBUG", "HTTPS"}}
+        env.update(production, LIVEBLOG_DATA_DIR=str(data_dir))
+        result = subprocess.run(
+            [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+        )
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.split() == [str(data_dir), str(data_dir / "static"), "filesystem://"]
+    assert not missing.exists()
+    assert list(empty.iterdir()) == []
+
+
+def test_without_a_key_the_settings_say_how_to_make_one(tmp_path):
+    result = _settings_in_child({"LIVEBLOG_DATA_DIR": str(tmp_path)}, "s.SECRET_KEY")
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert f"no key file at {tmp_path / 'secret_key'}" in result.stderr
+    assert "python -m liveblog_site.datadir" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_run_commands_first_step_makes_the_folders_and_a_key_that_lasts(tmp_path):
+    data_dir = tmp_path / "data"
+    first = _prepare_in_child(data_dir)
+    assert first.returncode == 0, first.stderr
+    key_file = data_dir / "secret_key"
+    key = key_file.read_text()
+    assert len(key) >= 50 and key_file.stat().st_mode & 0o777 == 0o600
+    for folder in ("broker/in", "broker/processed", "broker/control", "static"):
+        assert (data_dir / folder).is_dir(), folder
+
+    again = _prepare_in_child(data_dir)
+    assert again.returncode == 0, again.stderr
+    assert key_file.read_text() == key
+    result = _settings_in_child({"LIVEBLOG_DATA_DIR": str(data_dir)}, "s.SECRET_KEY")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == key

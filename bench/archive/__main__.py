@@ -157,6 +157,9 @@ def main() -> None:
     os.environ.setdefault("LIVEBLOG_DATA_DIR", str(Path(media) / "data"))
     import django
 
+    from liveblog_site.datadir import prepare
+
+    prepare()
     django.setup()
 
     seconds = args.minutes * 60

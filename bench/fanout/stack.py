@@ -62,6 +62,9 @@ def configure(mode: str, redis_url: str, database_url: str) -> dict[str, str]:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "liveblog_site.settings")
     import django
 
+    from liveblog_site.datadir import prepare
+
+    prepare()
     django.setup()
     from django.core.management import call_command
 

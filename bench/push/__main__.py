@@ -29,6 +29,7 @@ import django
 from autobahn.websocket.protocol import TrafficStats
 
 from bench.fanout.stack import raise_fd_limit
+from liveblog_site.datadir import prepare
 
 
 def reader_sockets(count: int) -> list[tuple[socket.socket, socket.socket]]:
@@ -103,6 +104,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     raise_fd_limit()
+    prepare()
     django.setup()
     from autobahn.websocket.protocol import PreparedMessage
     from daphne.server import Server

@@ -1,0 +1,73 @@
+"""The data folder (LIVEBLOG_DATA_DIR, ./var by default): where it is, and the one step that makes it.
+
+Reading the settings creates nothing. `prepare()` makes the folders the processes write into and,
+when SECRET_KEY is not set, this installation's random secret key. Run it before anything else
+uses a data folder: `python -m liveblog_site.datadir` (scripts/run.sh and scripts/test.sh do). It is
+not a manage.py command because the settings cannot load without the key it writes.
+"""
+
+import os
+import secrets
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+from liveblog_site.env import env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+KEY_FILE_NAME = "secret_key"
+
+
+def data_dir() -> Path:
+    return Path(env_str("LIVEBLOG_DATA_DIR") or BASE_DIR / "var")
+
+
+def read_secret_key(data: Path) -> str:
+    key_file = data / KEY_FILE_NAME
+    try:
+        return key_file.read_text().strip()
+    except FileNotFoundError:
+        raise ImproperlyConfigured(
+            f"SECRET_KEY is not set and there is no key file at {key_file}: run `python -m liveblog_site.datadir` "
+            "(scripts/run.sh does) to make this installation's key, or set SECRET_KEY"
+        ) from None
+
+
+def write_secret_key(data: Path) -> None:
+    """One random key per installation, kept beside the data and readable by its owner only."""
+    key_file = data / KEY_FILE_NAME
+    try:
+        descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    with os.fdopen(descriptor, "w") as out:
+        out.write(secrets.token_urlsafe(64))
+
+
+def folders_to_make() -> list[Path]:
+    """The folders the settings name that nothing else creates before writing into them."""
+    folders = [Path(settings.DATA_DIR), Path(settings.STATIC_ROOT)]
+    if settings.CELERY_BROKER_URL == "filesystem://":
+        options = settings.CELERY_BROKER_TRANSPORT_OPTIONS
+        folders += [Path(options[name]) for name in ("data_folder_in", "processed_folder", "control_folder")]
+    return folders
+
+
+def prepare() -> list[Path]:
+    """Makes the data folder, its key (unless SECRET_KEY is set) and the folders the settings name.
+    Safe to run again: an existing key is kept. Returns the folders."""
+    data = data_dir()
+    data.mkdir(parents=True, exist_ok=True)
+    if not env_str("SECRET_KEY"):
+        write_secret_key(data)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "liveblog_site.settings")
+    folders = folders_to_make()
+    for folder in folders:
+        folder.mkdir(parents=True, exist_ok=True)
+    return folders
+
+
+if __name__ == "__main__":
+    for folder in prepare():
+        print(f"ready: {folder}")
