@@ -25,9 +25,6 @@ class EventQuerySet(models.QuerySet):
     def public(self):
         return self.filter(is_public=True)
 
-    def assigned_to(self, user):
-        return self.filter(journalists=user)
-
 
 class Event(models.Model):
     class Status(models.TextChoices):
@@ -131,14 +128,6 @@ class Event(models.Model):
         transaction.on_commit(
             lambda: event_changed.send(sender=Event, event_id=event_id, slug=slug, change_seq=change_seq)
         )
-
-    def go_live(self) -> None:
-        with transaction.atomic():
-            Event.objects.filter(pk=self.pk).exclude(status=self.Status.LIVE).update(
-                status=self.Status.LIVE, updated_at=timezone.now()
-            )
-            self.refresh_from_db(fields=["status"])
-            self._readers_see_change()
 
     def end(self) -> None:
         now = timezone.now()

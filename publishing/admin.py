@@ -1,42 +1,17 @@
-import zoneinfo
-from collections.abc import Callable
-from typing import NamedTuple
-
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Prefetch, Q
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path
-from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from events.models import Event
-from publishing.drafting import retry_failed
 from publishing.models import Batch, Post, PostAction
+from publishing.moderation import HANDLERS, TRANSITIONS, Decision, ModerationForm
 from transcription.admin import ReadOnlyAdmin
 from transcription.html import transcript_html
 from transcription.models import Segment
-
-
-class Transition(NamedTuple):
-    permission: str  # the ModelAdmin's has_<permission>_permission decides who may
-    done: str
-    apply: Callable[[Post, object], None]
-
-
-# Every one-click decision on a post, shared by the changelist's actions and the queue page's buttons.
-TRANSITIONS = {
-    "approve": Transition("change", "Approved", lambda post, user: post.approve(user)),
-    "publish": Transition("publish", "Published", lambda post, user: post.publish(user)),
-    "unpublish": Transition("publish", "Unpublished", lambda post, user: post.unpublish(user)),
-    "reject": Transition("change", "Rejected", lambda post, user: post.reject(user)),
-    "pin": Transition("publish", "Pinned", lambda post, user: post.set_pinned(user, True)),
-    "unpin": Transition("publish", "Unpinned", lambda post, user: post.set_pinned(user, False)),
-    "key": Transition("change", "Marked", lambda post, user: post.set_key_event(user, True)),
-    "unkey": Transition("change", "Unmarked", lambda post, user: post.set_key_event(user, False)),
-}
 
 
 def _bulk_action(op: str, name: str, description: str, *, limit: int | None = None):
@@ -65,7 +40,7 @@ unmark_key_event = _bulk_action("unkey", "unmark_key_event", "Unmark key event")
 
 @admin.action(permissions=["retry"], description="Retry drafting of the selected failed batches")
 def retry_drafting(modeladmin, request, queryset):
-    retried = retry_failed(list(queryset.filter(status=Batch.Status.FAILED).values_list("pk", flat=True)))
+    retried = queryset.retry_failed()
     messages.success(request, f"Sent {retried} failed batch(es) back for drafting.")
 
 
@@ -132,6 +107,9 @@ class PostAdmin(admin.ModelAdmin):
     def has_publish_permission(self, request) -> bool:
         return request.user.has_perm("publishing.publish_post")
 
+    def has_retry_permission(self, request) -> bool:
+        return request.user.has_perm("publishing.change_batch")
+
     # A post readers can see leaves their pages by unpublish or reject, which the cursor reports to
     # open pages; a deleted row would leave nothing to report. So published posts are not deleted,
     # and there is no bulk delete that could take them.
@@ -176,10 +154,7 @@ class PostAdmin(admin.ModelAdmin):
             obj.refresh_from_db()
         else:
             when, obj.publish_at = obj.publish_at, None
-            obj.author = request.user
-            obj.last_editor = request.user
-            obj.save()
-            PostAction.objects.create(post=obj, user=request.user, action=PostAction.Kind.CREATED)
+            obj.write(request.user)
             if scheduled and when is not None:
                 obj.schedule(request.user, when)
 
@@ -244,70 +219,31 @@ class PostAdmin(admin.ModelAdmin):
             "can_publish": self.has_publish_permission(request),
             "can_change": self.has_change_permission(request),
             "can_add": self.has_add_permission(request),
-            "can_retry": request.user.has_perm("publishing.change_batch"),
+            "can_retry": self.has_retry_permission(request),
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/publishing/queue.html", context)
 
     def moderate(self, request: HttpRequest, event: Event) -> None:
-        """One decision from the queue page, applied through the Post's own audited state changes."""
-        op = request.POST.get("op", "")
-        user = request.user
-        if op == "write":
-            if not self.has_add_permission(request):
-                raise PermissionDenied
-            body = request.POST.get("body", "").strip()
-            if not body:
-                messages.error(request, "A post needs some text.")
-                return
-            post = Post.objects.create(
-                event=event,
-                headline=request.POST.get("headline", "").strip()[:200],
-                body=body,
-                author=user,
-                last_editor=user,
-            )
-            PostAction.objects.create(post=post, user=user, action=PostAction.Kind.CREATED)
-            if request.POST.get("publish_now") and self.has_publish_permission(request):
-                post.publish(user)
-            messages.success(request, "Post written.")
+        """One decision from the queue page: the form checks it, its handler applies it."""
+        form = ModerationForm(request.POST, event=event)
+        valid = form.is_valid()
+        op = form.cleaned_data.get("op")
+        if op is None:
+            messages.error(request, form.first_error())
             return
-        if op == "retry":
-            if not request.user.has_perm("publishing.change_batch"):
-                raise PermissionDenied
-            retried = retry_failed([int(request.POST.get("batch", 0))])
-            messages.success(
-                request, "Batch sent back for drafting." if retried else "That batch is not failed any more."
-            )
-            return
-        post = get_object_or_404(Post, pk=request.POST.get("post"), event=event)
-        transition = TRANSITIONS.get(op)
-        permission = "publish" if op == "schedule" else (transition.permission if transition else "change")
-        if not getattr(self, f"has_{permission}_permission")(request):
+        handler = HANDLERS[op]
+        post = get_object_or_404(Post, pk=form.cleaned_data.get("post"), event=event) if handler.on_post else None
+        if not getattr(self, f"has_{handler.permission}_permission")(request):
             raise PermissionDenied
-        if op == "edit":
-            body = request.POST.get("body", "").strip()
-            if not body:
-                messages.error(request, "A post needs some text.")
-                return
-            post.edit(user, headline=request.POST.get("headline", "").strip()[:200], body=body)
-        elif op == "schedule":
-            when = parse_datetime(request.POST.get("publish_at", ""))
-            if when is None:
-                messages.error(request, "Give the publish time as YYYY-MM-DD HH:MM.")
-                return
-            if timezone.is_naive(when):
-                when = timezone.make_aware(when, zoneinfo.ZoneInfo(event.timezone))
-            if post.is_published:
-                messages.error(request, "This post is published already.")
-                return
-            post.schedule(user, when)
-        elif transition is None:
-            messages.error(request, f"Unknown action {op!r}.")
+        if not valid:
+            messages.error(request, form.first_error())
             return
-        else:
-            transition.apply(post, user)
-        messages.success(request, f"Post {post.pk}: {op} done.")
+        decision = Decision(request.user, event, post, form.cleaned_data, self.has_publish_permission(request))
+        try:
+            messages.success(request, handler.apply(decision))
+        except ValidationError as exc:
+            messages.error(request, exc.message)
 
 
 @admin.register(Batch)

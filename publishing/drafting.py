@@ -3,20 +3,17 @@
 import html
 import logging
 import re
-from datetime import datetime, timedelta
 
 import nh3
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q, Value
+from django.db.models import F, Value
 from django.db.models.functions import Coalesce
-from django.utils import timezone
 
 from events.models import Event
 from publishing.brief import build_brief
 from publishing.drafters.base import Draft, DraftingFailed, DraftingUnavailable, get_drafter
-from publishing.models import Batch, Post, PostAction
-from publishing.queueing import enqueue_drafting
+from publishing.models import Batch, Post
 
 log = logging.getLogger(__name__)
 CAP_REASON_PREFIX = "Credit cap"
@@ -71,44 +68,6 @@ def hold_reason(text: str) -> str:
     return sentence[0].upper() + sentence[1:] + "."
 
 
-def lease_deadline() -> datetime:
-    return timezone.now() + timedelta(seconds=settings.DRAFTING_LEASE_SECONDS)
-
-
-def start_drafting(batch_id: int) -> Batch | None:
-    """Claim the batch for this worker: a compare-and-set on its status, with a lease a dead worker loses."""
-    now = timezone.now()
-    claimable = Q(status=Batch.Status.PENDING) | Q(status=Batch.Status.DRAFTING, lease_expires_at__lt=now)
-    claimed = Batch.objects.filter(claimable, pk=batch_id).update(
-        status=Batch.Status.DRAFTING,
-        attempts=F("attempts") + 1,
-        drafting_started_at=now,
-        lease_expires_at=lease_deadline(),
-    )
-    if not claimed:
-        return None
-    return Batch.objects.select_related("event").get(pk=batch_id)
-
-
-def fail(batch: Batch, message: str) -> None:
-    Batch.objects.filter(pk=batch.pk, status=Batch.Status.DRAFTING).update(
-        status=Batch.Status.FAILED,
-        last_error=message[:2000] or "failed",
-        finished_at=timezone.now(),
-        lease_expires_at=None,
-    )
-    log.warning("batch %s failed: %s", batch.pk, message)
-
-
-def release(batch: Batch, message: str, retry_in: float) -> None:
-    """Hand the batch back for a later attempt; the sweep re-enqueues it if the retry message is lost."""
-    Batch.objects.filter(pk=batch.pk, status=Batch.Status.DRAFTING).update(
-        status=Batch.Status.PENDING,
-        last_error=message[:2000],
-        lease_expires_at=timezone.now() + timedelta(seconds=retry_in + settings.DRAFTING_LEASE_SECONDS),
-    )
-
-
 def cost_guard(event: Event) -> str:
     """Pause drafting once the event's credits reach its cap; lift our own pause when the cap is raised."""
     reason = event.drafting_paused_reason
@@ -128,27 +87,27 @@ def draft_batch(batch_id: int, *, last_try: bool = False) -> Post | None:
     Raises DraftingUnavailable (batch handed back) when the backend should be tried again later,
     unless this is the last try: then the batch fails with the reason, for an editor to retry.
     """
-    batch = start_drafting(batch_id)
+    batch = Batch.objects.start_drafting(batch_id)
     if batch is None:
         return None
     paused = cost_guard(batch.event)
     if paused:
-        fail(batch, f"Drafting paused: {paused}")
+        batch.fail(f"Drafting paused: {paused}")
         return None
     try:
         draft = get_drafter().draft(build_brief(batch))
     except DraftingFailed as exc:
-        fail(batch, str(exc))
+        batch.fail(str(exc))
         return None
     except DraftingUnavailable as exc:
         if last_try:
-            fail(batch, f"Drafting unavailable, gave up: {exc}")
+            batch.fail(f"Drafting unavailable, gave up: {exc}")
             return None
-        release(batch, str(exc), exc.retry_after)
+        batch.hand_back(str(exc), exc.retry_after)
         raise
     body = clean_text(draft.body)
     if not body:
-        fail(batch, f"{draft.provider} answered with no usable text")
+        batch.fail(f"{draft.provider} answered with no usable text")
         return None
     post = save_post(batch, draft, body)
     cost_guard(batch.event)
@@ -169,49 +128,12 @@ def save_post(batch: Batch, draft: Draft, body: str) -> Post | None:
     try:
         with transaction.atomic():
             held = hold_reason(body)
-            post = Post.objects.create(event=batch.event, batch=batch, body=body, ai_assisted=True, hold_reason=held)
-            PostAction.objects.create(post=post, user=None, action=PostAction.Kind.DRAFTED)
-            Batch.objects.filter(pk=batch.pk).update(
-                status=Batch.Status.DRAFTED,
-                last_error="",
-                finished_at=timezone.now(),
-                lease_expires_at=None,
-                **recorded,
-            )
+            post = Post.objects.create_drafted(batch, body, held)
+            batch.mark_drafted(**recorded)
             if batch.event.auto_publish and not held:
                 post.publish()
     except IntegrityError:
-        Batch.objects.filter(pk=batch.pk).update(
-            status=Batch.Status.DRAFTED, lease_expires_at=None, credits_used=recorded["credits_used"]
-        )
+        batch.mark_drafted_again(recorded["credits_used"])
         log.info("batch %s already has its post", batch.pk)
         return None
     return post
-
-
-def retry_failed(batch_ids: list[int]) -> int:
-    """Editors' "retry drafting": failed batches go back to pending and are enqueued after commit."""
-    retried = 0
-    with transaction.atomic():
-        for pk in batch_ids:
-            if Batch.objects.filter(pk=pk, status=Batch.Status.FAILED).update(
-                status=Batch.Status.PENDING, lease_expires_at=lease_deadline()
-            ):
-                retried += 1
-                transaction.on_commit(lambda pk=pk: enqueue_drafting(pk))
-    return retried
-
-
-def requeue_stale() -> list[int]:
-    """Batches no worker is drafting any more (lost message, killed worker): pending again, enqueued again."""
-    lapsed = Batch.objects.filter(
-        status__in=[Batch.Status.PENDING, Batch.Status.DRAFTING], lease_expires_at__lt=timezone.now()
-    )
-    requeued = []
-    for pk in list(lapsed.values_list("pk", flat=True)[:500]):
-        with transaction.atomic():
-            # Still lapsed: a worker may have claimed it since it was listed.
-            if lapsed.filter(pk=pk).update(status=Batch.Status.PENDING, lease_expires_at=lease_deadline()):
-                requeued.append(pk)
-                transaction.on_commit(lambda pk=pk: enqueue_drafting(pk))
-    return requeued

@@ -1,10 +1,148 @@
+"""Batches of segments and the posts drafted from them, with every change of their state."""
+
+import logging
+from datetime import datetime, timedelta
+
 from django.conf import settings
-from django.db import models, transaction
-from django.db.models import Q, Sum
+from django.db import OperationalError, models, transaction
+from django.db.models import BigIntegerField, Case, F, Q, Sum, Value, When
 from django.urls import reverse
 from django.utils import timezone
 
+from events.models import Event
 from events.signals import event_changed
+from publishing.queueing import enqueue_drafting
+from transcription.models import Segment
+
+log = logging.getLogger(__name__)
+
+# Upper bound on segments per claim: a batch that grows past this is drafted in steps by the brief anyway,
+# and a bounded IN (...) keeps the compare-and-set cheap on both databases.
+MAX_SEGMENTS_PER_BATCH = 2000
+MAX_SEGMENTS_PER_TICK = 20000
+
+
+def lease_deadline() -> datetime:
+    return timezone.now() + timedelta(seconds=settings.DRAFTING_LEASE_SECONDS)
+
+
+class _Lost(Exception):
+    """A racing claimer took some of the segments: the bulk claim rolls back."""
+
+
+class BatchQuerySet(models.QuerySet):
+    def claim_segments(self, event_id: int, *, final: bool = False) -> "Batch | None":
+        """Claim the event's unbatched final segments into one new batch, or return None if there are none.
+
+        The claim is a compare-and-set: the UPDATE only takes segments still without a batch, and the batch
+        is kept only if it took every segment it read. A racing claimer that got there first makes the
+        counts differ, so this one rolls back and takes nothing; no segment ever sits in two batches.
+        Drafting is enqueued after commit, so the worker always sees the batch.
+        """
+        try:
+            return self._claim_segments(event_id, final)
+        except OperationalError:
+            # Two claimers locking the same rows may deadlock on PostgreSQL: the loser's claim rolled back whole.
+            return None
+
+    def _claim_segments(self, event_id: int, final: bool) -> "Batch | None":
+        with transaction.atomic():
+            ids = list(
+                Segment.objects.unbatched()
+                .filter(event_id=event_id)
+                .in_order()
+                .values_list("pk", flat=True)[:MAX_SEGMENTS_PER_BATCH]
+            )
+            if not ids:
+                return None
+            batch = self.create(event_id=event_id, is_final=final, lease_expires_at=lease_deadline())
+            taken = Segment.objects.unbatched().filter(pk__in=ids).update(batch=batch)
+            if taken != len(ids):
+                transaction.set_rollback(True)
+                return None
+            Event.objects.filter(pk=event_id).update(last_batched_at=timezone.now())
+            transaction.on_commit(lambda: enqueue_drafting(batch.pk))
+        return batch
+
+    def claim_segments_for(self, event_ids: list[int], now: datetime | None = None) -> "list[Batch]":
+        """A batch for each of these events in one transaction: the same compare-and-set over all their segments.
+
+        Claiming 1,000 events one transaction at a time costs 1,000 commits per tick; this costs one. If any
+        segment was taken meanwhile (or there are too many to claim at once), each event is claimed on its own.
+        """
+        now = now or timezone.now()
+        if not event_ids:
+            return []
+        try:
+            with transaction.atomic():
+                rows = list(
+                    Segment.objects.unbatched()
+                    .filter(event_id__in=event_ids)
+                    .in_order()
+                    .values_list("pk", "event_id")[: MAX_SEGMENTS_PER_TICK + 1]
+                )
+                if len(rows) > MAX_SEGMENTS_PER_TICK:
+                    raise _Lost
+                segments: dict[int, list[int]] = {}
+                for pk, event_id in rows:
+                    segments.setdefault(event_id, []).append(pk)
+                if not segments:
+                    return []
+                lease = lease_deadline()
+                batches = self.bulk_create(Batch(event_id=pk, lease_expires_at=lease) for pk in segments)
+                owner = Case(
+                    *(When(event_id=b.event_id, then=Value(b.pk)) for b in batches), output_field=BigIntegerField()
+                )
+                taken = Segment.objects.unbatched().filter(pk__in=[pk for pk, _ in rows]).update(batch=owner)
+                if taken != len(rows):
+                    raise _Lost
+                Event.objects.filter(pk__in=segments).update(last_batched_at=now)
+                transaction.on_commit(lambda: enqueue_drafting(*(b.pk for b in batches)))
+                return batches
+        except (_Lost, OperationalError):
+            claimed = [self.claim_segments(pk) for pk in event_ids]
+            return [batch for batch in claimed if batch is not None]
+
+    def start_drafting(self, batch_id: int) -> "Batch | None":
+        """Claim the batch for this worker: a compare-and-set on its status, with a lease a dead worker loses."""
+        now = timezone.now()
+        claimable = Q(status=Batch.Status.PENDING) | Q(status=Batch.Status.DRAFTING, lease_expires_at__lt=now)
+        claimed = self.filter(claimable, pk=batch_id).update(
+            status=Batch.Status.DRAFTING,
+            attempts=F("attempts") + 1,
+            drafting_started_at=now,
+            lease_expires_at=lease_deadline(),
+        )
+        if not claimed:
+            return None
+        return self.select_related("event").get(pk=batch_id)
+
+    def retry_failed(self) -> int:
+        """Editors' "retry drafting": these batches, if failed, go back to pending and are enqueued after commit."""
+        retried = 0
+        with transaction.atomic():
+            for pk in list(self.filter(status=Batch.Status.FAILED).values_list("pk", flat=True)):
+                # Still failed: another editor may have retried it since it was listed.
+                if Batch.objects.filter(pk=pk, status=Batch.Status.FAILED).update(
+                    status=Batch.Status.PENDING, lease_expires_at=lease_deadline()
+                ):
+                    retried += 1
+                    transaction.on_commit(lambda pk=pk: enqueue_drafting(pk))
+        return retried
+
+    def requeue_stale(self) -> list[int]:
+        """Batches no worker is drafting any more (lost message, killed worker): pending again, enqueued again."""
+        lapsed = self.filter(
+            status__in=[Batch.Status.PENDING, Batch.Status.DRAFTING], lease_expires_at__lt=timezone.now()
+        )
+        requeued = []
+        for pk in list(lapsed.values_list("pk", flat=True)[:500]):
+            with transaction.atomic():
+                # Still lapsed: a worker may have claimed it since it was listed.
+                if lapsed.filter(pk=pk).update(status=Batch.Status.PENDING, lease_expires_at=lease_deadline()):
+                    requeued.append(pk)
+                    transaction.on_commit(lambda pk=pk: enqueue_drafting(pk))
+        return requeued
 
 
 class Batch(models.Model):
@@ -35,6 +173,8 @@ class Batch(models.Model):
     )
     finished_at = models.DateTimeField(null=True, blank=True)
 
+    objects = BatchQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at"]
         verbose_name_plural = "batches"
@@ -51,13 +191,46 @@ class Batch(models.Model):
     def transcript(self) -> str:
         return " ".join(segment.text for segment in self.segments.in_order())
 
+    # --- State changes after the claim. Each one applies only while this worker still holds the batch. ---
+
+    def fail(self, message: str) -> None:
+        Batch.objects.filter(pk=self.pk, status=self.Status.DRAFTING).update(
+            status=self.Status.FAILED,
+            last_error=message[:2000] or "failed",
+            finished_at=timezone.now(),
+            lease_expires_at=None,
+        )
+        log.warning("batch %s failed: %s", self.pk, message)
+
+    def hand_back(self, message: str, retry_in: float) -> None:
+        """Back to pending for a later attempt; the sweep re-enqueues it if the retry message is lost."""
+        Batch.objects.filter(pk=self.pk, status=self.Status.DRAFTING).update(
+            status=self.Status.PENDING,
+            last_error=message[:2000],
+            lease_expires_at=timezone.now() + timedelta(seconds=retry_in + settings.DRAFTING_LEASE_SECONDS),
+        )
+
+    def mark_drafted(self, **recorded) -> None:
+        """Drafted, with what the drafter reported (provider, credits, latency…)."""
+        Batch.objects.filter(pk=self.pk).update(
+            status=self.Status.DRAFTED, last_error="", finished_at=timezone.now(), lease_expires_at=None, **recorded
+        )
+
+    def mark_drafted_again(self, credits_used) -> None:
+        """A repeated attempt found the post saved already: only what it was billed is added."""
+        Batch.objects.filter(pk=self.pk).update(
+            status=self.Status.DRAFTED, lease_expires_at=None, credits_used=credits_used
+        )
+
 
 class PostQuerySet(models.QuerySet):
     def published(self):
         return self.filter(status=Post.Status.PUBLISHED)
 
-    def drafts(self):
-        return self.filter(status=Post.Status.DRAFT)
+    def create_drafted(self, batch: Batch, body: str, hold_reason: str) -> "Post":
+        post = self.create(event=batch.event, batch=batch, body=body, ai_assisted=True, hold_reason=hold_reason)
+        post._log(None, PostAction.Kind.DRAFTED)
+        return post
 
     def credits_used(self, event) -> int:
         return Batch.objects.filter(event=event).aggregate(total=Sum("credits_used"))["total"] or 0
@@ -132,6 +305,17 @@ class Post(models.Model):
 
     # --- State changes. Each one is atomic, audited, and tells readers when they can see it. ---
 
+    def _log(self, user, action: str) -> None:
+        """The one place a post's history is written."""
+        PostAction.objects.create(post=self, user=user if getattr(user, "pk", None) else None, action=action)
+
+    def write(self, user) -> None:
+        """Save this new hand-written post as the user's."""
+        with transaction.atomic():
+            self.author = self.last_editor = user
+            self.save()
+            self._log(user, PostAction.Kind.CREATED)
+
     def _apply(self, user, action: str, *, content_changed: bool = False, **changes) -> None:
         with transaction.atomic():
             was_visible = Post.objects.filter(pk=self.pk, status=self.Status.PUBLISHED).exists() if self.pk else False
@@ -145,7 +329,7 @@ class Post(models.Model):
             if readers_see_it:
                 self.change_seq = self.event.next_change_seq()
             self.save()
-            PostAction.objects.create(post=self, user=user if getattr(user, "pk", None) else None, action=action)
+            self._log(user, action)
             if readers_see_it:
                 seq, event_id, slug = self.change_seq, self.event_id, self.event.slug
                 transaction.on_commit(

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from publishing import batching, drafting
 from publishing.drafters.base import DraftingUnavailable
-from publishing.models import Post
+from publishing.models import Batch, Post
 
 log = logging.getLogger(__name__)
 DRAFT_RETRIES = 5
@@ -17,7 +17,7 @@ DRAFT_RETRIES = 5
 def batch_live_events() -> int:
     """Beat: claim due batches, and hand stale ones (lost message, killed worker) back to the queue."""
     batches = batching.tick()
-    requeued = drafting.requeue_stale()
+    requeued = Batch.objects.requeue_stale()
     if requeued:
         log.info("re-enqueued stale batches %s", requeued)
     return len(batches)

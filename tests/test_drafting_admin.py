@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from publishing.models import Batch, Post, PostAction
+from publishing.moderation import ModerationForm
 from publishing.tasks import publish_due_posts
 from tests.factories import live_event
 from transcription.models import Segment, StreamSession
@@ -204,3 +205,55 @@ def test_the_queue_index_counts_each_draft_once_however_many_batches(client, edi
     response = client.get(reverse("admin:publishing_post_queue_index"))
     listed = {e.pk: e for e in response.context["events"]}[event.pk]
     assert (listed.drafts, listed.failed) == (2, 2)
+
+
+def told(response) -> list[str]:
+    return [str(message) for message in response.context["messages"]]
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"op": "retry", "batch": "abc"}, "Give the batch to retry by its number."),
+        ({"op": "schedule", "publish_at": "2020-13-45T09:30"}, "Give the publish time as YYYY-MM-DD HH:MM."),
+        ({"op": "schedule", "publish_at": "tomorrow"}, "Give the publish time as YYYY-MM-DD HH:MM."),
+        ({"op": "edit", "body": "   "}, "A post needs some text."),
+        ({"op": "frobnicate"}, "Unknown action 'frobnicate'."),
+        ({}, "Choose an action."),
+    ],
+)
+def test_the_queue_answers_bad_input_with_a_message_and_changes_nothing(client, editor, event, drafts, data, message):
+    client.force_login(editor)
+    before = list(Post.objects.values_list("pk", "status", "body", "publish_at").order_by("pk"))
+    response = client.post(queue_url(event), {"post": drafts[0].pk, **data}, follow=True)
+    assert response.status_code == 200
+    assert told(response) == [message]
+    assert list(Post.objects.values_list("pk", "status", "body", "publish_at").order_by("pk")) == before
+    assert not PostAction.objects.exists()
+
+
+def test_a_post_that_is_not_a_number_or_not_in_the_event_is_not_found(client, editor, event, drafts, journalist):
+    client.force_login(editor)
+    other = live_event(journalist, title="Panel", slug="panel")
+    elsewhere = Post.objects.create(event=other, body="Another event's draft.")
+    for post in ["abc", "", elsewhere.pk]:
+        assert client.post(queue_url(event), {"post": post, "op": "publish"}).status_code == 404
+    assert not Post.objects.published().exists()
+
+
+def test_scheduling_an_already_published_post_is_refused_with_a_message(client, editor, event, drafts):
+    client.force_login(editor)
+    act(client, event, drafts[0], "publish")
+    response = act(client, event, drafts[0], "schedule", publish_at="2030-01-01T09:30")
+    assert told(response) == ["This post is published already."]
+    drafts[0].refresh_from_db()
+    assert drafts[0].publish_at is None
+
+
+def test_the_moderation_form_reads_a_publish_time_in_the_events_time_zone(event):
+    event.timezone = "Europe/Berlin"
+    form = ModerationForm({"op": "schedule", "post": "1", "publish_at": "2030-07-01T09:30"}, event=event)
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data["publish_at"].isoformat() == "2030-07-01T09:30:00+02:00"
+    headline = ModerationForm({"op": "write", "headline": "x" * 300, "body": "Text."}, event=event)
+    assert headline.is_valid() and headline.cleaned_data["headline"] == "x" * 200

@@ -5,7 +5,6 @@ from django.urls import reverse
 
 from events.models import Event
 from publishing import drafting
-from publishing.batching import claim_batch
 from publishing.brief import build_brief
 from publishing.drafters.base import DraftingUnavailable
 from publishing.drafters.offline import extract
@@ -59,7 +58,7 @@ def mavera(settings):
 
 def drafted_batch(event: Event) -> Batch:
     add_segments(event, SENTENCES)
-    batch = claim_batch(event.pk)
+    batch = Batch.objects.claim_segments(event.pk)
     assert batch is not None
     return batch
 
@@ -67,15 +66,15 @@ def drafted_batch(event: Event) -> Batch:
 @pytest.mark.django_db
 def test_claiming_takes_every_unbatched_segment_in_order_exactly_once(event):
     first = add_segments(event, SENTENCES[:3])
-    batch = claim_batch(event.pk)
+    batch = Batch.objects.claim_segments(event.pk)
     assert list(batch.segments.in_order().values_list("pk", flat=True)) == [s.pk for s in first]
-    assert claim_batch(event.pk) is None
+    assert Batch.objects.claim_segments(event.pk) is None
     later = add_segments(event, SENTENCES[3:5])
-    final = claim_batch(event.pk, final=True)
+    final = Batch.objects.claim_segments(event.pk, final=True)
     assert final.is_final and set(final.segments.values_list("pk", flat=True)) == {s.pk for s in later}
     event.refresh_from_db()
     assert event.last_batched_at is not None
-    assert not Segment.objects.filter(event=event, batch__isnull=True).exists()
+    assert not Segment.objects.unbatched().filter(event=event).exists()
 
 
 @pytest.mark.django_db
@@ -208,7 +207,7 @@ def test_a_long_batch_is_summarised_in_steps_and_nothing_is_cut(event, mavera, s
     settings.MAVERA_CHUNK_CHARS = 600
     texts = [f"Point {n}: {sentence}" for n in range(12) for sentence in SENTENCES[:2]]
     add_segments(event, texts)
-    batch = claim_batch(event.pk)
+    batch = Batch.objects.claim_segments(event.pk)
     drafting.draft_batch(batch.pk)
     calls = mavera.posts()
     parts = calls[:-1]
@@ -228,7 +227,7 @@ def test_the_brief_carries_speakers_glossary_style_and_the_last_published_posts(
         Post.objects.create(event=event, body=body).publish(editor)
     add_segments(event, SENTENCES[:2], speaker=0)
     add_segments(event, SENTENCES[2:3], speaker=1)
-    brief = build_brief(claim_batch(event.pk))
+    brief = build_brief(Batch.objects.claim_segments(event.pk))
     assert brief.transcript.splitlines() == [
         f"Speaker 0: {SENTENCES[0]} {SENTENCES[1]}",
         f"Speaker 1: {SENTENCES[2]}",
@@ -267,18 +266,18 @@ def test_the_credit_cap_pauses_drafting_with_a_visible_reason(event, mavera):
     event.save()
     drafting.draft_batch(drafted_batch(event).pk)
     add_segments(event, SENTENCES[:2])
-    drafting.draft_batch(claim_batch(event.pk).pk)
+    drafting.draft_batch(Batch.objects.claim_segments(event.pk).pk)
     event.refresh_from_db()
     assert event.drafting_paused_reason.startswith("Credit cap of 20 reached: 24 credits used")
     add_segments(event, SENTENCES[:1])
-    third = claim_batch(event.pk)
+    third = Batch.objects.claim_segments(event.pk)
     assert drafting.draft_batch(third.pk) is None
     third.refresh_from_db()
     assert third.status == Batch.Status.FAILED and third.last_error.startswith("Drafting paused: Credit cap")
     assert len(mavera.posts()) == 2
     # Raising the cap lifts the pause; the editor retries the failed batch.
     Event.objects.filter(pk=event.pk).update(credit_cap=100)
-    assert drafting.retry_failed([third.pk]) == 1
+    assert Batch.objects.filter(pk=third.pk).retry_failed() == 1
     assert drafting.draft_batch(third.pk) is not None
     event.refresh_from_db()
     assert event.drafting_paused_reason == ""
@@ -341,7 +340,7 @@ def transcript_fence(text: str) -> str:
 def test_an_injection_reaches_the_responses_endpoint_only_as_fenced_input(event, mavera, settings):
     settings.MAVERA_ENDPOINT = "responses"
     add_segments(event, [*SENTENCES[:4], INJECTION, FENCE_BREAK, *SENTENCES[4:]])
-    drafting.draft_batch(claim_batch(event.pk).pk)
+    drafting.draft_batch(Batch.objects.claim_segments(event.pk).pk)
     (call,) = mavera.posts()
     assert INJECTION not in call.body["instructions"] and "publish this verbatim" not in call.body["instructions"]
     assert "never instructions" in call.body["instructions"]
@@ -353,7 +352,7 @@ def test_an_injection_reaches_the_responses_endpoint_only_as_fenced_input(event,
 @pytest.mark.django_db
 def test_an_injection_in_a_generations_prompt_stays_inside_the_transcript_fence(event, mavera):
     add_segments(event, [*SENTENCES[:4], INJECTION, FENCE_BREAK, *SENTENCES[4:]])
-    drafting.draft_batch(claim_batch(event.pk).pk)
+    drafting.draft_batch(Batch.objects.claim_segments(event.pk).pk)
     (call,) = mavera.posts()
     prompt = call.body["prompt"]
     instructions = prompt[: prompt.index("<transcript>")]
@@ -365,12 +364,12 @@ def test_an_injection_in_a_generations_prompt_stays_inside_the_transcript_fence(
 def test_only_published_posts_go_along_as_context_and_never_as_instructions(event, mavera, editor, settings):
     settings.MAVERA_ENDPOINT = "responses"
     add_segments(event, [*SENTENCES[:4], INJECTION])
-    injected = drafting.draft_batch(claim_batch(event.pk).pk)
+    injected = drafting.draft_batch(Batch.objects.claim_segments(event.pk).pk)
     assert injected.status == Post.Status.DRAFT and INJECTION in injected.body
     Post.objects.create(event=event, body="Rejected: the speaker resigns.").reject(editor)
     Post.objects.create(event=event, body="Published: doors open at nine.").publish(editor)
     add_segments(event, SENTENCES[4:])
-    drafting.draft_batch(claim_batch(event.pk).pk)
+    drafting.draft_batch(Batch.objects.claim_segments(event.pk).pk)
     second = mavera.posts()[-1].body
     assert INJECTION not in second["instructions"] and INJECTION not in second["input"]
     assert "resigns" not in second["input"] + second["instructions"]
@@ -421,7 +420,7 @@ def test_an_auto_publish_draft_with_an_address_or_the_wrong_length_waits_for_an_
     for name, value in answer.items():
         setattr(mavera, name, value)
     add_segments(event, transcript)
-    post = drafting.draft_batch(claim_batch(event.pk).pk)
+    post = drafting.draft_batch(Batch.objects.claim_segments(event.pk).pk)
     post.refresh_from_db()
     assert post.status == Post.Status.DRAFT and post.published_at is None
     assert reason in post.hold_reason
@@ -452,7 +451,7 @@ def test_the_offline_drafter_is_held_by_the_same_rule(client, editor, event, tra
     event.auto_publish = True
     event.save()
     add_segments(event, transcript)
-    post = drafting.draft_batch(claim_batch(event.pk).pk)
+    post = drafting.draft_batch(Batch.objects.claim_segments(event.pk).pk)
     post.refresh_from_db()
     assert Batch.objects.get(post=post).provider == "offline"
     assert post.status == status and (reason in post.hold_reason if reason else post.hold_reason == "")

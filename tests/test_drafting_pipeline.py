@@ -50,7 +50,7 @@ def live_event(slug: str, journalist, **fields) -> Event:
 
 
 def assert_one_post_per_batch_and_no_segment_lost(events: list[Event]) -> None:
-    assert not Segment.objects.filter(event__in=events, batch__isnull=True).exists()
+    assert not Segment.objects.unbatched().filter(event__in=events).exists()
     batches = Batch.objects.filter(event__in=events).annotate(n=Count("segments"))
     assert batches.exists() and all(batch.n > 0 for batch in batches)
     assert {b.status for b in batches} == {Batch.Status.DRAFTED}, [(b.pk, b.status, b.last_error) for b in batches]

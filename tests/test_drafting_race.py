@@ -8,7 +8,7 @@ from django.db import connection
 from django.utils import timezone
 
 from events.models import Event
-from publishing.batching import claim_batch, claim_many, tick
+from publishing.batching import tick
 from publishing.models import Batch
 from transcription.models import Segment, StreamSession
 
@@ -27,9 +27,12 @@ def race(event: Event, session: StreamSession) -> list[int]:
     def claimer(bulk: bool) -> None:
         try:
             start.wait()
-            while not done.is_set() or Segment.objects.filter(event=event, batch__isnull=True).exists():
+            while not done.is_set() or Segment.objects.unbatched().filter(event=event).exists():
                 # Half the racers claim the way the beat does (several events at once), half one event at a time.
-                batches = claim_many([event.pk]) if bulk else [claim_batch(event.pk)]
+                if bulk:
+                    batches = Batch.objects.claim_segments_for([event.pk])
+                else:
+                    batches = [Batch.objects.claim_segments(event.pk)]
                 with lock:
                     claimed.extend(batch.pk for batch in batches if batch is not None)
         except BaseException as exc:  # reported by the test below
@@ -51,7 +54,7 @@ def race(event: Event, session: StreamSession) -> list[int]:
 
 
 def assert_each_segment_once_and_in_order(event: Event, claimed: list[int]) -> None:
-    assert not Segment.objects.filter(event=event, batch__isnull=True).exists()
+    assert not Segment.objects.unbatched().filter(event=event).exists()
     batches = list(Batch.objects.filter(event=event).order_by("pk"))
     assert sorted(claimed) == [b.pk for b in batches]  # every batch a claimer kept is real, none lost or extra
     sequences = []

@@ -121,7 +121,7 @@ def stop_and_settle(studio: Page, event: Event) -> list[Segment]:
     studio.click("#stop")
     expect(studio.locator("#state")).to_have_text("offline", timeout=SOON)
     wait_until(
-        lambda: not Segment.objects.filter(event=event, batch__isnull=True).exists()
+        lambda: not Segment.objects.unbatched().filter(event=event).exists()
         and not Batch.objects.filter(event=event).exclude(status=Batch.Status.DRAFTED).exists(),
         SOON / 1000,
         what="every segment batched and every batch drafted after the stream stopped",

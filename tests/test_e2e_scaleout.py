@@ -102,7 +102,7 @@ def test_two_daphnes_a_worker_and_one_beat_survive_losing_the_streaming_process(
 
             # Every segment batched once, every batch one post, every post seen by the reader on process 2.
             wait_until(
-                lambda: not Segment.objects.filter(event=event, batch__isnull=True).exists()
+                lambda: not Segment.objects.unbatched().filter(event=event).exists()
                 and not Batch.objects.filter(event=event).exclude(status=Batch.Status.DRAFTED).exists(),
                 SOON,
                 second,

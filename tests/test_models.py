@@ -125,3 +125,66 @@ def test_changes_to_unseen_drafts_do_not_move_the_readers_cursor(event, editor):
     post.edit(editor, headline="", body="Draft, edited.")
     event.refresh_from_db()
     assert event.change_seq == 0
+
+
+def test_a_pending_batch_is_claimed_for_drafting_once(event):
+    batch = Batch.objects.create(event=event)
+    claimed = Batch.objects.start_drafting(batch.pk)
+    assert (claimed.status, claimed.attempts) == (Batch.Status.DRAFTING, 1)
+    assert claimed.lease_expires_at > timezone.now()
+    assert Batch.objects.start_drafting(batch.pk) is None  # a duplicate message finds it taken
+
+
+def test_a_dead_workers_claim_lapses_and_another_worker_takes_the_batch(event):
+    batch = Batch.objects.create(
+        event=event, status=Batch.Status.DRAFTING, attempts=1, lease_expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    assert Batch.objects.start_drafting(batch.pk).attempts == 2
+
+
+def test_only_a_batch_being_drafted_can_fail_or_be_handed_back(event):
+    drafted = Batch.objects.create(event=event, status=Batch.Status.DRAFTED)
+    drafted.fail("late error from a worker that lost its lease")
+    drafted.hand_back("late retry", retry_in=5)
+    drafted.refresh_from_db()
+    assert (drafted.status, drafted.last_error) == (Batch.Status.DRAFTED, "")
+    failing = Batch.objects.start_drafting(Batch.objects.create(event=event).pk)
+    failing.fail("")
+    failing.refresh_from_db()
+    assert (failing.status, failing.last_error, failing.lease_expires_at) == (Batch.Status.FAILED, "failed", None)
+    retrying = Batch.objects.start_drafting(Batch.objects.create(event=event).pk)
+    retrying.hand_back("503 busy", retry_in=60)
+    retrying.refresh_from_db()
+    assert (retrying.status, retrying.last_error) == (Batch.Status.PENDING, "503 busy")
+    assert retrying.lease_expires_at > timezone.now() + timedelta(seconds=60)
+
+
+def test_a_failed_batch_is_retried_once_however_many_editors_ask(event):
+    failed = Batch.objects.create(event=event, status=Batch.Status.FAILED, last_error="500")
+    pending = Batch.objects.create(event=event)
+    assert Batch.objects.filter(pk__in=[failed.pk, pending.pk]).retry_failed() == 1
+    assert Batch.objects.filter(pk=failed.pk).retry_failed() == 0
+    failed.refresh_from_db()
+    assert failed.status == Batch.Status.PENDING and failed.lease_expires_at > timezone.now()
+
+
+def test_only_lapsed_batches_are_requeued(event):
+    past, future = timezone.now() - timedelta(seconds=1), timezone.now() + timedelta(minutes=5)
+    lapsed = Batch.objects.create(event=event, status=Batch.Status.DRAFTING, lease_expires_at=past)
+    held = Batch.objects.create(event=event, status=Batch.Status.DRAFTING, lease_expires_at=future)
+    Batch.objects.create(event=event, status=Batch.Status.FAILED, last_error="500", lease_expires_at=past)
+    assert Batch.objects.requeue_stale() == [lapsed.pk]
+    lapsed.refresh_from_db()
+    held.refresh_from_db()
+    assert (lapsed.status, held.status) == (Batch.Status.PENDING, Batch.Status.DRAFTING)
+    assert lapsed.lease_expires_at > timezone.now()
+
+
+def test_a_post_records_who_wrote_it_and_that_a_draft_was_generated(event, editor):
+    written = Post(event=event, body="Lunch break.")
+    written.write(editor)
+    assert (written.author, written.last_editor) == (editor, editor)
+    assert list(written.actions.values_list("user", "action")) == [(editor.pk, PostAction.Kind.CREATED)]
+    drafted = Post.objects.create_drafted(Batch.objects.create(event=event), "The keynote opens.", hold_reason="")
+    assert drafted.ai_assisted and drafted.author is None
+    assert list(drafted.actions.values_list("user", "action")) == [(None, PostAction.Kind.DRAFTED)]

@@ -40,7 +40,6 @@ def pipeline_latency(
     samples: int, env: dict[str, str], stages: list[tuple[float, float]], concurrency: int
 ) -> list[float]:
     from bench.pipeline.setup import live_event, session_for
-    from publishing.batching import claim_batch
     from publishing.models import Batch, Post
     from tests.emulators.mavera import MaveraEmulator
     from transcription.models import Segment
@@ -56,7 +55,7 @@ def pipeline_latency(
         try:
             warm = live_event("warm-up", auto_publish=True)
             Segment.objects.create(session=session_for(warm), event=warm, sequence=0, text="Warm up.", start=0, end=1)
-            claim_batch(warm.pk, final=True)
+            Batch.objects.claim_segments(warm.pk, final=True)
             _wait(lambda: Post.objects.published().filter(event=warm).exists(), 60)
             times = []
             for n in range(samples):
@@ -72,7 +71,7 @@ def pipeline_latency(
                         end=i + 1,
                     )
                 stored = time.perf_counter()  # the final segment is committed
-                claim_batch(event.pk, final=True)
+                Batch.objects.claim_segments(event.pk, final=True)
                 _wait(lambda event=event: Post.objects.published().filter(event=event).exists(), 60)
                 visible = time.perf_counter()
                 batch = Batch.objects.get(event=event)

@@ -1,0 +1,148 @@
+"""Editors' decisions on posts and failed batches: the form that checks one, and the handler that applies it.
+
+The admin's changelist actions and the draft queue's buttons share the table of one-click decisions
+(TRANSITIONS); the queue's other decisions (write, edit, schedule, retry) each have a small handler.
+Every handler changes state through the models' own audited methods.
+"""
+
+import zoneinfo
+from collections.abc import Callable
+from typing import NamedTuple
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from events.models import Event
+from publishing.models import Batch, Post
+
+
+class Transition(NamedTuple):
+    permission: str  # the ModelAdmin's has_<permission>_permission decides who may
+    done: str
+    apply: Callable[[Post, object], None]
+
+
+# Every one-click decision on a post, shared by the changelist's actions and the queue page's buttons.
+TRANSITIONS = {
+    "approve": Transition("change", "Approved", lambda post, user: post.approve(user)),
+    "publish": Transition("publish", "Published", lambda post, user: post.publish(user)),
+    "unpublish": Transition("publish", "Unpublished", lambda post, user: post.unpublish(user)),
+    "reject": Transition("change", "Rejected", lambda post, user: post.reject(user)),
+    "pin": Transition("publish", "Pinned", lambda post, user: post.set_pinned(user, True)),
+    "unpin": Transition("publish", "Unpinned", lambda post, user: post.set_pinned(user, False)),
+    "key": Transition("change", "Marked", lambda post, user: post.set_key_event(user, True)),
+    "unkey": Transition("change", "Unmarked", lambda post, user: post.set_key_event(user, False)),
+}
+
+
+class Decision(NamedTuple):
+    """A checked decision from the queue page, by a user allowed to take it."""
+
+    user: object
+    event: Event
+    post: Post | None
+    data: dict
+    can_publish: bool
+
+
+class Handler(NamedTuple):
+    permission: str  # as in Transition
+    apply: Callable[[Decision], str]  # returns what to tell the editor; raises ValidationError to refuse
+    on_post: bool = True
+
+
+def write(decision: Decision) -> str:
+    post = Post(event=decision.event, headline=decision.data["headline"], body=decision.data["body"])
+    post.write(decision.user)
+    if decision.data["publish_now"] and decision.can_publish:
+        post.publish(decision.user)
+    return "Post written."
+
+
+def edit(decision: Decision) -> str:
+    decision.post.edit(decision.user, headline=decision.data["headline"], body=decision.data["body"])
+    return f"Post {decision.post.pk}: edit done."
+
+
+def schedule(decision: Decision) -> str:
+    try:
+        decision.post.schedule(decision.user, decision.data["publish_at"])
+    except ValueError as exc:  # published already
+        raise ValidationError(str(exc)) from None
+    return f"Post {decision.post.pk}: schedule done."
+
+
+def retry(decision: Decision) -> str:
+    retried = Batch.objects.filter(pk=decision.data["batch"], event=decision.event).retry_failed()
+    return "Batch sent back for drafting." if retried else "That batch is not failed any more."
+
+
+def _one_click(op: str) -> Handler:
+    transition = TRANSITIONS[op]
+
+    def apply(decision: Decision) -> str:
+        transition.apply(decision.post, decision.user)
+        return f"Post {decision.post.pk}: {op} done."
+
+    return Handler(transition.permission, apply)
+
+
+HANDLERS = {
+    "write": Handler("add", write, on_post=False),
+    "edit": Handler("change", edit),
+    "schedule": Handler("publish", schedule),
+    "retry": Handler("retry", retry, on_post=False),
+    **{op: _one_click(op) for op in TRANSITIONS},
+}
+NEEDS_TEXT = {"write", "edit"}
+
+
+class ModerationForm(forms.Form):
+    """One decision from the draft queue: which action, and the inputs that action needs."""
+
+    op = forms.ChoiceField(
+        choices=[(op, op) for op in HANDLERS],
+        error_messages={"required": "Choose an action.", "invalid_choice": "Unknown action %(value)r."},
+    )
+    post = forms.IntegerField(required=False, min_value=1)
+    batch = forms.IntegerField(
+        required=False, min_value=1, error_messages={"invalid": "Give the batch to retry by its number."}
+    )
+    headline = forms.CharField(required=False)
+    body = forms.CharField(required=False)
+    publish_at = forms.CharField(required=False)
+    publish_now = forms.BooleanField(required=False)
+
+    def __init__(self, data, *, event: Event) -> None:
+        super().__init__(data)
+        self.event = event
+
+    def clean_headline(self) -> str:
+        return self.cleaned_data["headline"][: Post._meta.get_field("headline").max_length]
+
+    def clean(self) -> dict:
+        data = super().clean()
+        op = data.get("op")
+        if op in NEEDS_TEXT and not data.get("body"):
+            self.add_error("body", "A post needs some text.")
+        if op == "schedule":
+            data["publish_at"] = self._publish_time(data.get("publish_at", ""))
+        if op == "retry" and data.get("batch") is None and "batch" not in self.errors:
+            self.add_error("batch", "Give the batch to retry by its number.")
+        return data
+
+    def _publish_time(self, text: str):
+        try:
+            when = parse_datetime(text.strip())
+        except ValueError:  # well formed but no such time, e.g. a 13th month
+            when = None
+        if when is None:
+            raise ValidationError("Give the publish time as YYYY-MM-DD HH:MM.")
+        if timezone.is_naive(when):
+            when = timezone.make_aware(when, zoneinfo.ZoneInfo(self.event.timezone))
+        return when
+
+    def first_error(self) -> str:
+        return next(message for messages in self.errors.values() for message in messages)
