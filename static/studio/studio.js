@@ -10,7 +10,7 @@
     mic: $("mic"), goLive: $("go-live"), pause: $("pause"), stop: $("stop"), state: $("state"),
     elapsed: $("elapsed"), provider: $("provider"), level: $("level"), dropped: $("dropped"), storage: $("storage"),
     countdown: $("countdown"), message: $("message"), transcript: $("transcript"), interim: $("interim"),
-    drafts: $("drafts"),
+    drafts: $("drafts"), noisyRoom: $("noisy-room"),
   };
   const FRAME_SECONDS = 0.1;
   const MAX_BACKLOG = Math.max(1, Number(root.dataset.bufferSeconds || 60)) / FRAME_SECONDS;
@@ -48,6 +48,7 @@
     ui.pause.disabled = !stream.wanted;
     ui.stop.disabled = !stream.wanted;
     ui.mic.disabled = stream.wanted;
+    ui.noisyRoom.disabled = stream.wanted;
     ui.pause.textContent = stream.paused ? "Resume" : "Pause";
   }
 
@@ -63,9 +64,38 @@
     ui.mic.value = chosen;
   }
 
-  async function startCapture() {
-    const constraints = { channelCount: 1, echoCancellation: true, noiseSuppression: true };
+  // Raw sound by default: the browser's voice processing garbles speech for the recognizer. In a noisy
+  // room the journalist may turn it on; the choice is kept in this browser and applies at the next Go live.
+  const NOISY_ROOM_KEY = "liveblog.studio.noisyRoom";
+
+  function storedNoisyRoom() {
+    try {
+      return localStorage.getItem(NOISY_ROOM_KEY) === "on";
+    } catch {
+      return false; // storage blocked: raw, as by default
+    }
+  }
+
+  function storeNoisyRoom(on) {
+    try {
+      if (on) localStorage.setItem(NOISY_ROOM_KEY, "on");
+      else localStorage.removeItem(NOISY_ROOM_KEY);
+    } catch {
+      // storage blocked: the switch still applies to this page
+    }
+  }
+
+  function microphoneConstraints() {
+    const processing = ui.noisyRoom.checked;
+    const constraints = {
+      channelCount: 1, echoCancellation: processing, noiseSuppression: processing, autoGainControl: processing,
+    };
     if (ui.mic.value) constraints.deviceId = { exact: ui.mic.value };
+    return constraints;
+  }
+
+  async function startCapture() {
+    const constraints = microphoneConstraints();
     const media = await navigator.mediaDevices.getUserMedia({ audio: constraints });
     const context = new AudioContext(); // the device's native rate; the worklet resamples
     await context.audioWorklet.addModule(root.dataset.worklet);
@@ -282,6 +312,8 @@
   });
 
   ui.mic.addEventListener("focus", listMicrophones);
+  ui.noisyRoom.checked = storedNoisyRoom();
+  ui.noisyRoom.addEventListener("change", () => storeNoisyRoom(ui.noisyRoom.checked));
 
   function clock(seconds) {
     const s = Math.max(0, Math.floor(seconds));
