@@ -48,6 +48,13 @@ def fresh_roles(transactional_db):
 
 
 @pytest.fixture
+def media(settings, tmp_path):
+    """This test's own MEDIA_ROOT (the audio archive), empty."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+@pytest.fixture
 async def deepgram(settings):
     """The Deepgram emulator on loopback, with the settings pointing our client at it."""
     from tests.emulators.deepgram import Emulator, Script

@@ -8,19 +8,16 @@ from django.utils import timezone
 
 from publishing.models import Batch, Post, PostAction
 from publishing.tasks import publish_due_posts
-from tests.factories import live_event
-from transcription.models import Segment, StreamSession
+from tests import factories
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def drafted(event, journalist):
-    session = StreamSession.objects.create(event=event, journalist=journalist, provider="offline")
+    session = factories.stream_session(event, journalist)
     batch = Batch.objects.create(event=event, status=Batch.Status.DRAFTED)
-    Segment.objects.create(
-        session=session, event=event, sequence=0, text="We <b>launch</b> today.", start=0, end=2, batch=batch
-    )
+    factories.segment(session, "We <b>launch</b> today.", start=0, end=2, batch=batch)
     return Post.objects.create(event=event, batch=batch, body="The company launches today.", ai_assisted=True)
 
 
@@ -188,7 +185,7 @@ def test_without_publish_permission_a_new_post_is_not_scheduled_either(client, c
 
 
 def test_key_event_from_the_change_form_is_saved_and_the_event_is_read_only(client, changer, drafted, journalist):
-    elsewhere = live_event(journalist, title="Panel", slug="panel")
+    elsewhere = factories.live_event(journalist, title="Panel", slug="panel")
     client.force_login(changer)
     url = reverse("admin:publishing_post_change", args=[drafted.pk])
     assert '<select name="event"' not in client.get(url).content.decode()

@@ -12,7 +12,7 @@ import pytest
 import soundfile
 from django.core.files.base import ContentFile
 
-from tests import framecoded
+from tests import factories, framecoded
 from tests.framecoded import RATE, frames_in, pcm
 from tests.processes import ROOT, child_env
 from transcription import archive
@@ -21,18 +21,12 @@ from transcription.models import StreamSession
 
 # Audio is archived from worker threads, which see only committed rows; the roles (groups) come from
 # a data migration, so they are restored after each flush.
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path) -> Path:
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("media")]
 
 
 @pytest.fixture
 def session(event, journalist) -> StreamSession:
-    return StreamSession.objects.create(event=event, journalist=journalist, provider="offline")
+    return factories.stream_session(event, journalist)
 
 
 def decode_with_flac_cli(path: Path) -> bytes:

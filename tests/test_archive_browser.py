@@ -3,11 +3,10 @@
 import pytest
 from playwright.sync_api import sync_playwright
 
-from tests import framecoded
+from tests import factories, framecoded
 from tests.browser import launch, log_in
 from tests.framecoded import RATE, STEP, pcm
 from tests.processes import start_daphne
-from transcription.models import Segment, StreamSession
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -45,11 +44,9 @@ def daphne(django_db_setup, media_root):
 @pytest.fixture
 def segment(settings, media_root, event, journalist):
     settings.MEDIA_ROOT = media_root
-    session = StreamSession.objects.create(event=event, journalist=journalist, provider="offline")
+    session = factories.stream_session(event, journalist)
     framecoded.archive_audio(session.pk, pcm(0, 200))
-    return Segment.objects.create(
-        session=session, event=event, sequence=0, text="We ratify the treaty today.", start=7.3, end=12.1
-    )
+    return factories.segment(session, "We ratify the treaty today.", start=7.3, end=12.1)
 
 
 def test_an_editor_plays_exactly_the_segments_audio_in_admin(daphne, segment, editor):

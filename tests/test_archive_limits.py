@@ -9,7 +9,7 @@ import soundfile
 from asgiref.sync import sync_to_async
 from django.urls import reverse
 
-from tests import framecoded
+from tests import factories, framecoded
 from tests.audio import wav_pcm
 from tests.emulators.deepgram import silence, word_audio
 from tests.emulators.studio import Studio
@@ -19,16 +19,10 @@ from transcription.archive import clamp_resume
 from transcription.models import Segment, StreamSession
 
 # Audio is archived from worker threads, which see only committed rows.
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_roles")]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_roles", "media")]
 
 WEEK = 7 * 86400
 PIECE_BYTES = 2 * 5 * RATE  # one 5 s archive chunk
-
-
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
 
 
 @sync_to_async
@@ -91,7 +85,7 @@ def test_the_clamp_keeps_honest_figures_and_bounds_the_rest():
 @pytest.fixture
 def gapped_session(event, journalist) -> StreamSession:
     """One second of audio, then an hour of nothing, then another second (a resume far ahead)."""
-    session = StreamSession.objects.create(event=event, journalist=journalist, provider="offline")
+    session = factories.stream_session(event, journalist)
     framecoded.archive_audio(session.pk, pcm(1, 10))
     framecoded.archive_audio(session.pk, pcm(100, 10), at=3600.0)
     return session
@@ -107,9 +101,7 @@ def peak_memory(read) -> tuple[int, object]:
 
 
 def test_a_segment_over_an_hour_long_gap_streams_in_pieces_of_one_chunk(client, editor, gapped_session):
-    segment = Segment.objects.create(
-        session=gapped_session, event=gapped_session.event, sequence=0, text="Across the gap.", start=0.5, end=3601.0
-    )
+    segment = factories.segment(gapped_session, "Across the gap.", start=0.5, end=3601.0)
     client.force_login(editor)
     url = reverse("transcripts:segment_audio", args=[segment.pk])
 
@@ -141,9 +133,7 @@ def test_a_session_download_over_an_hour_long_gap_reads_it_in_pieces(client, jou
 
 
 def test_segment_audio_still_plays_exactly_its_stretch(client, editor, gapped_session):
-    segment = Segment.objects.create(
-        session=gapped_session, event=gapped_session.event, sequence=0, text="Short.", start=0.3, end=0.8
-    )
+    segment = factories.segment(gapped_session, "Short.", start=0.3, end=0.8)
     client.force_login(editor)
     response = client.get(reverse("transcripts:segment_audio", args=[segment.pk]))
     assert frames_in(wav_pcm(b"".join(response.streaming_content))) == [4, 5, 6, 7, 8]

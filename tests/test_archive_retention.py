@@ -12,32 +12,25 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from events.models import Event
-from tests import framecoded
-from tests.factories import live_event
+from tests import factories, framecoded
 from tests.framecoded import pcm
 from transcription import archive
 from transcription.models import StreamSession
 from transcription.tasks import purge_expired_audio
 
 # Deleted sessions' audio goes when the deletion commits: the tests commit.
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("media")]
 
 
 def with_audio(event, journalist, **fields) -> StreamSession:
-    session = StreamSession.objects.create(event=event, journalist=journalist, provider="offline")
+    session = factories.stream_session(event, journalist)
     framecoded.archive_audio(session.pk, pcm(0, 60))
     StreamSession.objects.filter(pk=session.pk).update(**fields)
     return session
 
 
 def another_event(journalist) -> Event:
-    return live_event(journalist, title="Marathon", slug="marathon")
+    return factories.live_event(journalist, title="Marathon", slug="marathon")
 
 
 def saved_days_ago(session: StreamSession, days: float) -> None:

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from publishing.brief import labelled_transcript
 from publishing.models import Batch
-from tests import framecoded
+from tests import factories, framecoded
 from tests.audio import wav_pcm
 from tests.framecoded import RATE, frames_in, pcm
 from transcription import archive
@@ -21,18 +21,12 @@ from transcription.tasks import purge_expired_audio
 
 # Audio is archived from worker threads, which see only committed rows; the roles (groups) come from
 # a data migration, so they are restored after each flush.
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("media")]
 
 
 @pytest.fixture
 def session(event, journalist) -> StreamSession:
-    session = StreamSession.objects.create(event=event, journalist=journalist, provider="offline", audio_seconds=20)
+    session = factories.stream_session(event, journalist, audio_seconds=20)
     framecoded.archive_audio(session.pk, pcm(0, 200))
     session.refresh_from_db()
     return session
@@ -40,9 +34,7 @@ def session(event, journalist) -> StreamSession:
 
 @pytest.fixture
 def segment(session) -> Segment:
-    return Segment.objects.create(
-        session=session, event=session.event, sequence=0, text="We ratify the treaty today.", start=7.3, end=12.1
-    )
+    return factories.segment(session, "We ratify the treaty today.", start=7.3, end=12.1)
 
 
 @pytest.fixture
@@ -171,13 +163,9 @@ def test_search_finds_segments_across_events_and_jumps_to_their_audio(client, ed
     from events.models import Event
 
     other = Event.objects.create(title="Budget", slug="budget", starts_at=timezone.now())
-    other_session = StreamSession.objects.create(event=other, journalist=other_journalist, provider="offline")
-    Segment.objects.create(
-        session=other_session, event=other, sequence=0, text="The TREATY was signed.", start=0, end=2
-    )
-    Segment.objects.create(
-        session=segment.session, event=segment.event, sequence=1, text="Unrelated.", start=13, end=14
-    )
+    other_session = factories.stream_session(other, other_journalist)
+    factories.segment(other_session, "The TREATY was signed.", start=0, end=2)
+    factories.segment(segment.session, "Unrelated.", sequence=1, start=13, end=14)
     client.force_login(editor)
     changelist = reverse("admin:transcription_segment_changelist")
 

@@ -4,7 +4,8 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 
-from transcription.models import Segment, StreamSession
+from tests import factories
+from transcription.models import Segment
 from transcription.search import search_segments
 
 pytestmark = [pytest.mark.scaleout, pytest.mark.django_db]
@@ -12,12 +13,9 @@ pytestmark = [pytest.mark.scaleout, pytest.mark.django_db]
 
 @pytest.fixture
 def segments(event, journalist):
-    session = StreamSession.objects.create(event=event, journalist=journalist, provider="offline")
+    session = factories.stream_session(event, journalist)
     texts = ["The senate will ratify the treaty.", "Lovelace2026 is the codename.", "Nothing to see."]
-    return [
-        Segment.objects.create(session=session, event=event, sequence=i, text=t, start=i, end=i + 1)
-        for i, t in enumerate(texts)
-    ]
+    return [factories.segment(session, t, sequence=i, start=i, end=i + 1) for i, t in enumerate(texts)]
 
 
 def test_search_uses_postgres_full_text_with_stemming(segments):

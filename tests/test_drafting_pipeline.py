@@ -41,6 +41,7 @@ def mavera_env(emulator: MaveraEmulator, **extra: str) -> dict[str, str]:
         "MAVERA_BASE_URL": emulator.base_url,
         "MAVERA_BACKOFF_SECONDS": "0.05",
         "BATCH_TICK_SECONDS": TICK,
+        "BATCH_MIN_WORDS": "1",  # the drills count batches of a few sentences
         **extra,
     }
 
@@ -84,8 +85,9 @@ def test_segments_become_batches_and_published_posts_on_the_beat(journalist, pro
     assert_one_post_per_batch_and_no_segment_lost([event])
     first_two, last = list(Post.objects.filter(event=event).order_by("pk"))[:2], Post.objects.get(batch__is_final=True)
     assert all(post.status == Post.Status.PUBLISHED and post.ai_assisted for post in first_two)
-    # Twelve words: too short to go live without an editor, auto-publishing or not.
-    assert last.status == Post.Status.DRAFT and last.hold_reason == "It has 12 words, fewer than 40."
+    # Twelve words said, reported in fifteen: too short to go live without an editor, auto-publishing or not.
+    assert last.status == Post.Status.DRAFT and last.hold_reason == "It has 15 words, fewer than 40."
+    assert last.body == f"The speaker says: “{SENTENCES[0]}”" and last.quotes_checked
     for process in processes:
         process.assert_no_traceback()
 

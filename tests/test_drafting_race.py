@@ -84,7 +84,8 @@ def test_racing_batchers_never_put_a_segment_in_two_batches(django_user_model, v
 
 
 @pytest.mark.django_db
-def test_one_tick_claims_every_due_event_in_one_go(django_user_model):
+def test_one_tick_claims_every_due_event_in_one_go(django_user_model, settings):
+    settings.BATCH_MIN_WORDS = 1
     event, session = racing_event(django_user_model)
     others = [
         Event.objects.create(title=f"E{n}", slug=f"e{n}", status=Event.Status.LIVE, starts_at=event.starts_at)
@@ -100,7 +101,8 @@ def test_one_tick_claims_every_due_event_in_one_go(django_user_model):
 
 
 @pytest.mark.django_db
-def test_two_beats_in_the_same_instant_make_one_batch(event):
+def test_two_beats_in_the_same_instant_make_one_batch(event, settings):
+    settings.BATCH_MIN_WORDS = 1
     session = StreamSession.objects.create(
         event=event, journalist=event.journalists.first(), provider=StreamSession.Provider.OFFLINE
     )

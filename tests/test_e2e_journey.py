@@ -54,7 +54,7 @@ def browser(tmp_path_factory) -> Iterator[Browser]:
 @pytest.fixture(scope="module", params=["offline", "emulators"])
 def stack(request, django_db_setup) -> Iterator[Stack]:
     # Each batch is a few seconds of speech: short drafts must still auto-publish here.
-    env = {"BATCH_TICK_SECONDS": "1", "HOLD_DRAFTS_UNDER_WORDS": "1"}
+    env = {"BATCH_TICK_SECONDS": "1", "HOLD_DRAFTS_UNDER_WORDS": "1", "BATCH_MIN_WORDS": "1"}
     deepgram = mavera = None
     if request.param == "emulators":
         deepgram = EmulatorThread()

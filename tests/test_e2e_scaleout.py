@@ -48,6 +48,7 @@ def test_two_daphnes_a_worker_and_one_beat_survive_losing_the_streaming_process(
         env = {
             "BATCH_TICK_SECONDS": "1",
             "HOLD_DRAFTS_UNDER_WORDS": "1",  # a dozen spoken words make each post here
+            "BATCH_MIN_WORDS": "1",
             "DEEPGRAM_API_KEY": deepgram.script.api_key,
             "DEEPGRAM_URL": deepgram.url,
         }

@@ -11,7 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from publishing.models import Post
-from transcription.models import Segment, StreamSession
+from tests import factories
+from transcription.models import StreamSession
 
 pytestmark = pytest.mark.django_db
 
@@ -21,8 +22,8 @@ TRICKY = "A <b>bold</b> claim --> & more\n\nsaid on a second line"
 @pytest.fixture
 def sessions(event, journalist, other_journalist):
     event.journalists.add(other_journalist)
-    first = StreamSession.objects.create(event=event, journalist=journalist, provider="offline", audio_seconds=30)
-    second = StreamSession.objects.create(event=event, journalist=other_journalist, provider="offline")
+    first = factories.stream_session(event, journalist, audio_seconds=30)
+    second = factories.stream_session(event, other_journalist)
     StreamSession.objects.filter(pk=second.pk).update(started_at=first.started_at + timedelta(seconds=60))
     second.refresh_from_db()
     rows = [
@@ -32,9 +33,7 @@ def sessions(event, journalist, other_journalist):
         (second, 0, "Second room, first words.", 1.0, 4.0, 0),
     ]
     for session, sequence, text, start, end, speaker in rows:
-        Segment.objects.create(
-            session=session, event=event, sequence=sequence, text=text, start=start, end=end, speaker=speaker
-        )
+        factories.segment(session, text, sequence=sequence, start=start, end=end, speaker=speaker)
     return first, second
 
 

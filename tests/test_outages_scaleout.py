@@ -206,6 +206,7 @@ def test_a_server_restart_mid_stream_loses_no_final_and_no_post(servers, outage)
             "LIVEBLOG_DATA_DIR": str(data_dir),
             "BATCH_TICK_SECONDS": "1",
             "HOLD_DRAFTS_UNDER_WORDS": "0",  # a batch of this drill's one-word utterances is short
+            "BATCH_MIN_WORDS": "0",
             "DEEPGRAM_API_KEY": deepgram.script.api_key,
             "DEEPGRAM_URL": deepgram.url,
         }

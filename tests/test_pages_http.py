@@ -15,6 +15,7 @@ from events.models import Event
 from events.roles import create_roles
 from publishing.models import Post
 from readers import changes
+from tests import factories
 from tests.processes import start_daphne
 
 # Transactional: pages forget their cached state on commit, as in production.
@@ -39,12 +40,6 @@ def _roles(transactional_db):
     create_roles()
 
 
-def publish(event, body="An update.", *, headline="", editor=None, **fields) -> Post:
-    post = Post.objects.create(event=event, headline=headline, body=body, **fields)
-    post.publish(editor)
-    return post
-
-
 def jsonld(html: str) -> dict:
     match = re.search(r'<script type="application/ld\+json">(.*?)</script>', html, re.S)
     assert match, "no JSON-LD block on the page"
@@ -57,14 +52,14 @@ def cursor_of(event: Event) -> int:
 
 
 def test_cursor_endpoint_returns_new_edited_and_removed_since_the_cursor(client, event, editor):
-    kept = publish(event, "First.")
-    dropped = publish(event, "Second.")
+    kept = factories.published_post(event, "First.")
+    dropped = factories.published_post(event, "Second.")
     cursor = cursor_of(event)
 
     kept.edit(editor, headline="", body="First, corrected.")
     kept.set_pinned(editor, True)
     dropped.reject(editor)
-    added = publish(event, "Third.")
+    added = factories.published_post(event, "Third.")
 
     response = client.get(f"/events/{event.slug}/posts.json", {"after": cursor})
     assert response.status_code == 200
@@ -80,7 +75,7 @@ def test_cursor_endpoint_returns_new_edited_and_removed_since_the_cursor(client,
 
 def test_renaming_and_ending_the_event_reach_the_cursor_and_a_stale_edit_cannot_rewind_it(client, event):
     stale = Event.objects.get(pk=event.pk)  # an editor's form, read before the next post
-    publish(event, "First.")
+    factories.published_post(event, "First.")
     cursor = cursor_of(event)
 
     stale.title = "Keynote <b>renamed</b>"
@@ -101,7 +96,7 @@ def test_renaming_and_ending_the_event_reach_the_cursor_and_a_stale_edit_cannot_
 
 
 def test_cursor_endpoint_is_cacheable_by_etag_until_the_next_change(client, event):
-    publish(event, "First.")
+    factories.published_post(event, "First.")
     url = f"/events/{event.slug}/posts.json?after=0"
     first = client.get(url)
     assert "public" in first["Cache-Control"] and "max-age" in first["Cache-Control"]
@@ -113,7 +108,7 @@ def test_cursor_endpoint_is_cacheable_by_etag_until_the_next_change(client, even
         == first.content.decode()
     )
 
-    publish(event, "Second.")
+    factories.published_post(event, "Second.")
     second = client.get(url, HTTP_IF_NONE_MATCH=first["ETag"])
     assert second.status_code == 200
     assert second["ETag"] != first["ETag"]
@@ -137,9 +132,9 @@ def test_unknown_or_private_event_is_not_found(client, event):
 def test_event_page_shows_posts_newest_first_with_pin_key_events_and_labels(client, event, editor):
     editor.first_name, editor.last_name = "Erin", "Editor"
     editor.save()
-    old = publish(event, "Opening remarks.", headline="Doors open", author=editor)
+    old = factories.published_post(event, "Opening remarks.", headline="Doors open", author=editor)
     Post.objects.filter(pk=old.pk).update(published_at=timezone.now() - timedelta(minutes=5))
-    new = publish(event, "The launch.", headline="Launch", ai_assisted=True)
+    new = factories.published_post(event, "The launch.", headline="Launch", ai_assisted=True)
     old.set_pinned(editor, True)
     new.set_key_event(editor, True)
     draft = Post.objects.create(event=event, body="Not yet public.")
@@ -159,7 +154,7 @@ def test_event_page_shows_posts_newest_first_with_pin_key_events_and_labels(clie
 
 
 def test_permalink_page_has_open_graph_tags(client, event):
-    post = publish(event, "Ada Lovelace takes the stage.", headline="Ada on stage")
+    post = factories.published_post(event, "Ada Lovelace takes the stage.", headline="Ada on stage")
     html = client.get(f"/events/{event.slug}/posts/{post.pk}/").content.decode()
     assert '<meta property="og:title" content="Ada on stage">' in html
     assert '<meta property="og:description" content="Ada Lovelace takes the stage.">' in html
@@ -171,7 +166,7 @@ def test_long_blogs_load_older_posts_by_cursor(client, event):
     start = timezone.now() - timedelta(hours=1)
     posts = []
     for n in range(25):
-        post = publish(event, f"Update number {n}.")
+        post = factories.published_post(event, f"Update number {n}.")
         Post.objects.filter(pk=post.pk).update(published_at=start + timedelta(minutes=n))
         posts.append(post)
     html = client.get(f"/events/{event.slug}/").content.decode()
@@ -192,7 +187,7 @@ def test_long_blogs_load_older_posts_by_cursor(client, event):
 def test_cached_page_costs_one_query_and_changes_with_publish_edit_and_removal(
     client, event, editor, django_assert_max_num_queries
 ):
-    post = publish(event, "Original words.")
+    post = factories.published_post(event, "Original words.")
     url = f"/events/{event.slug}/"
     assert "Original words." in client.get(url).content.decode()
     with django_assert_max_num_queries(1):  # the event's change number; the page itself comes from the cache
@@ -200,7 +195,7 @@ def test_cached_page_costs_one_query_and_changes_with_publish_edit_and_removal(
 
     post.edit(editor, headline="", body="Corrected words.")
     assert "Corrected words." in client.get(url).content.decode()
-    other = publish(event, "Another update.")
+    other = factories.published_post(event, "Another update.")
     assert "Another update." in client.get(url).content.decode()
     other.unpublish(editor)
     html = client.get(url).content.decode()
@@ -208,19 +203,19 @@ def test_cached_page_costs_one_query_and_changes_with_publish_edit_and_removal(
 
 
 def test_event_page_answers_its_etag_with_304_until_the_next_change(client, event):
-    publish(event, "First words.")
+    factories.published_post(event, "First words.")
     url = f"/events/{event.slug}/"
     etag = client.get(url)["ETag"]
     unchanged = client.get(url, headers={"If-None-Match": etag})
     assert unchanged.status_code == 304 and unchanged.content == b"" and unchanged["ETag"] == etag
 
-    publish(event, "Second words.")
+    factories.published_post(event, "Second words.")
     changed = client.get(url, headers={"If-None-Match": etag})
     assert changed.status_code == 200 and changed["ETag"] != etag and "Second words." in changed.content.decode()
 
 
 def test_reader_pages_skip_sessions_and_csrf_but_keep_the_site_headers(client, event):
-    publish(event, "An update.")
+    factories.published_post(event, "An update.")
     client.cookies["sessionid"] = "a reader who once logged in"
     for url in (f"/events/{event.slug}/", f"/events/{event.slug}/posts.json?after=0"):
         response = client.get(url)
@@ -233,7 +228,7 @@ def test_reader_pages_skip_sessions_and_csrf_but_keep_the_site_headers(client, e
 
 
 def test_changes_made_in_another_process_reach_the_page_daphne_keeps_in_memory(event, editor):
-    post = publish(event, "Original words.")
+    post = factories.published_post(event, "Original words.")
     process, port = start_daphne()
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}") as http:
@@ -246,7 +241,7 @@ def test_changes_made_in_another_process_reach_the_page_daphne_keeps_in_memory(e
             assert "Original words." in page() and "Original words." in page()  # the second from memory
             post.edit(editor, headline="", body="Corrected words.")
             assert "Corrected words." in page()
-            other = publish(event, "Another update.")
+            other = factories.published_post(event, "Another update.")
             assert "Another update." in page()
             other.unpublish(editor)
             assert "Another update." not in page()
@@ -258,8 +253,8 @@ def test_changes_made_in_another_process_reach_the_page_daphne_keeps_in_memory(e
 
 
 def test_atom_feed_parses_with_entries_newest_first(client, event):
-    publish(event, "First words.", headline="First")
-    second = publish(event, "Second words.", headline="Second", ai_assisted=True)
+    factories.published_post(event, "First words.", headline="First")
+    second = factories.published_post(event, "Second words.", headline="Second", ai_assisted=True)
     response = client.get(f"/events/{event.slug}/feed.atom")
     assert response["Content-Type"].startswith("application/atom+xml")
     feed = feedparser.parse(response.content)
@@ -272,7 +267,7 @@ def test_atom_feed_parses_with_entries_newest_first(client, event):
 
 
 def test_json_ld_describes_the_live_blog(client, event, editor):
-    post = publish(event, "Ada Lovelace takes the stage.", headline="Ada on stage", author=editor)
+    post = factories.published_post(event, "Ada Lovelace takes the stage.", headline="Ada on stage", author=editor)
     data = jsonld(client.get(f"/events/{event.slug}/").content.decode())
     assert data["@type"] == "LiveBlogPosting"
     assert data["coverageStartTime"] == event.starts_at.isoformat()
@@ -296,8 +291,8 @@ def test_json_ld_describes_the_live_blog(client, event, editor):
 
 
 def test_hostile_post_text_stays_inert_everywhere(client, event):
-    post = publish(event, HOSTILE_BODY, headline=HOSTILE_HEADLINE)
-    newer = publish(event, "A later update.")
+    post = factories.published_post(event, HOSTILE_BODY, headline=HOSTILE_HEADLINE)
+    newer = factories.published_post(event, "A later update.")
     outputs = {
         "page": client.get(f"/events/{event.slug}/").content.decode(),
         "permalink": client.get(f"/events/{event.slug}/posts/{post.pk}/").content.decode(),
@@ -340,7 +335,7 @@ def test_index_lists_live_upcoming_and_past_events(client, event):
 
 
 def test_json_api_lists_events_and_posts(client, event):
-    post = publish(event, "Words.", headline="Head")
+    post = factories.published_post(event, "Words.", headline="Head")
     events = client.get("/api/events.json").json()["events"]
     assert [e["slug"] for e in events] == [event.slug]
     data = client.get(events[0]["posts_url"]).json()

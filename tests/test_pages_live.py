@@ -17,6 +17,7 @@ from playwright.sync_api import expect, sync_playwright
 
 from events.roles import create_roles
 from publishing.models import Post
+from tests import factories
 from tests.browser import launch
 from tests.processes import ROOT, child_env, start_daphne
 
@@ -78,12 +79,6 @@ def assert_not_reloaded(page) -> None:
     assert page.evaluate("window.__sameDocument") is True
 
 
-def publish(event, body: str, *, headline: str = "", **fields) -> Post:
-    post = Post.objects.create(event=event, headline=headline, body=body, **fields)
-    post.publish()
-    return post
-
-
 def in_another_process(code: str) -> None:
     """Run Django code in a separate process, as the Celery worker would: the Daphne serving the
     reader hears of it only through the database or the channel layer, never in memory."""
@@ -132,13 +127,13 @@ def test_reader_receives_posts_published_in_admin_and_by_another_process(browser
 def test_scrolled_down_reader_gets_a_banner_and_a_title_count(reader, daphne, event):
     start = timezone.now() - timedelta(hours=1)
     for n in range(12):
-        post = publish(event, f"Earlier update {n}. " + "Plenty of words to make the page long. " * 12)
+        post = factories.published_post(event, f"Earlier update {n}. " + "Plenty of words to make the page long. " * 12)
         Post.objects.filter(pk=post.pk).update(published_at=start + timedelta(minutes=n))
     page = live_page(reader, f"{daphne}/events/{event.slug}/", viewport={"width": 390, "height": 700})
     title = page.title()
     page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
 
-    fresh = publish(event, "Something new happened.")
+    fresh = factories.published_post(event, "Something new happened.")
     banner = page.locator("#new-banner")
     expect(banner).to_be_visible(timeout=ARRIVES)
     expect(banner).to_contain_text("1 new update")
@@ -146,7 +141,7 @@ def test_scrolled_down_reader_gets_a_banner_and_a_title_count(reader, daphne, ev
     expect(page.locator("#announcer")).to_have_text("1 new update")
     expect(page.locator(f"#post-{fresh.pk}")).to_be_hidden()
 
-    second = publish(event, "And something else.")
+    second = factories.published_post(event, "And something else.")
     expect(banner).to_contain_text("2 new updates", timeout=ARRIVES)
     expect(page).to_have_title(f"(2) {title}")
 
@@ -157,16 +152,16 @@ def test_scrolled_down_reader_gets_a_banner_and_a_title_count(reader, daphne, ev
     expect(page).to_have_title(title)
 
     page.evaluate("window.scrollTo(0, 0)")
-    third = publish(event, "Read at the top.")
+    third = factories.published_post(event, "Read at the top.")
     expect(page.locator(f"#post-{third.pk}")).to_be_visible(timeout=ARRIVES)  # slides straight in
     expect(banner).to_be_hidden()
     assert_not_reloaded(page)
 
 
 def test_edits_removals_and_pins_reach_the_open_page(reader, daphne, event, editor):
-    kept = publish(event, "Original wording.", headline="Kept")
-    dropped = publish(event, "About to be withdrawn.", headline="Dropped")
-    rejected = publish(event, "About to be rejected.", headline="Rejected")
+    kept = factories.published_post(event, "Original wording.", headline="Kept")
+    dropped = factories.published_post(event, "About to be withdrawn.", headline="Dropped")
+    rejected = factories.published_post(event, "About to be rejected.", headline="Rejected")
     page = live_page(reader, f"{daphne}/events/{event.slug}/")
 
     kept.edit(editor, headline="Kept", body="Corrected wording.")
@@ -216,13 +211,13 @@ def test_renaming_and_ending_the_event_reach_the_open_page_and_widget(reader, da
 def test_page_catches_up_after_the_socket_is_cut(reader, event, editor):
     process, port = start_daphne()
     try:
-        edited = publish(event, "Before the outage.")
-        removed = publish(event, "Withdrawn during the outage.")
+        edited = factories.published_post(event, "Before the outage.")
+        removed = factories.published_post(event, "Withdrawn during the outage.")
         page = live_page(reader, f"http://127.0.0.1:{port}/events/{event.slug}/")
 
         process.kill()  # every socket cut at once, no goodbye
         expect(page.locator("#event[data-connected]")).to_have_count(0, timeout=ARRIVES)
-        missed = publish(event, "Published while the reader was cut off.")
+        missed = factories.published_post(event, "Published while the reader was cut off.")
         edited.edit(editor, headline="", body="Edited during the outage.")
         removed.unpublish(editor)
 
@@ -232,7 +227,7 @@ def test_page_catches_up_after_the_socket_is_cut(reader, event, editor):
         expect(page.locator(f"#post-{removed.pk}")).to_have_count(0)
         expect(page.locator("#event[data-connected]")).to_have_count(1, timeout=ARRIVES)
 
-        again = publish(event, "After the reconnect.")
+        again = factories.published_post(event, "After the reconnect.")
         expect(page.locator(f"#post-{again.pk}")).to_have_count(1, timeout=ARRIVES)
         ids = page.eval_on_selector_all("#posts article.post", "els => els.map(e => +e.dataset.id)")
         assert ids == [again.pk, missed.pk, edited.pk]  # nothing missed, nothing twice
@@ -251,7 +246,7 @@ def test_without_sockets_the_page_polls_the_cursor_endpoint(browser, daphne, eve
         page.on("request", lambda request: polled.append(request.url) if "posts.json?after=" in request.url else None)
         page.goto(f"{daphne}/events/{event.slug}/")
         page.evaluate("window.__sameDocument = true")
-        post = publish(event, "Arrived by polling.")
+        post = factories.published_post(event, "Arrived by polling.")
         expect(page.locator(f"#post-{post.pk}")).to_contain_text("Arrived by polling.", timeout=ARRIVES)
         assert polled, "the page never asked the cursor endpoint"
         assert page.locator("#event[data-connected]").count() == 0
@@ -264,7 +259,7 @@ def test_the_page_is_complete_without_javascript(reader, daphne, event):
     start = timezone.now() - timedelta(hours=2)
     posts = []
     for n in range(23):
-        post = publish(event, f"Update {n}.", headline=f"Headline {n}")
+        post = factories.published_post(event, f"Update {n}.", headline=f"Headline {n}")
         Post.objects.filter(pk=post.pk).update(published_at=start + timedelta(minutes=n))
         posts.append(post)
     page = reader(f"{daphne}/events/{event.slug}/", java_script_enabled=False)
@@ -285,7 +280,7 @@ def test_hostile_post_stays_inert_in_the_browser(reader, daphne, event):
     page = live_page(reader, f"{daphne}/events/{event.slug}/")
     dialogs = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-    hostile = publish(
+    hostile = factories.published_post(
         event,
         'Look <script>window.pwned=1</script><img src=x onerror="window.pwned=2;alert(2)">'
         '<a href="javascript:window.pwned=3">click</a></script><script>alert(4)</script>',
@@ -310,7 +305,7 @@ def test_hostile_post_stays_inert_in_the_browser(reader, daphne, event):
 
 def test_socket_is_read_only_and_speaks_only_hello(daphne, event):
     url = daphne.replace("http", "ws") + f"/ws/events/{event.slug}/"
-    publish(event, "Already there.")
+    factories.published_post(event, "Already there.")
     for bad in ["hi", json.dumps({"type": "publish", "cursor": 0}), json.dumps({"type": "hello", "cursor": -1})]:
         with ws_client.connect(url, origin=daphne) as socket:
             socket.send(bad)
@@ -337,16 +332,16 @@ def test_a_reader_joining_on_an_older_cursor_is_caught_up_and_both_hear_the_next
     def ids(socket) -> list[int]:
         return [post["id"] for post in json.loads(socket.recv(timeout=10))["posts"]]
 
-    first = publish(event, "First.")
+    first = factories.published_post(event, "First.")
     with ws_client.connect(url, origin=daphne) as early:
         early.send(json.dumps({"type": "hello", "cursor": 0}))
         seen = json.loads(early.recv(timeout=10))
         assert [post["id"] for post in seen["posts"]] == [first.pk]
-        second = publish(event, "Second.")
+        second = factories.published_post(event, "Second.")
         assert ids(early) == [second.pk]
         with ws_client.connect(url, origin=daphne) as late:  # behind the readers already here
             late.send(json.dumps({"type": "hello", "cursor": seen["cursor"]}))
             assert ids(late) == [second.pk]
-            third = publish(event, "Third.")
+            third = factories.published_post(event, "Third.")
             assert ids(early) == [third.pk]
             assert ids(late) == [third.pk]

@@ -24,9 +24,10 @@ from events.roles import create_roles
 from liveblog_site.asgi import application
 from liveblog_site.routing import reader_routes, studio_routes
 from publishing.models import Batch, Post
+from tests import factories
 from tests.emulators.studio import Studio
 from tests.framecoded import archive_audio, pcm
-from transcription.models import Segment, SegmentCorrection, StreamSession
+from transcription.models import SegmentCorrection
 
 ROLES = ("anonymous", "reader", "journalist", "other_journalist", "editor")
 ANON, READER, JOURNO, OTHER, EDITOR = ROLES
@@ -198,9 +199,9 @@ def world(roles_again, event, journalist, other_journalist, editor, reader):
         starts_at=timezone.now() - timedelta(minutes=5),
     )  # fmt: skip
     private.journalists.add(other_journalist)
-    session = StreamSession.objects.create(event=event, journalist=journalist, provider="offline")
+    session = factories.stream_session(event, journalist)
     archive_audio(session.pk, pcm(0, 40))
-    segment = Segment.objects.create(session=session, event=event, sequence=0, text="Opening words.", start=0, end=3)
+    segment = factories.segment(session, "Opening words.", start=0, end=3)
     correction = SegmentCorrection.objects.create(segment=segment, editor=editor, before="Opening", after="Opening.")
     batch = Batch.objects.create(event=event)
     post = Post.objects.create(event=event, batch=batch, body="The keynote opens.")

@@ -55,6 +55,8 @@ class Script:
     drop_code: int | None = None  # None: abort the TCP connection (the client sees 1006)
     stall: bool = False
     idle_timeout: float = 10.0
+    # With diarize=true, who says each word: word id -> speaker number (0 for any word not listed).
+    speakers: dict[int, int] = field(default_factory=dict)
 
 
 class Emulator:
@@ -305,7 +307,10 @@ class _Listen:
     words_end = 0.0
 
     def _word(self, current: dict, end: float) -> dict:
-        return {"word": f"word{current['id']}", "start": round(current["start"], 3), "end": round(end, 3)}
+        word = {"word": f"word{current['id']}", "start": round(current["start"], 3), "end": round(end, 3)}
+        if self.params.get("diarize") == "true":
+            word["speaker"] = self.emulator.script.speakers.get(current["id"], 0)
+        return word
 
     def _close_word(self) -> None:
         if self.current is not None:
@@ -325,7 +330,6 @@ class _Listen:
         self, words: list[dict], *, is_final: bool, speech_final: bool = False, from_finalize: bool = False
     ) -> None:
         transcript = " ".join(w["word"] for w in words)
-        diarize = self.params.get("diarize") == "true"
         await self._send(
             {
                 "type": "Results",
@@ -341,13 +345,7 @@ class _Listen:
                             "transcript": transcript,
                             "confidence": 0.99 if words else 0.0,
                             "words": [
-                                {
-                                    **w,
-                                    "confidence": 0.99,
-                                    "punctuated_word": w["word"],
-                                    **({"speaker": 0} if diarize else {}),
-                                }
-                                for w in words
+                                {**w, "confidence": 0.99, "punctuated_word": w["word"]} for w in words
                             ],
                         }
                     ]
