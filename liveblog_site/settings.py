@@ -209,6 +209,8 @@ MAVERA_BACKOFF_SECONDS = env_float("MAVERA_BACKOFF_SECONDS", 1.0, minimum=0.01)
 MAVERA_CHUNK_CHARS = env_int("MAVERA_CHUNK_CHARS", 12000, minimum=500)
 # A drafting claim lapses after this, so a killed worker's batch is drafted again.
 DRAFTING_LEASE_SECONDS = env_float("DRAFTING_LEASE_SECONDS", 300.0, minimum=1.0)
+# Credits a batch reserves against its event's cap before any batch of the event was billed (then: its dearest batch).
+CREDIT_RESERVE_PER_BATCH = env_int("CREDIT_RESERVE_PER_BATCH", 12, minimum=1)
 # A generated draft shorter or longer than this waits for an editor, even on an auto-publishing event.
 HOLD_DRAFTS_UNDER_WORDS = env_int("HOLD_DRAFTS_UNDER_WORDS", 40, minimum=0)
 HOLD_DRAFTS_OVER_WORDS = env_int("HOLD_DRAFTS_OVER_WORDS", 200, minimum=1)

@@ -7,6 +7,7 @@ from django.template.response import TemplateResponse
 from django.urls import path
 
 from events.models import Event
+from publishing.credits import credits_of
 from publishing.models import Batch, Post, PostAction
 from publishing.moderation import HANDLERS, TRANSITIONS, Decision, ModerationForm
 from transcription.admin import ReadOnlyAdmin
@@ -207,7 +208,6 @@ class PostAdmin(admin.ModelAdmin):
             }
             for post in posts[:100]
         ]
-        credits = Post.objects.credits_used(event)
         context = {
             **self.admin_site.each_context(request),
             "title": f"Draft queue · {event.title}",
@@ -215,7 +215,7 @@ class PostAdmin(admin.ModelAdmin):
             "items": items,
             "show": show,
             "failed": Batch.objects.filter(event=event, status=Batch.Status.FAILED).order_by("-created_at")[:50],
-            "credits_used": credits,
+            "credits": credits_of(event),
             "can_publish": self.has_publish_permission(request),
             "can_change": self.has_change_permission(request),
             "can_add": self.has_add_permission(request),

@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 from django.utils import timezone
 
 from events.models import Event
+from publishing import credits
 from publishing.models import Batch
 from transcription.models import Segment
 
@@ -34,6 +35,7 @@ def tick(now: datetime | None = None) -> list[Batch]:
     Due events with nothing new start a fresh interval too, so the studio's countdown keeps its rhythm.
     """
     now = now or timezone.now()
+    credits.resume_where_cap_allows()
     # Segments stored after their event ended (a late final result) still get drafted.
     late = Segment.objects.unbatched().filter(event__status=Event.Status.ENDED).values_list("event_id", flat=True)
     for event_id in set(late[:1000]):

@@ -10,13 +10,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce
 
-from events.models import Event
+from publishing import credits
 from publishing.brief import build_brief
 from publishing.drafters.base import Draft, DraftingFailed, DraftingUnavailable, get_drafter
 from publishing.models import Batch, Post
 
 log = logging.getLogger(__name__)
-CAP_REASON_PREFIX = "Credit cap"
 _MARKDOWN_LINK = re.compile(r"!?\[([^\]]*)\]\((?:[^()]|\([^()]*\))*\)")
 _SCRIPT_SCHEME = re.compile(r"(?i)\b(?:javascript|vbscript|data)\s*:")
 _MARKDOWN_MARKS = re.compile(r"^\s{0,3}(?:#{1,6}\s+|[*-]\s+|>\s*)|\*\*|__", re.MULTILINE)
@@ -68,19 +67,6 @@ def hold_reason(text: str) -> str:
     return sentence[0].upper() + sentence[1:] + "."
 
 
-def cost_guard(event: Event) -> str:
-    """Pause drafting once the event's credits reach its cap; lift our own pause when the cap is raised."""
-    reason = event.drafting_paused_reason
-    if event.credit_cap is not None and (used := Post.objects.credits_used(event)) >= event.credit_cap:
-        reason = f"{CAP_REASON_PREFIX} of {event.credit_cap} reached: {used} credits used."
-    elif reason.startswith(CAP_REASON_PREFIX):
-        reason = ""
-    if reason != event.drafting_paused_reason:
-        Event.objects.filter(pk=event.pk).update(drafting_paused_reason=reason)
-        event.drafting_paused_reason = reason
-    return reason
-
-
 def draft_batch(batch_id: int, *, last_try: bool = False) -> Post | None:
     """Draft one batch. Returns its post, or None when another attempt owns or finished it, or it failed.
 
@@ -90,10 +76,19 @@ def draft_batch(batch_id: int, *, last_try: bool = False) -> Post | None:
     batch = Batch.objects.start_drafting(batch_id)
     if batch is None:
         return None
-    paused = cost_guard(batch.event)
+    paused = credits.reserve(batch)
     if paused:
-        batch.fail(f"Drafting paused: {paused}")
+        batch.fail(credits.PAUSED_ERROR_PREFIX + paused)
         return None
+    try:
+        post = _draft_reserved(batch, last_try)
+    finally:
+        credits.release(batch)
+    credits.pause_when_full(batch.event)
+    return post
+
+
+def _draft_reserved(batch: Batch, last_try: bool) -> Post | None:
     try:
         draft = get_drafter().draft(build_brief(batch))
     except DraftingFailed as exc:
@@ -109,9 +104,7 @@ def draft_batch(batch_id: int, *, last_try: bool = False) -> Post | None:
     if not body:
         batch.fail(f"{draft.provider} answered with no usable text")
         return None
-    post = save_post(batch, draft, body)
-    cost_guard(batch.event)
-    return post
+    return save_post(batch, draft, body)
 
 
 def save_post(batch: Batch, draft: Draft, body: str) -> Post | None:

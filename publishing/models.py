@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import OperationalError, models, transaction
-from django.db.models import BigIntegerField, Case, F, Q, Sum, Value, When
+from django.db.models import BigIntegerField, Case, F, Q, Value, When
 from django.urls import reverse
 from django.utils import timezone
 
@@ -163,6 +163,8 @@ class Batch(models.Model):
     endpoint = models.CharField(max_length=32, blank=True)
     request_id = models.CharField(max_length=128, blank=True)
     credits_used = models.PositiveIntegerField(null=True, blank=True)
+    # Held against the event's credit cap while this batch is being drafted under a live lease (publishing.credits).
+    credits_reserved = models.PositiveIntegerField(default=0, editable=False)
     latency_ms = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     drafting_started_at = models.DateTimeField(null=True, blank=True)
@@ -231,9 +233,6 @@ class PostQuerySet(models.QuerySet):
         post = self.create(event=batch.event, batch=batch, body=body, ai_assisted=True, hold_reason=hold_reason)
         post._log(None, PostAction.Kind.DRAFTED)
         return post
-
-    def credits_used(self, event) -> int:
-        return Batch.objects.filter(event=event).aggregate(total=Sum("credits_used"))["total"] or 0
 
 
 class Post(models.Model):

@@ -138,7 +138,7 @@ def test_credits_and_the_pause_reason_show_in_the_event_admin(client, editor, ev
     listing = client.get(reverse("admin:events_event_changelist")).content.decode()
     assert "36 of 30 · paused: Credit cap of 30 reached" in listing
     assert queue_url(event) in listing
-    assert "Credits used: 36 of a cap of 30" in client.get(queue_url(event)).content.decode()
+    assert "Credits: 36 of 30." in client.get(queue_url(event)).content.decode()
 
 
 def test_the_event_list_sums_credits_without_a_query_per_event(client, editor, event, journalist):

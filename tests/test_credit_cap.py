@@ -1,0 +1,183 @@
+"""An event's credit cap: reserved before each drafting call, lifted at the next beat once raised or cleared."""
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.urls import reverse
+from django.utils import timezone
+
+from events.models import Event
+from publishing import credits, drafting
+from publishing.batching import flush_remaining, tick
+from publishing.models import Batch
+from tests.emulators.mavera import MaveraEmulator
+from tests.factories import live_event
+from transcription.models import Segment, StreamSession
+
+CALL_COST = 12  # what the Mavera emulator bills per call
+SENTENCES = [
+    "Ada Lovelace opens the keynote with a story about the analytical engine.",
+    "She says the new liveblog pipeline drafts a post every thirty seconds.",
+    "The audience laughs when the demo shows a typo corrected in real time.",
+    "Editors approve each draft before readers see it, she explains.",
+    "Next year the team plans to support twelve more languages.",
+]
+
+
+@pytest.fixture(autouse=True)
+def _reserve_one_call_at_first(settings):
+    settings.CREDIT_RESERVE_PER_BATCH = CALL_COST
+
+
+@pytest.fixture
+def mavera(settings):
+    with MaveraEmulator(credits_per_call=CALL_COST) as emulator:
+        settings.DRAFTER = "publishing.drafters.mavera.MaveraDrafter"
+        settings.MAVERA_API_KEY = "mvra_live_test"
+        settings.MAVERA_BASE_URL = emulator.base_url
+        settings.MAVERA_ENDPOINT = "generations"
+        settings.MAVERA_BACKOFF_SECONDS = 0.01
+        yield emulator
+
+
+def add_segments(event: Event, texts: list[str]) -> None:
+    session = event.stream_sessions.first() or StreamSession.objects.create(
+        event=event, journalist=event.journalists.first(), provider=StreamSession.Provider.OFFLINE
+    )
+    first = Segment.objects.filter(session=session).count()
+    for n, text in enumerate(texts, start=first):
+        Segment.objects.create(session=session, event=event, sequence=n, text=text, start=n * 3.0, end=n * 3.0 + 2.5)
+
+
+def capped_event_after_one_batch(event: Event, cap: int) -> Batch:
+    """The event, capped, with one batch drafted and billed through the emulator."""
+    event.credit_cap = cap
+    event.save()
+    add_segments(event, SENTENCES)
+    [batch] = tick(timezone.now())
+    assert drafting.draft_batch(batch.pk) is not None
+    return batch
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("new_cap", [100, None], ids=["raised", "cleared"])
+def test_raising_or_clearing_the_cap_drafts_the_waiting_segments_at_the_next_tick(event, mavera, new_cap):
+    capped_event_after_one_batch(event, cap=20)
+    event.refresh_from_db()
+    assert event.drafting_paused_reason.startswith("Credit cap of 20 reached: 12 credits used")
+    add_segments(event, SENTENCES)
+    next_beat = timezone.now() + timedelta(seconds=event.batch_interval_seconds)
+    assert tick(next_beat) == []  # paused: the new segments wait
+    assert Segment.objects.unbatched().filter(event=event).count() == len(SENTENCES)
+
+    event.credit_cap = new_cap
+    event.save()
+    [waiting] = tick(next_beat)
+    assert waiting.segments.count() == len(SENTENCES)
+    event.refresh_from_db()
+    assert event.drafting_paused_reason == ""
+    assert drafting.draft_batch(waiting.pk) is not None
+    assert len(mavera.posts()) == 2
+
+
+@pytest.mark.django_db
+def test_a_batch_the_cap_stopped_is_drafted_once_the_cap_is_raised(event, mavera):
+    capped_event_after_one_batch(event, cap=20)
+    add_segments(event, SENTENCES)
+    stopped = flush_remaining(event.pk)  # a stream stopped: its final batch meets the cap
+    assert drafting.draft_batch(stopped.pk) is None
+    stopped.refresh_from_db()
+    assert stopped.status == Batch.Status.FAILED
+    assert stopped.last_error.startswith("Drafting paused: Credit cap of 20 reached")
+
+    Event.objects.filter(pk=event.pk).update(credit_cap=40)
+    tick(timezone.now())
+    stopped.refresh_from_db()
+    assert stopped.status == Batch.Status.PENDING
+    assert drafting.draft_batch(stopped.pk) is not None
+    assert credits.credits_of(event).used == 2 * CALL_COST
+    assert len(mavera.posts()) == 2
+
+
+@pytest.mark.django_db
+def test_a_cap_too_low_for_another_batch_keeps_the_event_paused(event, mavera):
+    capped_event_after_one_batch(event, cap=20)
+    Event.objects.filter(pk=event.pk).update(credit_cap=23)  # raised, but 12 used + 12 more would pass it
+    add_segments(event, SENTENCES)
+    assert tick(timezone.now() + timedelta(seconds=event.batch_interval_seconds)) == []
+    event.refresh_from_db()
+    assert event.drafting_paused_reason.startswith("Credit cap of 20 reached")
+
+
+@pytest.mark.django_db
+def test_a_dead_workers_reservation_lapses_with_its_lease(event):
+    event.credit_cap = 20
+    event.save()
+    batches = []
+    for _ in range(3):
+        add_segments(event, SENTENCES[:2])
+        batches.append(Batch.objects.claim_segments(event.pk, final=True))
+    dead, refused, later = (Batch.objects.start_drafting(batch.pk) for batch in batches)
+    assert credits.reserve(dead) == ""  # this worker then dies in the drafter's call
+    assert credits.reserve(refused).startswith("Credit cap of 20 reached: 0 credits used, 12 reserved")
+    Batch.objects.filter(pk=dead.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    assert credits.reserve(later) == ""
+    event.refresh_from_db()
+    assert event.drafting_paused_reason == ""
+
+
+@pytest.mark.portable
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_drafting_at_once_near_the_cap_do_not_overshoot_it(django_user_model, mavera):
+    journalist = django_user_model.objects.create_user("capped")
+    event = live_event(journalist, title="Capped", slug="capped")
+    event.journalists.add(journalist)
+    capped_event_after_one_batch(event, cap=30)  # 12 used: room for one more call, not two
+    racing = []
+    for _ in range(2):
+        add_segments(event, SENTENCES)
+        racing.append(Batch.objects.claim_segments(event.pk).pk)
+    mavera.slow_seconds, mavera.slow_calls = 1.0, 2  # both calls would be in flight together
+    start = threading.Barrier(len(racing))
+    errors: list[BaseException] = []
+
+    def worker(batch_id: int) -> None:
+        try:
+            start.wait()
+            drafting.draft_batch(batch_id)
+        except BaseException as exc:  # reported by the test below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(pk,)) for pk in racing]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors, errors
+    assert len(mavera.posts()) == 2  # the first batch and one of the racers
+    assert credits.credits_of(event).used == 2 * CALL_COST
+    statuses = sorted(Batch.objects.filter(pk__in=racing).values_list("status", flat=True))
+    assert statuses == [Batch.Status.DRAFTED, Batch.Status.FAILED]
+    assert Batch.objects.filter(event=event, credits_reserved__gt=0).count() == 0
+
+
+@pytest.mark.django_db
+def test_the_queue_shows_credits_used_against_the_cap(client, editor, event):
+    event.credit_cap = 20
+    event.drafting_paused_reason = "Credit cap of 20 reached: 12 credits used, 0 reserved, and a batch may need 12."
+    event.save()
+    Batch.objects.create(event=event, status=Batch.Status.DRAFTED, credits_used=12)
+    Batch.objects.create(
+        event=event,
+        status=Batch.Status.DRAFTING,
+        credits_reserved=5,
+        lease_expires_at=timezone.now() + timedelta(minutes=5),
+    )
+    client.force_login(editor)
+    page = client.get(reverse("admin:publishing_post_queue", args=[event.pk])).content.decode()
+    assert "Credits: 12 of 20 (5 reserved by drafting in progress)." in page
+    assert "Drafting paused: Credit cap of 20 reached: 12 credits used" in page
