@@ -214,6 +214,8 @@ CREDIT_RESERVE_PER_BATCH = env_int("CREDIT_RESERVE_PER_BATCH", 12, minimum=1)
 # A generated draft shorter or longer than this waits for an editor, even on an auto-publishing event.
 HOLD_DRAFTS_UNDER_WORDS = env_int("HOLD_DRAFTS_UNDER_WORDS", 40, minimum=0)
 HOLD_DRAFTS_OVER_WORDS = env_int("HOLD_DRAFTS_OVER_WORDS", 200, minimum=1)
+# A live event's new segments wait for the next batch until they hold this many words (final flushes do not wait).
+BATCH_MIN_WORDS = env_int("BATCH_MIN_WORDS", 40, minimum=0)
 
 # --- Public site ----------------------------------------------------------------------------
 PUBLISHER_NAME = env_str("PUBLISHER_NAME", "Liveblog Newsroom")

@@ -5,13 +5,15 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 
 from events.models import Event
 from publishing.credits import credits_of
 from publishing.models import Batch, Post, PostAction
 from publishing.moderation import HANDLERS, TRANSITIONS, Decision, ModerationForm
 from transcription.admin import ReadOnlyAdmin
-from transcription.html import transcript_html
+from transcription.html import audio_player, transcript_html
 from transcription.models import Segment
 
 
@@ -45,6 +47,34 @@ def retry_drafting(modeladmin, request, queryset):
     messages.success(request, f"Sent {retried} failed batch(es) back for drafting.")
 
 
+def quote_check_html(post: Post) -> SafeString | str:
+    """The quote check's result as stored with the draft: the mark, or each quote not said beside what was."""
+    if post.batch is None:
+        return ""
+    if post.quotes_checked:
+        return format_html(
+            '<p class="quotes-checked" title="{}">✓ Quotes checked</p>',
+            "Every passage in quotation marks is in the source transcript, word for word.",
+        )
+    segments = getattr(post.batch, "ordered_segments", None) or post.batch.segments.select_related("session")
+    by_id = {segment.pk: segment for segment in segments}
+    return format_html_join(
+        "",
+        '<div class="unverified-quote"><p><strong>Quote not in the transcript:</strong> “{}”</p>'
+        "<p>Closest passage: “{}” {}</p></div>",
+        (
+            (
+                unverified["quote"],
+                unverified["closest"],
+                format_html_join(
+                    " ", "{}", ((audio_player(by_id[pk]),) for pk in unverified["segments"] if pk in by_id)
+                ),
+            )
+            for unverified in post.unverified_quotes
+        ),
+    )
+
+
 class PostActionInline(admin.TabularInline):
     model = PostAction
     extra = 0
@@ -76,6 +106,7 @@ class PostAdmin(admin.ModelAdmin):
     actions = [approve, publish, unpublish, reject, pin, unpin, mark_key_event, unmark_key_event]
     fields = [
         "hold_reason",
+        "quote_check",
         "event",
         "headline",
         "body",
@@ -93,6 +124,7 @@ class PostAdmin(admin.ModelAdmin):
     ]
     readonly_fields = [
         "hold_reason",
+        "quote_check",
         "source_transcript",
         "status",
         "published_at",
@@ -129,6 +161,10 @@ class PostAdmin(admin.ModelAdmin):
         if post.batch is None:
             return "Hand-written"
         return "Offline draft" if post.batch.provider == "offline" else f"AI draft ({post.batch.provider or '…'})"
+
+    @admin.display(description="Quotes")
+    def quote_check(self, post: Post) -> str:
+        return quote_check_html(post) or "Hand-written post: not checked."
 
     @admin.display(description="Source transcript")
     def source_transcript(self, post: Post) -> str:
@@ -204,6 +240,7 @@ class PostAdmin(admin.ModelAdmin):
             {
                 "post": post,
                 "transcript": transcript_html(post.batch),
+                "quotes": quote_check_html(post),
                 "actions": post.recent_actions,
             }
             for post in posts[:100]

@@ -2,6 +2,7 @@
 
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.utils import timezone
 
 from events.models import Event
@@ -29,8 +30,17 @@ def flush_remaining(event_id: int) -> Batch | None:
     return batch
 
 
+def enough_speech(event_ids: list[int]) -> set[int]:
+    """The events whose unbatched segments hold settings.BATCH_MIN_WORDS words or more."""
+    words: dict[int, int] = {}
+    unbatched = Segment.objects.unbatched().filter(event_id__in=event_ids).values_list("event_id", "text")
+    for event_id, text in unbatched.iterator():
+        words[event_id] = words.get(event_id, 0) + len(text.split())
+    return {event_id for event_id, count in words.items() if count >= settings.BATCH_MIN_WORDS}
+
+
 def tick(now: datetime | None = None) -> list[Batch]:
-    """One beat of the batcher: a batch for every live event whose interval has passed and that has new segments.
+    """One beat of the batcher: a batch for every live event whose interval has passed and that has enough new speech.
 
     Due events with nothing new start a fresh interval too, so the studio's countdown keeps its rhythm.
     """
@@ -48,9 +58,8 @@ def tick(now: datetime | None = None) -> list[Batch]:
     due = [pk for pk, last, interval in rows if last is None or last + timedelta(seconds=interval) <= now]
     if not due:
         return []
-    with_segments = set(
-        Segment.objects.unbatched().filter(event_id__in=due).values_list("event_id", flat=True).distinct()
-    )
+    with_segments = enough_speech(due)
+    # Too little speech for a post waits for the next interval, to be drafted with what comes next.
     idle = [pk for pk in due if pk not in with_segments]
     if idle:
         Event.objects.filter(pk__in=idle).update(last_batched_at=now)

@@ -45,13 +45,19 @@ def clean_text(text: str) -> str:
     return re.sub(r"[ \t]+", " ", text).strip()
 
 
-def hold_reason(text: str) -> str:
+def hold_reason(text: str, unverified_quotes: list[dict] = ()) -> str:
     """Why a generated draft must wait for an editor, even on an auto-publishing event; empty when it need not.
 
-    Every drafter's text passes here. An address could send readers anywhere, and a draft far from the
-    brief's length is a sign the model did something other than what it was asked.
+    Every drafter's text passes here. An address could send readers anywhere, a draft far from the
+    brief's length is a sign the model did something other than what it was asked, and a quotation
+    nobody said must never reach readers unseen.
     """
     reasons = []
+    if unverified_quotes:
+        first = unverified_quotes[0]["quote"]
+        shown = first if len(first) <= 60 else first[:59] + "…"
+        count = len(unverified_quotes)
+        reasons.append(f"{count} quote{'s are' if count > 1 else ' is'} not in the transcript (“{shown}”)")
     if email := _EMAIL_ADDRESS.search(text):
         reasons.append(f"it contains an e-mail address ({email.group()[:60]})")
     if web := _WEB_ADDRESS.search(_EMAIL_ADDRESS.sub(" ", text)):
@@ -64,7 +70,7 @@ def hold_reason(text: str) -> str:
     if not reasons:
         return ""
     sentence = "; ".join(reasons)
-    return sentence[0].upper() + sentence[1:] + "."
+    return (sentence[0].upper() + sentence[1:] + ".")[: Post._meta.get_field("hold_reason").max_length]
 
 
 def draft_batch(batch_id: int, *, last_try: bool = False) -> Post | None:
@@ -120,8 +126,9 @@ def save_post(batch: Batch, draft: Draft, body: str) -> Post | None:
     }
     try:
         with transaction.atomic():
-            held = hold_reason(body)
-            post = Post.objects.create_drafted(batch, body, held)
+            quotes = batch.check_quotes(body)
+            held = hold_reason(body, quotes.unverified)
+            post = Post.objects.create_drafted(batch, body, held, quotes)
             batch.mark_drafted(**recorded)
             if batch.event.auto_publish and not held:
                 post.publish()

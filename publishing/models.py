@@ -12,6 +12,7 @@ from django.utils import timezone
 from events.models import Event
 from events.signals import event_changed
 from publishing.queueing import enqueue_drafting
+from publishing.quotes import QuoteCheck, Spoken, check_quotes
 from transcription.models import Segment
 
 log = logging.getLogger(__name__)
@@ -193,6 +194,11 @@ class Batch(models.Model):
     def transcript(self) -> str:
         return " ".join(segment.text for segment in self.segments.in_order())
 
+    def check_quotes(self, text: str) -> QuoteCheck:
+        """`text`'s quotations looked up in this batch's transcript, as corrected by editors."""
+        spoken = [Spoken(pk, said) for pk, said in self.segments.in_order().values_list("pk", "text")]
+        return check_quotes(text, spoken)
+
     # --- State changes after the claim. Each one applies only while this worker still holds the batch. ---
 
     def fail(self, message: str) -> None:
@@ -229,8 +235,16 @@ class PostQuerySet(models.QuerySet):
     def published(self):
         return self.filter(status=Post.Status.PUBLISHED)
 
-    def create_drafted(self, batch: Batch, body: str, hold_reason: str) -> "Post":
-        post = self.create(event=batch.event, batch=batch, body=body, ai_assisted=True, hold_reason=hold_reason)
+    def create_drafted(self, batch: Batch, body: str, hold_reason: str, quotes: QuoteCheck) -> "Post":
+        post = self.create(
+            event=batch.event,
+            batch=batch,
+            body=body,
+            ai_assisted=True,
+            hold_reason=hold_reason,
+            quotes_checked=quotes.passed,
+            unverified_quotes=quotes.unverified,
+        )
         post._log(None, PostAction.Kind.DRAFTED)
         return post
 
@@ -258,6 +272,12 @@ class Post(models.Model):
         max_length=300,
         blank=True,
         help_text="A generated draft that waits for an editor even on an auto-publishing event.",
+    )
+    quotes_checked = models.BooleanField(
+        default=False, help_text="A draft whose every quotation is in its batch's transcript, word for word."
+    )
+    unverified_quotes = models.JSONField(
+        default=list, blank=True, help_text="Quotations not in the transcript, each with the closest passage."
     )
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="authored_posts"
@@ -338,7 +358,12 @@ class Post(models.Model):
     def edit(self, user, *, headline: str, body: str) -> None:
         if headline == self.headline and body == self.body:
             return
-        self._apply(user, PostAction.Kind.EDITED, content_changed=True, headline=headline, body=body)
+        checked = {}
+        if self.batch_id is not None and body != self.body:
+            # The mark is for the text the editor sees: an edited quote is looked up again.
+            quotes = self.batch.check_quotes(body)
+            checked = {"quotes_checked": quotes.passed, "unverified_quotes": quotes.unverified}
+        self._apply(user, PostAction.Kind.EDITED, content_changed=True, headline=headline, body=body, **checked)
 
     def approve(self, user) -> None:
         self._apply(user, PostAction.Kind.APPROVED, status=self.Status.APPROVED)

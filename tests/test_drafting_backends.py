@@ -441,7 +441,7 @@ def test_a_clean_draft_on_an_auto_publish_event_still_goes_live(event, mavera):
     ("transcript", "status", "reason"),
     [
         (SENTENCES, Post.Status.PUBLISHED, ""),
-        (SENTENCES[:2], Post.Status.DRAFT, "has 24 words, fewer than 40"),
+        (SENTENCES[:2], Post.Status.DRAFT, "has 27 words, fewer than 40"),
         ([*SENTENCES[:7], "Sign up at liveblog-volunteers.org today."], Post.Status.DRAFT, "web address"),
         ([*SENTENCES[:7], "Write to jobs@liveblog.example today."], Post.Status.DRAFT, "e-mail address"),
     ],

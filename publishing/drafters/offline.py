@@ -1,7 +1,12 @@
-"""The offline drafter: picks the batch's most telling sentences, 80-120 words, the same every time."""
+"""The offline drafter: reports the batch's most telling sentences as attributed quotations, the same every time.
+
+It writes no words of the speakers' own outside quotation marks and none of its own inside them: each quotation is
+a stretch of the transcript as said, so every post it drafts passes the quote check.
+"""
 
 import re
 from collections import Counter
+from dataclasses import dataclass
 
 from publishing.brief import Brief
 from publishing.drafters.base import Draft, Drafter
@@ -65,46 +70,104 @@ _STOPWORDS = frozenset(
 )
 
 
-def _sentences(transcript: str) -> list[str]:
-    text = re.sub(r"^Speaker \d+:\s*", "", transcript, flags=re.MULTILINE)
-    return [s.strip() for s in re.split(r"(?<=[.!?])\s+|\n+", text) if s.strip()]
+_LABEL = re.compile(r"^(Speaker \d+):\s*")
+# An unpunctuated run (the offline recognizer writes no punctuation) is quoted in pieces of at most this many words.
+_LONGEST_PIECE = 25
+_LONGEST_QUOTE = 45
+_VERBS = ("says", "adds", "goes on", "continues")
+
+
+@dataclass(frozen=True)
+class Sentence:
+    speaker: str  # the transcript's label ("Speaker 2"), or "" when it has none
+    text: str
+
+
+def _pieces(text: str) -> list[str]:
+    words = text.split()
+    if len(words) <= _LONGEST_PIECE + 5:
+        return [text]
+    count = -(-len(words) // _LONGEST_PIECE)
+    size = -(-len(words) // count)
+    return [" ".join(words[i : i + size]) for i in range(0, len(words), size)]
+
+
+def _sentences(transcript: str) -> list[Sentence]:
+    sentences = []
+    for line in transcript.splitlines():
+        label = _LABEL.match(line)
+        text = line[label.end() :] if label else line
+        # Quotation marks inside speech would end our quotation early: the check ignores punctuation anyway.
+        text = re.sub(r"[“”\"]", "", text)
+        for sentence in re.split(r"(?<=[.!?])\s+", text):
+            sentences.extend(Sentence(label.group(1) if label else "", piece) for piece in _pieces(sentence.strip()))
+    return [sentence for sentence in sentences if sentence.text]
 
 
 def _words(text: str) -> list[str]:
     return re.findall(r"[\w'’-]+", text.lower())
 
 
-def extract(transcript: str, glossary: list[str]) -> str:
-    """Choose whole sentences by how much of the batch's vocabulary they carry, then restore their order."""
+def _compose(sentences: list[Sentence], chosen: list[int]) -> str:
+    """Chosen sentences in the order said, one quotation per run of adjacent sentences by one speaker."""
+    named = {s.speaker for s in sentences if s.speaker}
+    runs: list[tuple[str, list[str]]] = []
+    previous = None
+    for index in sorted(chosen):
+        sentence = sentences[index]
+        continues = runs and previous == index - 1 and runs[-1][0] == sentence.speaker
+        if continues and len(" ".join([*runs[-1][1], sentence.text]).split()) <= _LONGEST_QUOTE:
+            runs[-1][1].append(sentence.text)
+        else:
+            runs.append((sentence.speaker, [sentence.text]))
+        previous = index
+    told: Counter[str] = Counter()
+    reports = []
+    for speaker, texts in runs:
+        who = speaker if len(named) > 1 else "The speaker"
+        verb = _VERBS[0] if not told[who] else _VERBS[1 + (told[who] - 1) % (len(_VERBS) - 1)]
+        told[who] += 1
+        quote = " ".join(texts)
+        end = "" if quote[-1] in ".!?…" else "."
+        reports.append(f"{who} {verb}: “{quote}”{end}")
+    return " ".join(reports)
+
+
+def report(transcript: str, glossary: list[str]) -> str:
+    """Choose sentences by how much of the batch's vocabulary they carry, and report them in the order said."""
     sentences = _sentences(transcript)
+    if not sentences:
+        return ""
     frequency = Counter(word for word in _words(transcript) if word not in _STOPWORDS)
     terms = [term.lower() for term in glossary]
 
     def score(index: int) -> tuple[float, int]:
-        sentence = sentences[index]
-        words = [w for w in _words(sentence) if w not in _STOPWORDS]
+        text = sentences[index].text
+        words = [w for w in _words(text) if w not in _STOPWORDS]
         weight = sum(frequency[w] for w in words) / (len(words) + 3)
-        weight += sum(2.0 for term in terms if term in sentence.lower())
+        weight += sum(2.0 for term in terms if term in text.lower())
         return (-weight, index)  # ties go to the earlier sentence, so the result never varies
 
     ranked = sorted(range(len(sentences)), key=score)
     chosen: list[int] = []
-    count = 0
+    length = 0
     for index in ranked:
-        length = len(sentences[index].split())
-        if count + length <= MAX_WORDS:
+        longer = len(_compose(sentences, [*chosen, index]).split())
+        if longer <= MAX_WORDS:
             chosen.append(index)
-            count += length
-        if count >= MIN_WORDS:
+            length = longer
+        if length >= MIN_WORDS:
             break
-    if count < MIN_WORDS:
-        # Whole sentences did not reach the minimum: add the next best one, clipped at the maximum.
-        rest = [i for i in ranked if i not in chosen]
-        if rest:
-            words = sentences[rest[0]].split()[: MAX_WORDS - count]
-            sentences[rest[0]] = " ".join(words) + "…"
-            chosen.append(rest[0])
-    return " ".join(sentences[i] for i in sorted(chosen))
+    rest = [index for index in ranked if index not in chosen]
+    if length < MIN_WORDS and rest:
+        # Whole sentences did not reach the minimum: the next best one, cut short where the maximum allows.
+        index = rest[0]
+        words = sentences[index].text.split()
+        room = MAX_WORDS - len(_compose(sentences, [*chosen, index]).split()) + len(words)
+        if room >= 3:
+            sentences[index] = Sentence(sentences[index].speaker, " ".join(words[:room]) + "…")
+            chosen.append(index)
+    return _compose(sentences, chosen)
 
 
 class OfflineDrafter(Drafter):
@@ -114,7 +177,7 @@ class OfflineDrafter(Drafter):
     def draft(self, brief: Brief) -> Draft:
         # The whole batch is read locally, however long: nothing to split.
         return Draft(
-            body=extract(brief.transcript, brief.glossary),
+            body=report(brief.transcript, brief.glossary),
             provider=self.name,
             endpoint=self.endpoint,
             request_id="",
