@@ -3,6 +3,7 @@ import os
 import pytest
 from django.contrib.auth.models import Group
 from django.core.cache import cache
+from django.test import override_settings
 
 from events.roles import EDITORS, JOURNALISTS, create_roles
 from tests.factories import live_event
@@ -15,6 +16,12 @@ def _scaleout_needs_servers(request):
         os.environ.get("REDIS_URL") and os.environ.get("DATABASE_URL")
     ):
         pytest.fail("scale-out test needs REDIS_URL and DATABASE_URL: run scripts/test.sh")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _quick_password_hashing():
+    with override_settings(PASSWORD_HASHERS=["tests.hashers.QuickPBKDF2PasswordHasher"]):
+        yield
 
 
 @pytest.fixture(scope="module")

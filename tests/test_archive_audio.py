@@ -126,6 +126,7 @@ def three_whole_chunks(folder: Path) -> bool:
         return False  # still being written
 
 
+@pytest.mark.slow
 def test_a_crash_leaves_all_but_the_last_few_seconds_decodable(session, media):
     child = subprocess.Popen(
         [sys.executable, "-c", CRASHING_RELAY, str(session.pk)],

@@ -8,7 +8,7 @@ from tests.browser import launch, log_in
 from tests.framecoded import RATE, STEP, pcm
 from tests.processes import start_daphne
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 # What Chromium itself decodes from the segment's audio: duration, rate and the frame codes at both ends.

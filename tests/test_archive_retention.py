@@ -112,6 +112,7 @@ def test_audio_retention_days_is_bounded_by_validation_and_by_the_database(event
             Event.objects.filter(pk=event.pk).update(audio_retention_days=days)
 
 
+@pytest.mark.slow
 def test_the_purge_runs_over_5000_events_on_sqlite(journalist):
     assert connection.vendor == "sqlite"
     now = timezone.now()

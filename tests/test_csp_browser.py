@@ -17,7 +17,12 @@ from readers.widget import embed_snippet
 from tests.browser import launch, log_in
 from tests.processes import start_daphne
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_roles")]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("fresh_roles"),
+]
 
 # Playwright's init scripts run outside the page's policy, so this listener sees every violation.
 REPORT_VIOLATIONS = """

@@ -59,6 +59,7 @@ def assert_one_post_per_batch_and_no_segment_lost(events: list[Event]) -> None:
     assert set(Post.objects.filter(event__in=events).values_list("batch", flat=True)) == {b.pk for b in batches}
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_segments_become_batches_and_published_posts_on_the_beat(journalist, processes):
     event = live_event("e2e", journalist, auto_publish=True)
@@ -92,6 +93,7 @@ def test_segments_become_batches_and_published_posts_on_the_beat(journalist, pro
         process.assert_no_traceback()
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_fault_drill_every_batch_ends_as_exactly_one_post(journalist, processes):
     events = [live_event(f"drill-{n}", journalist) for n in range(3)]
@@ -122,11 +124,13 @@ def test_fault_drill_every_batch_ends_as_exactly_one_post(journalist, processes)
     assert mavera.billed >= Post.objects.count()
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_killed_mid_drafting_leaves_exactly_one_post_after_restart(journalist, processes):
     kill_drill(journalist, processes)
 
 
+@pytest.mark.slow
 @pytest.mark.scaleout
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_killed_mid_drafting_on_postgresql_and_redis(journalist, processes):

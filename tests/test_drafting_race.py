@@ -75,6 +75,7 @@ def racing_event(django_user_model) -> tuple[Event, StreamSession]:
     return event, session
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("vendor", ["sqlite", pytest.param("postgresql", marks=pytest.mark.scaleout)])
 @pytest.mark.django_db(transaction=True)
 def test_racing_batchers_never_put_a_segment_in_two_batches(django_user_model, vendor):

@@ -24,7 +24,12 @@ from tests.factories import live_event
 from tests.processes import Process, start_beat, start_daphne, start_worker, wait_until
 from transcription.models import Segment, StreamSession
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_roles")]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("fresh_roles"),
+]
 
 SENTENCES = [
     "The keynote begins with the weather and the river.",

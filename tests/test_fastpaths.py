@@ -153,6 +153,7 @@ def _server_as_loaded(**env: str) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow
 @pytest.mark.django_db
 def test_the_shutdown_fix_and_gc_tuning_are_in_place_unless_switched_off():
     on = _server_as_loaded()
@@ -161,6 +162,7 @@ def test_the_shutdown_fix_and_gc_tuning_are_in_place_unless_switched_off():
     assert off == {"shutdown": "daphne.server", "frozen": 0, "full_every": 10}
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_a_daphne_with_the_push_fast_paths_off_still_brings_readers_their_posts(event):
     # Daphne's own shutdown would log its KeyError at the end (test_operations.py shows why)

@@ -16,6 +16,7 @@ from tests.processes import free_port, start_daphne
 CHECKS = {"database", "channel_layer", "broker"}
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_healthz_answers_503_without_hosts_users_or_error_text_when_its_backends_are_down():
     redis_port, postgres_port = free_port(), free_port()  # nothing listens on either

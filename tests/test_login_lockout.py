@@ -93,6 +93,7 @@ def test_behind_a_proxy_the_address_is_the_one_the_proxy_appended(editor, settin
     assert direct.status_code == 302
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_guessing_through_daphne_is_locked_out(fresh_roles, editor):
     """The attack as it was seen: wrong passwords posted to the admin's login over real HTTP."""

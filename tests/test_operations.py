@@ -50,6 +50,7 @@ def test_healthz_on_redis_and_postgres(client):
     assert body["checks"]["channel_layer"]["detail"] == "RedisPubSubChannelLayer"
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_daphne_stops_cleanly_with_a_request_half_received_and_a_reader_connected(django_user_model):
     """Daphne 4.2's shutdown raised KeyError on a connection without a running application and then
@@ -82,6 +83,7 @@ def _program_pid(run_dir, program: str) -> int:
     return int(result.stdout.strip() or 0)
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_the_supervisor_restarts_a_crashed_process_and_stops_all_on_ctrl_c(tmp_path):
     port = free_port()

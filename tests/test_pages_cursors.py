@@ -123,6 +123,7 @@ def test_a_before_that_is_no_published_post_of_the_event_is_refused_and_never_ca
     assert cache_entries() == entries
 
 
+@pytest.mark.slow
 def test_after_zero_on_five_thousand_posts_is_one_page_and_the_client_follows_it_to_the_rest(client, event):
     posts = published_posts(event, 5000)
     page_size = settings.READER_CHANGES_PAGE
@@ -144,6 +145,7 @@ def test_after_zero_on_five_thousand_posts_is_one_page_and_the_client_follows_it
     assert sorted(seen) == sorted(post.pk for post in posts)
 
 
+@pytest.mark.slow
 def test_cache_entries_per_event_stay_bounded_whatever_parameters_are_asked(client, event, settings):
     settings.READER_CHANGES_PAGE = 20
     posts = published_posts(event, 200)
@@ -172,6 +174,7 @@ def test_cache_entries_per_event_stay_bounded_whatever_parameters_are_asked(clie
     assert cache_entries() - after_cursors <= len(posts)
 
 
+@pytest.mark.slow
 def test_a_reader_socket_far_behind_gets_a_page_at_a_time_then_the_rest(event):
     posts = published_posts(event, 70)
     process, port = start_daphne(READER_CHANGES_PAGE="20")

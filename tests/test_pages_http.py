@@ -227,6 +227,7 @@ def test_reader_pages_skip_sessions_and_csrf_but_keep_the_site_headers(client, e
     assert hasattr(client.get("/accounts/login/").wsgi_request, "session")
 
 
+@pytest.mark.slow
 def test_changes_made_in_another_process_reach_the_page_daphne_keeps_in_memory(event, editor):
     post = factories.published_post(event, "Original words.")
     process, port = start_daphne()

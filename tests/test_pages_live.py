@@ -21,7 +21,7 @@ from tests import factories
 from tests.browser import launch
 from tests.processes import ROOT, child_env, start_daphne
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 ARRIVES = 15_000  # ms: a functional bound, far above the 2 s the embedded mode is built for
 

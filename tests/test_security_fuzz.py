@@ -27,7 +27,11 @@ from tests.processes import start_daphne, wait_until
 from transcription.models import Segment, StreamSession
 from transcription.protocol import Close
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("orm_beside_event_loop", "fresh_roles")]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("orm_beside_event_loop", "fresh_roles"),
+]
 
 SEED = int(os.environ.get("FUZZ_SEED", "20261121"))
 SOCKETS = 400  # never started: every one must be refused, none may write a row

@@ -12,7 +12,7 @@ from tests.emulators.studio import session_cookie
 from tests.netclients import ReaderSocket, Socket, declare_huge_message
 from tests.processes import start_daphne
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_roles")]
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_roles")]
 
 DECLARED = 1 << 30  # the frame's header says 1 GiB follows
 SEND_AT_MOST = 64 << 20  # of which the client sends this much, or less if the server closes first

@@ -15,7 +15,12 @@ from tests.emulators.studio import session_cookie
 from tests.processes import start_daphne
 from transcription.models import Segment, StreamSession
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_roles")]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("fresh_roles"),
+]
 
 
 @pytest.fixture(scope="module")

@@ -30,6 +30,7 @@ def write_wav(path, pcm: bytes):
     return path
 
 
+@pytest.mark.slow
 def test_it_streams_a_wav_and_prints_finals_as_they_arrive(deepgram, tmp_path, event, journalist):
     pcm = b"".join(word_audio([i, i + 1]) + silence(0.5) for i in range(0, 12, 2))
     out = StringIO()

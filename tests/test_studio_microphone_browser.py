@@ -15,7 +15,12 @@ from tests.processes import start_daphne
 from tests.wer import whole_file_transcript, word_error_rate
 from transcription.models import Segment, StreamSession
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_roles")]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("fresh_roles"),
+]
 
 SPEECH = Path(__file__).parent / "data" / "endgame_16k.wav"
 PROCESSING = ("echoCancellation", "noiseSuppression", "autoGainControl")

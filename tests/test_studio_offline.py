@@ -39,6 +39,7 @@ async def test_it_recognises_most_content_words_with_a_final_at_each_pause(speec
     assert all(w["start"] >= finals[0].start for w in finals[0].words)
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_stream_audio_stores_finals_through_the_offline_recognizer(fresh_roles, speech_wav, event, journalist):
     out = StringIO()
@@ -55,6 +56,7 @@ def test_stream_audio_stores_finals_through_the_offline_recognizer(fresh_roles, 
     assert [line.split("] ", 1)[1] for line in printed] == [s.text for s in segments]
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_stream_audio_reads_other_formats_through_ffmpeg(fresh_roles, speech_wav, tmp_path, event, journalist):
     stereo = tmp_path / "stereo-44k.wav"

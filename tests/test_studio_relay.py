@@ -90,6 +90,7 @@ async def test_stop_keeps_the_last_words(deepgram, event, journalist):
     await studio.disconnect()
 
 
+@pytest.mark.slow
 async def test_upstream_dropped_every_few_seconds_loses_no_final(deepgram, event, journalist):
     deepgram.script.drop_every = 3.0  # seconds of audio per upstream connection
     ids = list(range(36))
