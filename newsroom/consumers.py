@@ -19,7 +19,7 @@ from events.roles import can_stream
 from liveblog_site.fastpaths import SocketClosed, limit_messages
 from newsroom import studio_feed
 from transcription.models import StreamSession
-from transcription.protocol import Close, StudioError, parse_control
+from transcription.protocol import Close, SpeakerNaming, Start, StudioError, parse_control
 from transcription.relay import Relay
 
 logger = logging.getLogger(__name__)
@@ -84,7 +84,7 @@ class StudioConsumer(AsyncWebsocketConsumer):
             if kind == "start":
                 if self.relay is not None:
                     raise StudioError(Close.UNKNOWN_MESSAGE, "This socket has already started a stream.")
-                assert start is not None
+                assert isinstance(start, Start)
                 self.relay = Relay(self.event, self.scope["user"].pk, self.send_json, on_failure=self.fail)
                 for message in await self.relay.start(start):
                     await self.send_json(message)
@@ -94,6 +94,9 @@ class StudioConsumer(AsyncWebsocketConsumer):
                 await self.relay.pause()
             elif kind == "resume":
                 await self.relay.resume()
+            elif kind == "name_speaker":
+                assert isinstance(start, SpeakerNaming)
+                await self.send_json(await self.relay.name_speaker(start.speaker, start.name))
             elif kind == "stop":
                 self.closing = True
                 await self.relay.stop()

@@ -15,6 +15,7 @@ from publishing.moderation import HANDLERS, TRANSITIONS, Decision, ModerationFor
 from transcription.admin import ReadOnlyAdmin
 from transcription.html import audio_player, transcript_html
 from transcription.models import Segment
+from transcription.speakers import Speakers
 
 
 def _bulk_action(op: str, name: str, description: str, *, limit: int | None = None):
@@ -236,10 +237,11 @@ class PostAdmin(admin.ModelAdmin):
         )
         if show == "queue":
             posts = posts.filter(status__in=[Post.Status.DRAFT, Post.Status.APPROVED])
+        speakers = Speakers.for_event(event.pk)
         items = [
             {
                 "post": post,
-                "transcript": transcript_html(post.batch),
+                "transcript": transcript_html(post.batch, speakers),
                 "quotes": quote_check_html(post),
                 "actions": post.recent_actions,
             }

@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass, field
 
 from publishing.models import Batch, Post
+from transcription.speakers import Speakers
 
 VOICE = "Live blog. 80-120 words, present tense."
 PREVIOUS_POSTS = 2
@@ -29,9 +30,22 @@ DATA_ONLY = (
 
 
 @dataclass(frozen=True)
+class SpokenLine:
+    """A run of transcript by one speaker: `speaker` is their name, or "Speaker N" (qualified by journalist
+    when the event has several sessions), or "" when the transcript has no speakers."""
+
+    speaker: str
+    text: str
+
+    def __str__(self) -> str:
+        return f"{self.speaker}: {self.text}" if self.speaker else self.text
+
+
+@dataclass(frozen=True)
 class Brief:
     event_title: str
     transcript: str
+    lines: list[SpokenLine] = field(default_factory=list)
     glossary: list[str] = field(default_factory=list)
     style_notes: str = ""
     previous_posts: list[str] = field(default_factory=list)
@@ -94,19 +108,22 @@ class Brief:
         return parts
 
 
+def spoken_lines(batch: Batch) -> list[SpokenLine]:
+    """The batch's segments as spoken (sessions interleaved by time), one line per run of one speaker."""
+    speakers = Speakers.for_event(batch.event_id)
+    lines: list[SpokenLine] = []
+    for segment in batch.segments.in_order():
+        speaker = speakers.label(segment)
+        if lines and speaker == lines[-1].speaker:
+            lines[-1] = SpokenLine(speaker, f"{lines[-1].text} {segment.text}")
+        else:
+            lines.append(SpokenLine(speaker, segment.text))
+    return lines
+
+
 def labelled_transcript(batch: Batch) -> str:
     """The batch's segments in order, with a speaker label wherever the speaker changes."""
-    lines: list[str] = []
-    speaker: int | None = None
-    for segment in batch.segments.in_order():
-        if segment.speaker is not None and (segment.speaker != speaker or not lines):
-            lines.append(f"Speaker {segment.speaker}: {segment.text}")
-        elif lines:
-            lines[-1] += " " + segment.text
-        else:
-            lines.append(segment.text)
-        speaker = segment.speaker
-    return "\n".join(lines)
+    return "\n".join(str(line) for line in spoken_lines(batch))
 
 
 def build_brief(batch: Batch) -> Brief:
@@ -118,9 +135,11 @@ def build_brief(batch: Batch) -> Brief:
         .order_by("-published_at", "-pk")
         .values_list("body", flat=True)[:PREVIOUS_POSTS]
     )
+    lines = spoken_lines(batch)
     return Brief(
         event_title=event.title,
-        transcript=labelled_transcript(batch),
+        transcript="\n".join(str(line) for line in lines),
+        lines=lines,
         glossary=event.glossary_terms,
         style_notes=event.style_notes.strip(),
         previous_posts=list(reversed(previous)),

@@ -35,8 +35,8 @@ def add_segments(event: Event, texts: list[str], speaker: int | None = None) -> 
             event=event,
             sequence=start + i,
             text=text,
-            start=i * 3.0,
-            end=i * 3.0 + 2.5,
+            start=(start + i) * 3.0,
+            end=(start + i) * 3.0 + 2.5,
             speaker=speaker,
         )
         for i, text in enumerate(texts)

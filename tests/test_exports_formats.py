@@ -48,11 +48,12 @@ def _get(client, user, url) -> str:
 def test_the_event_srt_parses_with_speakers_and_one_time_axis(client, editor, event, sessions):
     body = _get(client, editor, reverse("transcripts:event_transcript", args=[event.slug, "srt"]))
     subs = list(srt.parse(body))
+    # Two journalists' sessions: each one's speakers are labelled with who streamed them.
     assert [s.content for s in subs] == [
-        "Speaker 0: Good morning everyone.",
-        "Speaker 1: A <b>bold</b> claim --> & more said on a second line",
+        "Speaker 0 (jo): Good morning everyone.",
+        "Speaker 1 (jo): A <b>bold</b> claim --> & more said on a second line",
         "No speaker known here.",
-        "Speaker 0: Second room, first words.",
+        "Speaker 0 (other): Second room, first words.",
     ]
     assert subs[0].start == timedelta(seconds=0.5) and subs[0].end == timedelta(seconds=2.25)
     assert subs[2].end > subs[2].start  # a zero-length segment still gets a cue players show
@@ -65,7 +66,7 @@ def test_the_event_vtt_parses_with_voices_and_escaped_text(client, journalist, e
     assert body.startswith("WEBVTT")
     captions = webvtt.from_buffer(io.StringIO(body)).captions
     assert len(captions) == 4
-    assert [c.voice for c in captions] == ["Speaker 0", "Speaker 1", None, "Speaker 0"]
+    assert [c.voice for c in captions] == ["Speaker 0 (jo)", "Speaker 1 (jo)", None, "Speaker 0 (other)"]
     assert html.unescape(captions[1].text) == "A <b>bold</b> claim --> & more said on a second line"
     assert "<b>" not in captions[1].raw_text  # markup in speech is text, not a cue tag
     assert captions[3].start_in_seconds == 61
@@ -80,20 +81,23 @@ def test_a_session_exports_on_its_own_stream_time(client, editor, sessions):
     assert webvtt.from_buffer(io.StringIO(vtt)).captions[0].start_in_seconds == 1
 
 
-def test_sessions_that_overlap_in_time_do_not_overlap_in_the_export(client, editor, event, sessions):
+def test_sessions_that_overlap_in_time_interleave_in_the_export(client, editor, event, sessions):
     first, second = sessions
     StreamSession.objects.filter(pk=second.pk).update(started_at=first.started_at + timedelta(seconds=5))
+    second.segments.update(spoken_at=first.started_at + timedelta(seconds=6))
     subs = list(srt.parse(_get(client, editor, reverse("transcripts:event_transcript", args=[event.slug, "srt"]))))
-    assert subs[3].start == timedelta(seconds=31)  # after the first session's 30 s of audio
+    # Spoken 6 s after the first session began: between the first session's segments at 3 s and 7 s.
+    assert [s.start.total_seconds() for s in subs] == [0.5, 3.0, 6.0, 7.0]
+    assert subs[2].content == "Speaker 0 (other): Second room, first words."
 
 
 def test_the_plain_text_transcript_has_times_and_speakers(client, editor, event, sessions):
     body = _get(client, editor, reverse("transcripts:event_transcript", args=[event.slug, "txt"]))
     lines = body.splitlines()
     assert lines[0] == event.title
-    assert "[00:00:00.500] Speaker 0: Good morning everyone." in lines
+    assert "[00:00:00.500] Speaker 0 (jo): Good morning everyone." in lines
     assert "[00:00:07.000] No speaker known here." in lines
-    assert "[00:01:01.000] Speaker 0: Second room, first words." in lines
+    assert "[00:01:01.000] Speaker 0 (other): Second room, first words." in lines
 
 
 def test_an_unknown_format_is_a_clear_404(client, editor, event, sessions):

@@ -7,8 +7,9 @@ from events.models import Event
 from transcription.access import can_correct
 from transcription.corrections import correct_segment, original_text
 from transcription.html import audio_player, segment_lines_html
-from transcription.models import Segment, SegmentCorrection, StreamSession
+from transcription.models import Segment, SegmentCorrection, SpeakerName, StreamSession
 from transcription.search import search_segments
+from transcription.speakers import BadSpeakerName, Speakers, check_label, clean_name
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -28,13 +29,55 @@ def _export_links(links) -> str:
     return format_html_join(" · ", '<a href="{}">{}</a>', links)
 
 
+class SpeakerNameForm(forms.ModelForm):
+    class Meta:
+        model = SpeakerName
+        fields = ["label", "name"]
+
+    def clean_name(self) -> str:
+        try:
+            name = clean_name(self.cleaned_data["name"])
+        except BadSpeakerName as error:
+            raise forms.ValidationError(str(error)) from None
+        if not name:
+            raise forms.ValidationError("Give a name, or delete the row to forget it.")
+        return name
+
+    def clean_label(self) -> int:
+        try:
+            return check_label(self.cleaned_data["label"])
+        except BadSpeakerName as error:
+            raise forms.ValidationError(str(error)) from None
+
+
+class SpeakerNameInline(admin.TabularInline):
+    """Who "Speaker 0" is in this session: used by the exports, the draft queue and the drafters' brief."""
+
+    model = SpeakerName
+    form = SpeakerNameForm
+    extra = 1
+
+
 @admin.register(StreamSession)
 class StreamSessionAdmin(ReadOnlyAdmin):
+    """The session is evidence and stays read-only; only its speakers' names are edited here."""
+
     list_display = ["event", "journalist", "provider", "status", "started_at", "audio_seconds", "reconnects", "exports"]
     list_filter = ["status", "provider", "event"]
     search_fields = ["event__title", "journalist__username"]
     exclude = ["audio_file"]
-    readonly_fields = ["archived_audio", "exports", "event_exports"]
+    inlines = [SpeakerNameInline]
+
+    def get_readonly_fields(self, request, obj=None) -> list[str]:
+        fields = [f.name for f in StreamSession._meta.fields if f.name not in ("id", "audio_file")]
+        return [*fields, "archived_audio", "exports", "event_exports"]
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        # Saving the session form saves no field of the session (all read-only): only the inline's names.
+        return request.user.has_perm("transcription.change_speakername")
+
+    def save_model(self, request, obj, form, change) -> None:
+        pass  # no session field is edited here, and saving the row would overwrite the relay's figures
 
     @admin.display(description="Archived audio")
     def archived_audio(self, session: StreamSession) -> str:
@@ -111,7 +154,8 @@ class SegmentAdmin(admin.ModelAdmin):
         around = Segment.objects.filter(
             session_id=segment.session_id, sequence__gte=segment.sequence - 3, sequence__lte=segment.sequence + 3
         ).select_related("session")
-        return segment_lines_html(around.order_by("sequence"), current=segment)
+        speakers = Speakers.for_session(segment.session_id)
+        return segment_lines_html(around.order_by("sequence"), current=segment, speakers=speakers)
 
     @admin.display(description="Corrections")
     def correction_history(self, segment: Segment) -> str:

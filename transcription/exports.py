@@ -1,7 +1,8 @@
 """An event's or a session's transcript as plain text, SRT and WebVTT; its published posts as Markdown.
 
-Times are on one axis per export: a session's own stream time, or for a whole event each session
-placed at its wall-clock start after the first session began (never overlapping the one before).
+Times are on one axis per export: a session's own stream time, or for a whole event the wall-clock time
+each segment was spoken, from the first session's start, so simultaneous sessions interleave.
+Speakers are labelled as everywhere else (transcription.speakers): their names where given.
 """
 
 from __future__ import annotations
@@ -10,10 +11,10 @@ import re
 import zoneinfo
 from dataclasses import dataclass
 
-from django.db.models import Max
 from django.utils import timezone
 
 from transcription.models import Segment, StreamSession
+from transcription.speakers import Speakers
 
 
 @dataclass(frozen=True)
@@ -21,12 +22,7 @@ class Line:
     start: float
     end: float
     text: str
-    speaker: int | None
-
-    @property
-    def speaker_label(self) -> str:
-        # The provider's numbering, as the drafts name speakers (publishing.brief), so the two agree.
-        return "" if self.speaker is None else f"Speaker {self.speaker}"
+    speaker_label: str
 
 
 def _one_line(text: str) -> str:
@@ -34,27 +30,22 @@ def _one_line(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-def _lines(segments, offset: float = 0.0) -> list[Line]:
-    return [Line(offset + s.start, offset + s.end, _one_line(s.text), s.speaker) for s in segments]
-
-
 def session_lines(session: StreamSession) -> list[Line]:
-    return _lines(session.segments.order_by("sequence"))
+    speakers = Speakers.for_session(session.pk)
+    return [Line(s.start, s.end, _one_line(s.text), speakers.label(s)) for s in session.segments.order_by("sequence")]
 
 
 def event_lines(event) -> list[Line]:
-    sessions = list(
-        StreamSession.objects.filter(event=event).order_by("started_at", "pk").annotate(last_end=Max("segments__end"))
-    )
-    segments_by_session: dict[int, list[Segment]] = {}
-    for segment in Segment.objects.filter(event=event).order_by("session_id", "sequence"):
-        segments_by_session.setdefault(segment.session_id, []).append(segment)
-    lines: list[Line] = []
-    previous_end = 0.0
-    for session in sessions:
-        offset = max(previous_end, (session.started_at - sessions[0].started_at).total_seconds())
-        lines += _lines(segments_by_session.get(session.pk, []), offset)
-        previous_end = offset + max(session.audio_seconds, session.last_end or 0.0)
+    origin = StreamSession.objects.filter(event=event).order_by("started_at").values_list("started_at", flat=True)
+    origin = origin.first()
+    if origin is None:
+        return []
+    speakers = Speakers.for_event(event.pk)
+    lines = []
+    for segment in Segment.objects.filter(event=event).in_order():
+        start = (segment.spoken_at - origin).total_seconds()
+        end = start + segment.end - segment.start
+        lines.append(Line(start, end, _one_line(segment.text), speakers.label(segment)))
     return lines
 
 

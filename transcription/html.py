@@ -4,6 +4,8 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
+from transcription.speakers import Speakers
+
 
 def has_audio(segment) -> bool:
     return bool(segment.session.audio_file)
@@ -21,12 +23,12 @@ def audio_player(segment) -> SafeString:
     )
 
 
-def segment_lines_html(segments, *, current=None) -> SafeString:
+def segment_lines_html(segments, *, current=None, speakers: Speakers | None = None) -> SafeString:
     return format_html(
         '<div class="source-transcript">{}</div>',
         format_html_join(
             "",
-            '<p data-segment="{}"{}>{} <small>[{}–{} s]</small> <a href="{}">{}</a></p>',
+            '<p data-segment="{}"{}>{} <small>[{}–{} s]</small> {}<a href="{}">{}</a></p>',
             (
                 (
                     s.pk,
@@ -34,6 +36,7 @@ def segment_lines_html(segments, *, current=None) -> SafeString:
                     audio_player(s),
                     f"{s.start:.1f}",
                     f"{s.end:.1f}",
+                    _speaker(speakers, s),
                     reverse("admin:transcription_segment_change", args=[s.pk]),
                     s.text,
                 )
@@ -43,10 +46,16 @@ def segment_lines_html(segments, *, current=None) -> SafeString:
     )
 
 
-def transcript_html(batch) -> str:
+def _speaker(speakers: Speakers | None, segment) -> str:
+    label = speakers.label(segment) if speakers is not None else ""
+    return format_html('<b class="speaker">{}:</b> ', label) if label else ""
+
+
+def transcript_html(batch, speakers: Speakers | None = None) -> str:
+    """`speakers`: the event's, when showing many of its batches (Speakers.for_event)."""
     if batch is None:
         return "Hand-written post: no source transcript."
     segments = getattr(batch, "ordered_segments", None)  # prefetched for a list of posts
     if segments is None:
         segments = batch.segments.select_related("session").in_order()
-    return segment_lines_html(segments)
+    return segment_lines_html(segments, speakers=speakers or Speakers.for_event(batch.event_id))

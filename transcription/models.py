@@ -1,3 +1,5 @@
+from datetime import datetime, timedelta
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -60,7 +62,8 @@ class SegmentQuerySet(models.QuerySet):
         return self.filter(batch__isnull=True)
 
     def in_order(self):
-        return self.order_by("session__started_at", "session_id", "sequence")
+        """As spoken: simultaneous sessions' segments interleave by wall-clock time."""
+        return self.order_by("spoken_at", "session_id", "sequence")
 
 
 class Segment(models.Model):
@@ -75,6 +78,9 @@ class Segment(models.Model):
     confidence = models.FloatField(null=True, blank=True)
     speaker = models.PositiveSmallIntegerField(null=True, blank=True)
     words = models.JSONField(default=list, blank=True)
+    spoken_at = models.DateTimeField(
+        null=True, blank=True, db_index=True, help_text="Wall-clock time of its start: the session's start + start."
+    )
     batch = models.ForeignKey(
         "publishing.Batch", null=True, blank=True, on_delete=models.SET_NULL, related_name="segments"
     )
@@ -97,6 +103,35 @@ class Segment(models.Model):
 
     def __str__(self) -> str:
         return f"[{self.start:.1f}–{self.end:.1f}] {self.text[:60]}"
+
+    def save(self, *args, **kwargs):
+        if self.spoken_at is None:
+            self.spoken_at = spoken_at(self.session.started_at, self.start)
+        super().save(*args, **kwargs)
+
+
+def spoken_at(session_started_at: datetime, start: float) -> datetime:
+    return session_started_at + timedelta(seconds=start)
+
+
+class SpeakerName(models.Model):
+    """Who a session's speaker label is, as the journalist or an editor named them ("Speaker 0 = Jane Doe")."""
+
+    MAX_LENGTH = 80
+
+    session = models.ForeignKey(StreamSession, on_delete=models.CASCADE, related_name="speaker_names")
+    label = models.PositiveSmallIntegerField(help_text="The speech provider's speaker number, as shown.")
+    name = models.CharField(max_length=MAX_LENGTH)
+
+    class Meta:
+        ordering = ["session_id", "label"]
+        constraints = [
+            models.UniqueConstraint(fields=["session", "label"], name="speaker_name_unique_per_session_label"),
+            models.CheckConstraint(condition=~Q(name=""), name="speaker_name_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Speaker {self.label} = {self.name}"
 
 
 class SegmentCorrection(models.Model):

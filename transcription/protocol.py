@@ -47,11 +47,19 @@ class Start:
     last_sequence: int | None = None
 
 
-CONTROLS = ("start", "pause", "resume", "stop")
+@dataclass(frozen=True)
+class SpeakerNaming:
+    """As sent: checked when applied, and a bad one is answered without ending the stream."""
+
+    speaker: object
+    name: object
+
+
+CONTROLS = ("start", "pause", "resume", "stop", "name_speaker")
 FORMAT = {"encoding": "linear16", "sample_rate": 16000, "channels": 1}
 
 
-def parse_control(text: str) -> tuple[str, Start | None]:
+def parse_control(text: str) -> tuple[str, Start | SpeakerNaming | None]:
     """The control a text frame carries, or StudioError."""
     try:
         message = json.loads(text)
@@ -62,6 +70,8 @@ def parse_control(text: str) -> tuple[str, Start | None]:
         raise StudioError(
             Close.UNKNOWN_MESSAGE, f"Unknown message. Text frames must be JSON with a type of {', '.join(CONTROLS)}."
         )
+    if kind == "name_speaker":
+        return kind, SpeakerNaming(speaker=message.get("speaker"), name=message.get("name"))
     if kind != "start":
         return kind, None
     audio_format = {key: message.get(key) for key in FORMAT}

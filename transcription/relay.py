@@ -18,7 +18,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection
 
-from transcription import leases, sessions
+from transcription import leases, sessions, speakers
 from transcription.archive import SessionArchive
 from transcription.models import Segment, StreamSession
 from transcription.protocol import Close, RateGuard, Start, StudioError, check_frame
@@ -72,6 +72,7 @@ class Relay:
         self.finished = False
         self._pump: asyncio.Task | None = None
         self._last: Segment | None = None
+        self.speaker_names: dict[int, str] = {}
         self._finishing: asyncio.Task | None = None
         # Finals and saves wait here, in order, while the database is away.
         self.storage = StoreQueue(
@@ -119,6 +120,8 @@ class Relay:
         self.archive = SessionArchive.open(self.session.id, at=self.base)
         await backend.start()
         missed = []
+        if self.session.resumed:
+            self.speaker_names = await _db(speakers.session_names)(self.session.id)
         if start.session is not None and start.last_sequence is not None:
             missed = await _db(sessions.finals_after)(self.session.id, start.last_sequence)
         self._pump = asyncio.create_task(self._run_pump(), name=f"relay-pump-{self.session.id}")
@@ -259,15 +262,34 @@ class Relay:
             return
         words = [{**w, "start": round(w["start"] + base, 3), "end": round(w["end"] + base, 3)} for w in result.words]
         result = dataclasses.replace(result, start=start, end=end, words=words)
-        self.storage.add_final(functools.partial(self._store_final, result), start, end, done=self._stored)
+        for part in speakers.split_by_speaker(result):
+            store = functools.partial(self._store_final, part)
+            self.storage.add_final(store, part.start, part.end, done=self._stored)
 
     def _store_final(self, result: Transcript) -> Segment:
         # Runs on the writer thread, when this final's turn comes: the one stored before it is known then.
-        return sessions.store_final(self.session_id, self.event.id, result, after=self._last)
+        assert self.session is not None
+        return sessions.store_final(
+            self.session_id, self.event.id, result, after=self._last, started_at=self.session.started_at
+        )
 
     async def _stored(self, segment: Segment) -> None:
         self._last = segment
-        await self._notify(sessions.final_message(segment))
+        await self._notify(sessions.final_message(segment, self.speaker_names))
+
+    async def name_speaker(self, label: object, name: object) -> dict:
+        """Name one of this session's speakers (an empty name forgets it): the studio's answer."""
+        try:
+            label = speakers.check_label(label)
+            stored = await _db(speakers.name_speaker)(self.session_id, label, name)
+        except speakers.BadSpeakerName as error:
+            return {"type": "speaker_not_named", "speaker": label, "message": str(error)}
+        if stored:
+            self.speaker_names[label] = stored
+        else:
+            self.speaker_names.pop(label, None)
+        shown = speakers.speaker_label(label, stored)
+        return {"type": "speaker_named", "speaker": label, "name": stored, "speaker_name": shown}
 
     async def _send_status(self, detail: str = "") -> None:
         assert self.backend is not None

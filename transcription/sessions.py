@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
 from events.models import Event
-from transcription.models import Segment, StreamSession
+from transcription.models import Segment, StreamSession, spoken_at
 from transcription.protocol import Close, StudioError
+from transcription.speakers import session_names, speaker_label
 from transcription.speech.base import Transcript
 
 OPEN = (StreamSession.Status.LIVE, StreamSession.Status.PAUSED)
@@ -24,6 +26,7 @@ class Opened:
     dropped_audio_seconds: float
     request_ids: tuple[str, ...]
     resumed: bool
+    started_at: datetime
 
 
 def open_session(event_id: int, journalist_id: int, provider: str, *, resume: int | None = None) -> Opened:
@@ -54,6 +57,7 @@ def open_session(event_id: int, journalist_id: int, provider: str, *, resume: in
         dropped_audio_seconds=session.dropped_audio_seconds,
         request_ids=tuple(session.request_ids),
         resumed=resume is not None,
+        started_at=session.started_at,
     )
 
 
@@ -69,27 +73,37 @@ def _not_resumable(session_id: int) -> StudioError:
     return StudioError(Close.UNKNOWN_SESSION, f"Session {session_id} is not an open session of yours here.")
 
 
-def store_final(session_id: int, event_id: int, result: Transcript, *, after: Segment | None = None) -> Segment:
+def store_final(
+    session_id: int,
+    event_id: int,
+    result: Transcript,
+    *,
+    after: Segment | None = None,
+    started_at: datetime | None = None,
+) -> Segment:
     """Store one final result as the session's next segment, in stream time, never before the previous one.
 
-    `after` is the segment this relay stored last: with it, storing is one INSERT. If another relay
-    stored in between (a takeover), the unique (session, sequence) refuses it and the locked path runs.
+    `after` is the segment this relay stored last and `started_at` the session's start: with both, storing
+    is one INSERT. If another relay stored in between (a takeover), the unique (session, sequence) refuses
+    it and the locked path runs.
     """
-    if after is not None:
+    if after is not None and started_at is not None:
         try:
             with transaction.atomic():
-                return _create(session_id, event_id, result, after.sequence + 1, after.end)
+                return _create(session_id, event_id, result, after.sequence + 1, after.end, started_at)
         except IntegrityError:
             pass
     with transaction.atomic():
         # The row lock serialises writers of one session (the old and new relay during a takeover).
-        StreamSession.objects.select_for_update().filter(pk=session_id).values_list("pk").get()
+        started_at = StreamSession.objects.select_for_update().values_list("started_at", flat=True).get(pk=session_id)
         last = Segment.objects.filter(session_id=session_id).aggregate(sequence=Max("sequence"), end=Max("end"))
         sequence = 0 if last["sequence"] is None else last["sequence"] + 1
-        return _create(session_id, event_id, result, sequence, last["end"] or 0.0)
+        return _create(session_id, event_id, result, sequence, last["end"] or 0.0, started_at)
 
 
-def _create(session_id: int, event_id: int, result: Transcript, sequence: int, previous_end: float) -> Segment:
+def _create(
+    session_id: int, event_id: int, result: Transcript, sequence: int, previous_end: float, started_at: datetime
+) -> Segment:
     start = max(result.start, previous_end)
     return Segment.objects.create(
         session_id=session_id,
@@ -101,11 +115,15 @@ def _create(session_id: int, event_id: int, result: Transcript, sequence: int, p
         confidence=result.confidence,
         speaker=result.speaker,
         words=result.words,
+        spoken_at=spoken_at(started_at, start),
     )
 
 
-def final_message(segment: Segment) -> dict:
+def final_message(segment: Segment, speaker_names: dict[int, str] | None = None) -> dict:
     """A stored final as the studio's transcript message, live or replayed to a resuming client."""
+    speaker_name = ""
+    if segment.speaker is not None:
+        speaker_name = speaker_label(segment.speaker, (speaker_names or {}).get(segment.speaker, ""))
     return {
         "type": "transcript",
         "is_final": True,
@@ -114,13 +132,16 @@ def final_message(segment: Segment) -> dict:
         "end": segment.end,
         "segment": segment.pk,
         "sequence": segment.sequence,
+        "speaker": segment.speaker,
+        "speaker_name": speaker_name,
     }
 
 
 def finals_after(session_id: int, sequence: int) -> list[dict]:
     """The session's stored finals after `sequence`, as transcript messages: what a resuming client missed."""
     segments = Segment.objects.filter(session_id=session_id, sequence__gt=sequence).order_by("sequence")
-    return [final_message(segment) for segment in segments]
+    names = session_names(session_id)
+    return [final_message(segment, names) for segment in segments]
 
 
 def record_progress(

@@ -194,6 +194,8 @@
           line.className = "final";
           line.dataset.segment = message.segment;
           line.textContent = `${message.text} `;
+          if (message.speaker_name && message.speaker !== stream.lastSpeaker) line.prepend(speakerLabel(message));
+          stream.lastSpeaker = message.speaker;
           ui.transcript.insertBefore(line, ui.interim);
           ui.interim.textContent = "";
         } else {
@@ -224,6 +226,12 @@
         ui.drafts.prepend(item);
         break;
       }
+      case "speaker_named":
+        for (const label of ui.transcript.querySelectorAll(`.speaker[data-speaker="${Number(message.speaker)}"]`)) {
+          label.textContent = `${message.speaker_name}: `;
+        }
+        break;
+      case "speaker_not_named":
       case "error":
         say(message.message);
         break;
@@ -231,6 +239,22 @@
         stream.session = null;
         break;
     }
+  }
+
+  // "Speaker 0: " before a final; clicking it names that speaker for the session.
+  function speakerLabel(message) {
+    const label = document.createElement("button");
+    label.type = "button";
+    label.className = "speaker";
+    label.dataset.speaker = message.speaker;
+    label.title = "Name this speaker";
+    label.textContent = `${message.speaker_name}: `;
+    label.addEventListener("click", () => {
+      const name = window.prompt(`Who is ${label.textContent.slice(0, -2)}? (empty to forget the name)`, "");
+      if (name === null || !stream.socket || stream.socket.readyState !== WebSocket.OPEN) return;
+      stream.socket.send(JSON.stringify({ type: "name_speaker", speaker: message.speaker, name: name.slice(0, 80) }));
+    });
+    return label;
   }
 
   function onClose(socket, event) {

@@ -344,9 +344,7 @@ class _Listen:
                         {
                             "transcript": transcript,
                             "confidence": 0.99 if words else 0.0,
-                            "words": [
-                                {**w, "confidence": 0.99, "punctuated_word": w["word"]} for w in words
-                            ],
+                            "words": [{**w, "confidence": 0.99, "punctuated_word": w["word"]} for w in words],
                         }
                     ]
                 },

@@ -1,0 +1,138 @@
+"""Speakers: a diarized final split into one result per speaker, names given per session, and the labels
+every transcript shows (studio, exports, the draft queue, the drafters' brief).
+
+A speaker label is the provider's number (Deepgram counts from 0), shown as "Speaker 0" until someone
+names it: the number shown is the one the studio protocol's messages carry. Labels are per session:
+where one event's sessions are shown together, an unnamed speaker is qualified by the journalist who
+streamed it ("Speaker 0 (jo)"), so two sessions' "Speaker 0" never read as one person.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import unicodedata
+from collections import Counter
+
+from transcription.models import Segment, SpeakerName, StreamSession
+from transcription.speech.base import Transcript
+
+MAX_LABEL = 99  # Deepgram numbers a few speakers per stream; anything past this is a bad request
+
+
+class BadSpeakerName(ValueError):
+    pass
+
+
+def split_by_speaker(result: Transcript) -> list[Transcript]:
+    """`result` as one result per run of words by the same speaker, each timed by its own words."""
+    runs: list[list[dict]] = []
+    for word in result.words:
+        if runs and word.get("speaker") == runs[-1][0].get("speaker"):
+            runs[-1].append(word)
+        else:
+            runs.append([word])
+    if len(runs) < 2:
+        return [result]
+    parts = []
+    for number, words in enumerate(runs):
+        last = number == len(runs) - 1
+        parts.append(
+            dataclasses.replace(
+                result,
+                text=" ".join(w.get("punctuated_word") or w["word"] for w in words),
+                start=result.start if number == 0 else words[0]["start"],
+                end=result.end if last else words[-1]["end"],
+                # A pause or a flush ends only the last run.
+                speech_final=result.speech_final and last,
+                from_finalize=result.from_finalize and last,
+                confidence=_mean_confidence(words, result.confidence),
+                speaker=words[0].get("speaker"),
+                words=words,
+            )
+        )
+    return parts
+
+
+def _mean_confidence(words: list[dict], fallback: float | None) -> float | None:
+    scores = [w["confidence"] for w in words if isinstance(w.get("confidence"), int | float)]
+    return round(sum(scores) / len(scores), 4) if scores else fallback
+
+
+def clean_name(name) -> str:
+    """The name as stored, or BadSpeakerName saying why not."""
+    if not isinstance(name, str):
+        raise BadSpeakerName("A speaker's name must be text.")
+    cleaned = " ".join("".join(c for c in name if unicodedata.category(c)[0] != "C").split())
+    if len(cleaned) > SpeakerName.MAX_LENGTH:
+        raise BadSpeakerName(f"A speaker's name is at most {SpeakerName.MAX_LENGTH} characters.")
+    return cleaned
+
+
+def check_label(label) -> int:
+    if not isinstance(label, int) or isinstance(label, bool) or not 0 <= label <= MAX_LABEL:
+        raise BadSpeakerName(f"speaker must be a speaker number from a transcript message (0 to {MAX_LABEL}).")
+    return label
+
+
+def name_speaker(session_id: int, label: int, name: str) -> str:
+    """Name the session's speaker `label`; an empty name forgets it. The name as stored."""
+    label, name = check_label(label), clean_name(name)
+    if not name:
+        SpeakerName.objects.filter(session_id=session_id, label=label).delete()
+    else:
+        SpeakerName.objects.update_or_create(session_id=session_id, label=label, defaults={"name": name})
+    return name
+
+
+def session_names(session_id: int) -> dict[int, str]:
+    return dict(SpeakerName.objects.filter(session_id=session_id).values_list("label", "name"))
+
+
+def speaker_label(label: int | None, name: str = "", qualifier: str = "") -> str:
+    if label is None:
+        return ""
+    if name:
+        return name
+    return f"Speaker {label} ({qualifier})" if qualifier else f"Speaker {label}"
+
+
+class Speakers:
+    """The speaker labels of one session, or of every session of one event: `label(segment)`."""
+
+    def __init__(self, names: dict[tuple[int, int], str], qualifiers: dict[int, str]):
+        self.names = names
+        self.qualifiers = qualifiers
+
+    @classmethod
+    def for_session(cls, session_id: int) -> Speakers:
+        return cls({(session_id, label): name for label, name in session_names(session_id).items()}, {})
+
+    @classmethod
+    def for_event(cls, event_id: int) -> Speakers:
+        """Qualified by journalist when the event has several sessions, and by session id too where one
+        journalist has several."""
+        sessions = list(
+            StreamSession.objects.filter(event_id=event_id).values_list("pk", "journalist_id", "journalist__username")
+        )
+        names = {
+            (session_id, label): name
+            for session_id, label, name in SpeakerName.objects.filter(session__event_id=event_id).values_list(
+                "session_id", "label", "name"
+            )
+        }
+        if len(sessions) < 2:
+            return cls(names, {})
+        per_journalist = Counter(journalist for _pk, journalist, _name in sessions)
+        qualifiers = {
+            pk: f"{name}, session {pk}" if per_journalist[journalist] > 1 else name for pk, journalist, name in sessions
+        }
+        return cls(names, qualifiers)
+
+    def label(self, segment: Segment) -> str:
+        if segment.speaker is None:
+            return ""
+        return speaker_label(
+            segment.speaker,
+            self.names.get((segment.session_id, segment.speaker), ""),
+            self.qualifiers.get(segment.session_id, ""),
+        )
