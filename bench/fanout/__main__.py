@@ -166,6 +166,9 @@ def run_steps(args, env: dict[str, str], event, Post, pipes) -> dict[str, float]
                 pushes.append(max(sum(ms) for ms in logged if ms) / 1000 if any(logged) else float("nan"))
                 time.sleep(0.5)
 
+            if not latencies:
+                stopped_because = f"no reader got any of the {posts} posts at step {step}"
+                break
             p50, p99 = statistics.median(latencies), percentile(latencies, 99)
             last_p50, last_p99, last_max = statistics.median(lasts), percentile(lasts, 99), max(lasts)
             push_p50, push_p99 = statistics.median(pushes), percentile(pushes, 99)
