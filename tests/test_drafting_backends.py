@@ -245,7 +245,7 @@ def test_the_offline_drafter_quotes_what_was_said_deterministically_in_80_to_120
     words = post.body.split()
     assert 80 <= len(words) <= 120
     assert post.quotes_checked and post.unverified_quotes == []
-    assert post.body == report(build_brief(batch).transcript, event.glossary_terms)
+    assert post.body == report(build_brief(batch).lines, event.glossary_terms)
     batch.refresh_from_db()
     assert batch.provider == "offline" and batch.credits_used == 0
 

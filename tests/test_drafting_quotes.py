@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from publishing import drafting
 from publishing.batching import flush_remaining, tick
+from publishing.brief import SpokenLine
 from publishing.drafters.offline import report
 from publishing.models import Batch, Post
 from publishing.quotes import Spoken, check_quotes
@@ -137,8 +138,12 @@ LONG_TALK = [
     ids=["punctuated", "two-speakers", "unpunctuated", "quotes-in-speech"],
 )
 def test_the_offline_drafter_reports_in_the_third_person_with_attributed_quotes_that_pass_the_check(transcript):
-    spoken = [Spoken(n, line.split(": ", 1)[-1]) for n, line in enumerate(transcript.splitlines())]
-    body = report(transcript, [])
+    lines = [
+        SpokenLine(*line.split(": ", 1)) if line.startswith("Speaker") else SpokenLine("", line)
+        for line in transcript.splitlines()
+    ]
+    spoken = [Spoken(n, line.text) for n, line in enumerate(lines)]
+    body = report(lines, [])
     assert 80 <= len(body.split()) <= 120
     assert check_quotes(body, spoken).passed and check_quotes(body, spoken).quotes
     framing = outside_quotes(body)
@@ -146,7 +151,14 @@ def test_the_offline_drafter_reports_in_the_third_person_with_attributed_quotes_
     assert re.fullmatch(r"(\s*(The speaker|Speaker \d) (says|adds|goes on|continues):\s*[.]?)+\s*", framing), framing
     if "Speaker 1" in transcript:
         assert "Speaker 0 says: “" in body and "Speaker 1 says: “" in body
-    assert report(transcript, []) == body
+    assert report(lines, []) == body
+
+
+def test_the_offline_drafter_attributes_quotes_to_a_named_speaker():
+    lines = [SpokenLine("Jane Doe", " ".join(LONG_TALK))]
+    body = report(lines, [])
+    assert body.startswith("Jane Doe says: “") and "The speaker" not in body
+    assert check_quotes(body, [Spoken(0, lines[0].text)]).passed
 
 
 @pytest.mark.django_db

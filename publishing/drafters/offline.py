@@ -8,7 +8,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from publishing.brief import Brief
+from publishing.brief import Brief, SpokenLine
 from publishing.drafters.base import Draft, Drafter
 
 MIN_WORDS = 80
@@ -70,7 +70,6 @@ _STOPWORDS = frozenset(
 )
 
 
-_LABEL = re.compile(r"^(Speaker \d+):\s*")
 # An unpunctuated run (the offline recognizer writes no punctuation) is quoted in pieces of at most this many words.
 _LONGEST_PIECE = 25
 _LONGEST_QUOTE = 45
@@ -79,7 +78,7 @@ _VERBS = ("says", "adds", "goes on", "continues")
 
 @dataclass(frozen=True)
 class Sentence:
-    speaker: str  # the transcript's label ("Speaker 2"), or "" when it has none
+    speaker: str  # the speaker's name or label ("Speaker 2"), or "" when the transcript has none
     text: str
 
 
@@ -92,15 +91,13 @@ def _pieces(text: str) -> list[str]:
     return [" ".join(words[i : i + size]) for i in range(0, len(words), size)]
 
 
-def _sentences(transcript: str) -> list[Sentence]:
+def _sentences(lines: list[SpokenLine]) -> list[Sentence]:
     sentences = []
-    for line in transcript.splitlines():
-        label = _LABEL.match(line)
-        text = line[label.end() :] if label else line
+    for line in lines:
         # Quotation marks inside speech would end our quotation early: the check ignores punctuation anyway.
-        text = re.sub(r"[“”\"]", "", text)
+        text = re.sub(r"[“”\"]", "", line.text)
         for sentence in re.split(r"(?<=[.!?])\s+", text):
-            sentences.extend(Sentence(label.group(1) if label else "", piece) for piece in _pieces(sentence.strip()))
+            sentences.extend(Sentence(line.speaker, piece) for piece in _pieces(sentence.strip()))
     return [sentence for sentence in sentences if sentence.text]
 
 
@@ -124,7 +121,8 @@ def _compose(sentences: list[Sentence], chosen: list[int]) -> str:
     told: Counter[str] = Counter()
     reports = []
     for speaker, texts in runs:
-        who = speaker if len(named) > 1 else "The speaker"
+        # One speaker known only by number is "the speaker"; a name, or several speakers, is said.
+        who = speaker if len(named) > 1 or (speaker and not speaker.startswith("Speaker ")) else "The speaker"
         verb = _VERBS[0] if not told[who] else _VERBS[1 + (told[who] - 1) % (len(_VERBS) - 1)]
         told[who] += 1
         quote = " ".join(texts)
@@ -133,9 +131,10 @@ def _compose(sentences: list[Sentence], chosen: list[int]) -> str:
     return " ".join(reports)
 
 
-def report(transcript: str, glossary: list[str]) -> str:
+def report(lines: list[SpokenLine], glossary: list[str]) -> str:
     """Choose sentences by how much of the batch's vocabulary they carry, and report them in the order said."""
-    sentences = _sentences(transcript)
+    sentences = _sentences(lines)
+    transcript = " ".join(line.text for line in lines)
     if not sentences:
         return ""
     frequency = Counter(word for word in _words(transcript) if word not in _STOPWORDS)
@@ -177,7 +176,7 @@ class OfflineDrafter(Drafter):
     def draft(self, brief: Brief) -> Draft:
         # The whole batch is read locally, however long: nothing to split.
         return Draft(
-            body=report(brief.transcript, brief.glossary),
+            body=report(brief.lines, brief.glossary),
             provider=self.name,
             endpoint=self.endpoint,
             request_id="",
