@@ -71,6 +71,7 @@ SocketClosed = Disconnected
 # --- switches and versions ------------------------------------------------------------------------
 
 
+@functools.cache
 def installed_versions() -> dict[str, str]:
     versions = {}
     for package in VERIFIED:
