@@ -434,3 +434,41 @@ class PostAction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} by {self.user or 'system'}"
+
+
+class PictureQuerySet(models.QuerySet):
+    def waiting(self, event_id: int):
+        """Pictures a journalist sent from the studio that no post has taken yet, oldest first."""
+        return self.filter(event_id=event_id, post__isnull=True).order_by("created_at", "pk")
+
+
+class Picture(models.Model):
+    """A post's picture: renditions only, re-encoded without metadata; the upload itself is not kept.
+
+    A picture sent from the studio waits with its event (no post) until the event's next draft takes it.
+    """
+
+    event = models.ForeignKey("events.Event", on_delete=models.CASCADE, related_name="pictures")
+    post = models.OneToOneField(Post, null=True, blank=True, on_delete=models.CASCADE, related_name="picture")
+    alt_text = models.CharField(
+        max_length=300, help_text="What the picture shows, for readers who cannot see it. Required."
+    )
+    caption = models.CharField(max_length=300, blank=True)
+    credit = models.CharField(max_length=120, blank=True)
+    width = models.PositiveIntegerField(help_text="Of the largest rendition.")
+    height = models.PositiveIntegerField(help_text="Of the largest rendition.")
+    # [{"name": <file in the pictures storage>, "width": …, "height": …}, …], narrowest first
+    renditions = models.JSONField(default=list)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="pictures"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = PictureQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.CheckConstraint(condition=~Q(alt_text=""), name="picture_has_alt_text")]
+
+    def __str__(self) -> str:
+        return self.alt_text[:60]
