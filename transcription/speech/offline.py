@@ -3,6 +3,11 @@
 Its endpointer (voice activity detection) opens an utterance when speech starts and closes it at the
 next pause; the decoder's partial hypothesis is sent as interim results about twice a second while
 someone speaks, and the full hypothesis as one final result at each pause. Same result shape as Deepgram.
+
+Each utterance is decoded with the audio since the previous utterance began in front of it (left
+context), and the final keeps only the words spoken after this utterance began: the decoder then
+starts the utterance with the language-model history and cepstral mean the previous words give it,
+as a decoder that hears the whole recording does, instead of from a sentence start and a cold mean.
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ logger = logging.getLogger(__name__)
 
 FRAMES_PER_SECOND = 100  # pocketsphinx's default frame rate, for word times
 INTERIM_EVERY_SECONDS = 0.5
+LEFT_CONTEXT_SECONDS = 10.0  # at most this much audio before an utterance is decoded again in front of it
+WORD_START_TOLERANCE = 0.05  # a word the decoder starts this much before the endpointer's start is this utterance's
 _FINALIZE = object()
 _STOP = object()
 
@@ -33,9 +40,10 @@ _STOP = object()
 class OfflineBackend(SpeechBackend):
     provider = "offline"
 
-    def __init__(self, options: StreamOptions):
+    def __init__(self, options: StreamOptions, *, left_context_seconds: float = LEFT_CONTEXT_SECONDS):
         super().__init__()
         self.options = options
+        self.left_context_seconds = left_context_seconds
         self.request_ids: list[str] = []
         self.reconnects = 0
         self.dropped_seconds = 0.0
@@ -69,7 +77,7 @@ class OfflineBackend(SpeechBackend):
 
     def _decode(self) -> None:
         try:
-            _Utterances(self.options, self._post).run(self._inbox)
+            _Utterances(self.options, self._post, self.left_context_seconds).run(self._inbox)
         except Exception as exc:
             logger.exception("offline recognizer failed")
             self._post(UpstreamFailed(f"The offline recognizer failed: {exc}"))
@@ -81,9 +89,12 @@ class OfflineBackend(SpeechBackend):
 
 
 class _Utterances:
-    """Runs in the decoding thread: feeds the endpointer and decoder, posts results."""
+    """Runs in the decoding thread: feeds the endpointer and decoder, posts results.
 
-    def __init__(self, options: StreamOptions, post):
+    With `left_context_seconds` 0 each utterance is decoded on its own: only the endpointer's speech.
+    """
+
+    def __init__(self, options: StreamOptions, post, left_context_seconds: float):
         from pocketsphinx import Decoder, Endpointer
 
         self.post = post
@@ -94,11 +105,15 @@ class _Utterances:
                     logger.debug("offline recognizer does not know %r", word)
         self.endpointer = Endpointer(sample_rate=SAMPLE_RATE)
         self.frame_bytes = self.endpointer.frame_bytes
+        self.left_context_bytes = _whole_samples(left_context_seconds * BYTES_PER_SECOND)
         self.position = 0  # bytes of audio seen
+        self.recent = bytearray()  # the audio a left context can reach back to, ending at `position`
+        self.previous_start: float | None = None
         self.in_utterance = False
         self.utterance_start = 0.0
-        self.utterance_bytes = 0
-        self.last_interim = 0
+        self.decoded_from = 0.0  # where the audio in the decoder's utterance begins, in seconds
+        self.decoded_until = 0.0
+        self.last_interim = 0.0
         self.last_interim_text = ""
 
     def run(self, inbox: queue.Queue) -> None:
@@ -122,28 +137,73 @@ class _Utterances:
         was_speaking = self.endpointer.in_speech
         speech = self.endpointer.process(frame)
         self.position += len(frame)
+        if self.left_context_bytes:
+            self.remember(frame)
         if speech is None:
             return
         if not self.in_utterance:
-            self.in_utterance = True
-            self.utterance_start = self.endpointer.speech_start
-            self.utterance_bytes = 0
-            self.last_interim = 0
-            self.last_interim_text = ""
-            self.decoder.start_utt()
-        self.decoder.process_raw(speech)
-        self.utterance_bytes += len(speech)
+            self.open_utterance()
+        elif self.left_context_bytes:
+            self.hear(frame)
+        if not self.left_context_bytes:
+            self.hear(speech)
         if was_speaking and not self.endpointer.in_speech:
             self.close_utterance(end=self.endpointer.speech_end)
-        elif self.utterance_bytes - self.last_interim >= INTERIM_EVERY_SECONDS * BYTES_PER_SECOND:
-            self.last_interim = self.utterance_bytes
-            hypothesis = self.decoder.hyp()
-            text = hypothesis.hypstr.strip() if hypothesis else ""
+        elif self.decoded_until - self.last_interim >= INTERIM_EVERY_SECONDS:
+            self.last_interim = self.decoded_until
+            text = " ".join(word["word"] for word in self.utterance_words())
             if text and text != self.last_interim_text:
                 self.last_interim_text = text
-                end = self.utterance_start + self.utterance_bytes / BYTES_PER_SECOND
-                start = round(self.utterance_start, 3)
-                self.post(Transcript(text=text, start=start, end=round(end, 3), is_final=False))
+                start, end = round(self.utterance_start, 3), round(self.decoded_until, 3)
+                self.post(Transcript(text=text, start=start, end=end, is_final=False))
+
+    def remember(self, frame: bytes) -> None:
+        self.recent += frame
+        # The endpointer confirms speech a little after it starts; keep that much more than the context.
+        keep = self.left_context_bytes + 2 * BYTES_PER_SECOND
+        if len(self.recent) > 2 * keep:
+            del self.recent[: len(self.recent) - keep]
+
+    def open_utterance(self) -> None:
+        self.in_utterance = True
+        self.utterance_start = self.endpointer.speech_start
+        self.last_interim_text = ""
+        self.decoder.start_utt()
+        if not self.left_context_bytes:
+            self.decoded_from = self.decoded_until = self.last_interim = self.utterance_start
+            return
+        context_start = self.utterance_start if self.previous_start is None else self.previous_start
+        start_byte = max(
+            _whole_samples(context_start * BYTES_PER_SECOND),
+            _whole_samples(self.utterance_start * BYTES_PER_SECOND) - self.left_context_bytes,
+            self.position - len(self.recent),
+        )
+        self.previous_start = self.utterance_start
+        self.decoded_from = self.decoded_until = self.last_interim = start_byte / BYTES_PER_SECOND
+        self.hear(bytes(self.recent[start_byte - self.position :]) if start_byte < self.position else b"")
+        self.last_interim = self.utterance_start
+
+    def hear(self, pcm: bytes) -> None:
+        if pcm:
+            self.decoder.process_raw(pcm)
+            self.decoded_until += len(pcm) / BYTES_PER_SECOND
+
+    def utterance_words(self) -> list[dict]:
+        """The decoder's words since this utterance began: the left context's are the previous final's."""
+        words = []
+        for seg in self.decoder.seg():
+            start = self.decoded_from + seg.start_frame / FRAMES_PER_SECOND
+            if seg.word.startswith(("<", "[")) or start < self.utterance_start - WORD_START_TOLERANCE:
+                continue
+            words.append(
+                {
+                    "word": seg.word.split("(")[0],
+                    "start": round(max(start, self.utterance_start), 3),
+                    "end": round(self.decoded_from + (seg.end_frame + 1) / FRAMES_PER_SECOND, 3),
+                    "confidence": round(min(max(seg.prob, 0.0), 1.0), 4),
+                }
+            )
+        return words
 
     def close_utterance(self, *, end: float | None = None, from_finalize: bool = False) -> None:
         if not self.in_utterance:
@@ -151,26 +211,16 @@ class _Utterances:
         self.in_utterance = False
         self.decoder.end_utt()
         if end is None:
-            end = self.utterance_start + self.utterance_bytes / BYTES_PER_SECOND
-        hypothesis = self.decoder.hyp()
-        text = hypothesis.hypstr.strip() if hypothesis else ""
-        if not text:
+            end = self.decoded_until
+        words = self.utterance_words()
+        if not words:
             return
-        words = [
-            {
-                "word": seg.word.split("(")[0],
-                "start": round(self.utterance_start + seg.start_frame / FRAMES_PER_SECOND, 3),
-                "end": round(self.utterance_start + (seg.end_frame + 1) / FRAMES_PER_SECOND, 3),
-                "confidence": round(min(max(seg.prob, 0.0), 1.0), 4),
-            }
-            for seg in self.decoder.seg()
-            if not seg.word.startswith(("<", "["))
-        ]
+        hypothesis = self.decoder.hyp()
         confidence = round(min(max(hypothesis.prob, 0.0), 1.0), 4) if hypothesis else None
         start = round(self.utterance_start, 3)
         self.post(
             Transcript(
-                text=_sentence(text),
+                text=_sentence(" ".join(word["word"] for word in words)),
                 start=start,
                 end=max(start, round(end, 3)),
                 is_final=True,
@@ -180,6 +230,10 @@ class _Utterances:
                 words=words,
             )
         )
+
+
+def _whole_samples(byte_count: float) -> int:
+    return int(byte_count) // 2 * 2
 
 
 def _sentence(text: str) -> str:
