@@ -242,6 +242,38 @@ MEDIA_URL = "/media/"
 AUDIO_ARCHIVE_CHUNK_SECONDS = env_float("AUDIO_ARCHIVE_CHUNK_SECONDS", 5.0, minimum=0.5)
 AUDIO_ARCHIVE_MAX_PENDING_CHUNKS = env_int("AUDIO_ARCHIVE_MAX_PENDING_CHUNKS", 120, minimum=1)
 
+# --- Pictures in posts (publishing.pictures) ---------------------------------------------------
+# Public, unlike the audio archive beside them: a storage of their own, served under PICTURES_URL
+# (by Daphne through readers.views.picture_file when it is this site's /media/pictures/).
+PICTURES_URL = env_str("PICTURES_URL", "/media/pictures/")
+
+
+def _picture_origins(url: str) -> list[str]:
+    """img-src must allow the pictures' origin when another storage serves them (a CDN, an object store)."""
+    if not url.endswith("/") or not url.startswith(("/", "https://", "http://")):
+        raise ImproperlyConfigured(f"PICTURES_URL must be a path or an http(s) URL ending in /, not {url!r}")
+    if url.startswith("/"):
+        return []
+    scheme, _, host = url.partition("://")
+    return [f"{scheme}://{host.split('/', 1)[0]}"]
+
+
+PICTURES_STORAGE_BACKEND = env_str("PICTURES_STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage")
+PICTURE_MAX_BYTES = env_int("PICTURE_MAX_MEGABYTES", 15, minimum=1, maximum=100) * 1024 * 1024
+PICTURE_MAX_PIXELS = env_int("PICTURE_MAX_MEGAPIXELS", 40, minimum=1, maximum=150) * 1_000_000
+PICTURE_WIDTHS = (480, 960, 1600)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "pictures": {
+        "BACKEND": PICTURES_STORAGE_BACKEND,
+        "OPTIONS": {"location": MEDIA_ROOT / "pictures", "base_url": PICTURES_URL}
+        if PICTURES_STORAGE_BACKEND == "django.core.files.storage.FileSystemStorage"
+        else {},
+    },
+}
+
+
 # --- Auth, i18n, static -----------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -302,7 +334,7 @@ CONTENT_SECURITY_POLICY = {
         "default-src": [SELF],
         "script-src": [SELF],
         "style-src": [SELF],
-        "img-src": [SELF],
+        "img-src": [SELF, *_picture_origins(PICTURES_URL)],
         "connect-src": [SELF],
         "media-src": [SELF],
         "object-src": [NONE],

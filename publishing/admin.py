@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Prefetch, Q
@@ -9,8 +10,9 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from events.models import Event
+from publishing import pictures
 from publishing.credits import credits_of
-from publishing.models import Batch, Post, PostAction
+from publishing.models import Batch, Picture, Post, PostAction
 from publishing.moderation import HANDLERS, TRANSITIONS, Decision, ModerationForm
 from transcription.admin import ReadOnlyAdmin
 from transcription.html import audio_player, transcript_html
@@ -87,8 +89,83 @@ class PostActionInline(admin.TabularInline):
         return False
 
 
+def picture_thumbnail(picture: Picture) -> SafeString:
+    smallest = picture.renditions[0]
+    return format_html(
+        '<img class="picture-thumb" src="{}" width="{}" height="{}" alt="{}"><br>{}',
+        picture.url(smallest),
+        smallest["width"],
+        smallest["height"],
+        picture.alt_text,
+        f"{picture.width}×{picture.height}, alt text: {picture.alt_text}",
+    )
+
+
+class PostForm(forms.ModelForm):
+    """The post's fields, and its picture: a new one (alt text required), or the present one's text, or none."""
+
+    picture_upload = forms.FileField(
+        label="Picture",
+        required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
+        help_text="JPEG, PNG or WebP; replaces the present picture. Stored without its metadata (GPS, camera).",
+    )
+    picture_alt_text = forms.CharField(
+        label="Alt text", required=False, max_length=300, help_text="What the picture shows. Required with a picture."
+    )
+    picture_caption = forms.CharField(label="Caption", required=False, max_length=300)
+    picture_credit = forms.CharField(label="Credit", required=False, max_length=120)
+    remove_picture = forms.BooleanField(label="Remove the picture", required=False)
+
+    class Meta:
+        model = Post
+        fields = ["headline", "body"]  # the admin passes its own list
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        picture = Picture.objects.filter(post_id=self.instance.pk).first() if self.instance.pk else None
+        if picture is not None:
+            self.initial.update(
+                picture_alt_text=picture.alt_text, picture_caption=picture.caption, picture_credit=picture.credit
+            )
+
+    def clean_picture_upload(self):
+        upload = self.cleaned_data.get("picture_upload")
+        if upload:
+            try:
+                pictures.open_checked(upload)
+            except pictures.PictureRefused as exc:
+                raise ValidationError(str(exc)) from None
+        return upload
+
+    def clean(self) -> dict:
+        data = super().clean()
+        has_picture = self.instance.pk and Picture.objects.filter(post_id=self.instance.pk).exists()
+        wants_picture = data.get("picture_upload") or (has_picture and not data.get("remove_picture"))
+        if wants_picture and not data.get("picture_alt_text", "").strip():
+            self.add_error(
+                "picture_alt_text", "Describe the picture in its alt text: readers who cannot see it need it."
+            )
+        return data
+
+    def save_picture(self, post: Post, user) -> None:
+        data = self.cleaned_data
+        text = {
+            "alt_text": data["picture_alt_text"],
+            "caption": data["picture_caption"],
+            "credit": data["picture_credit"],
+        }
+        if data.get("picture_upload"):
+            pictures.add_picture(data["picture_upload"], event=post.event, post=post, user=user, **text)
+        elif data.get("remove_picture"):
+            pictures.remove_picture(post, user)
+        elif Picture.objects.filter(post=post).exists():
+            pictures.update_picture_text(post, user, **text)
+
+
 @admin.register(Post)
 class PostAdmin(admin.ModelAdmin):
+    form = PostForm
     list_display = [
         "__str__",
         "event",
@@ -122,6 +199,12 @@ class PostAdmin(admin.ModelAdmin):
         "last_editor",
         "revision",
         "batch",
+        "picture_preview",
+        "picture_upload",
+        "picture_alt_text",
+        "picture_caption",
+        "picture_credit",
+        "remove_picture",
     ]
     readonly_fields = [
         "hold_reason",
@@ -135,6 +218,7 @@ class PostAdmin(admin.ModelAdmin):
         "last_editor",
         "revision",
         "batch",
+        "picture_preview",
     ]
     inlines = [PostActionInline]
 
@@ -195,6 +279,12 @@ class PostAdmin(admin.ModelAdmin):
             obj.write(request.user)
             if scheduled and when is not None:
                 obj.schedule(request.user, when)
+        form.save_picture(obj, request.user)
+
+    @admin.display(description="Present picture")
+    def picture_preview(self, post: Post) -> str:
+        picture = Picture.objects.filter(post_id=post.pk).first() if post.pk else None
+        return picture_thumbnail(picture) if picture else "None."
 
     # --- The per-event queue: drafts newest first, each beside its transcript, every decision one click. ---
 
@@ -231,7 +321,7 @@ class PostAdmin(admin.ModelAdmin):
         )
         posts = (
             Post.objects.filter(event=event)
-            .select_related("batch", "author", "last_editor")
+            .select_related("batch", "author", "last_editor", "picture")
             .prefetch_related(recent_actions, ordered_segments)
             .order_by("-created_at")
         )
@@ -255,6 +345,7 @@ class PostAdmin(admin.ModelAdmin):
             "show": show,
             "failed": Batch.objects.filter(event=event, status=Batch.Status.FAILED).order_by("-created_at")[:50],
             "credits": credits_of(event),
+            "waiting_pictures": Picture.objects.waiting(event.pk)[:20],
             "can_publish": self.has_publish_permission(request),
             "can_change": self.has_change_permission(request),
             "can_add": self.has_add_permission(request),
@@ -265,7 +356,7 @@ class PostAdmin(admin.ModelAdmin):
 
     def moderate(self, request: HttpRequest, event: Event) -> None:
         """One decision from the queue page: the form checks it, its handler applies it."""
-        form = ModerationForm(request.POST, event=event)
+        form = ModerationForm(request.POST, request.FILES, event=event)
         valid = form.is_valid()
         op = form.cleaned_data.get("op")
         if op is None:

@@ -4,6 +4,7 @@ import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.files.storage import storages
 from django.db import OperationalError, models, transaction
 from django.db.models import BigIntegerField, Case, F, Q, Value, When
 from django.urls import reverse
@@ -246,6 +247,10 @@ class PostQuerySet(models.QuerySet):
             unverified_quotes=quotes.unverified,
         )
         post._log(None, PostAction.Kind.DRAFTED)
+        # A picture the journalist sent from the studio goes with the event's next draft.
+        waiting = Picture.objects.waiting(batch.event_id).values_list("pk", flat=True).first()
+        if waiting is not None:
+            Picture.objects.filter(pk=waiting, post__isnull=True).update(post=post)
         return post
 
 
@@ -365,6 +370,10 @@ class Post(models.Model):
             checked = {"quotes_checked": quotes.passed, "unverified_quotes": quotes.unverified}
         self._apply(user, PostAction.Kind.EDITED, content_changed=True, headline=headline, body=body, **checked)
 
+    def picture_changed(self, user) -> None:
+        """A picture added, replaced or removed: a new revision, and readers told if they can see the post."""
+        self._apply(user, PostAction.Kind.EDITED, content_changed=True)
+
     def approve(self, user) -> None:
         self._apply(user, PostAction.Kind.APPROVED, status=self.Status.APPROVED)
 
@@ -472,3 +481,24 @@ class Picture(models.Model):
 
     def __str__(self) -> str:
         return self.alt_text[:60]
+
+    def url(self, rendition: dict) -> str:
+        return storages["pictures"].url(rendition["name"])
+
+    @property
+    def src(self) -> str:
+        """The largest rendition: the fallback src, og:image, JSON-LD and feeds."""
+        return self.url(self.renditions[-1])
+
+    @property
+    def thumbnail(self) -> str:
+        return self.url(self.renditions[0])
+
+    @property
+    def srcset(self) -> str:
+        return ", ".join(f"{self.url(rendition)} {rendition['width']}w" for rendition in self.renditions)
+
+    @property
+    def media_type(self) -> str:
+        extension = self.renditions[-1]["name"].rsplit(".", 1)[-1]
+        return {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp"}[extension]

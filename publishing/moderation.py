@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from events.models import Event
+from publishing import pictures
 from publishing.models import Batch, Post
 
 
@@ -79,6 +80,34 @@ def retry(decision: Decision) -> str:
     return "Batch sent back for drafting." if retried else "That batch is not failed any more."
 
 
+def add_picture(decision: Decision) -> str:
+    data = decision.data
+    try:
+        pictures.add_picture(
+            data["picture"],
+            event=decision.event,
+            post=decision.post,
+            alt_text=data["alt_text"],
+            caption=data["caption"],
+            credit=data["credit"],
+            user=decision.user,
+        )
+    except pictures.PictureRefused as exc:
+        raise ValidationError(str(exc)) from None
+    return f"Post {decision.post.pk}: picture added."
+
+
+def attach_picture(decision: Decision) -> str:
+    if not pictures.attach_waiting_picture(decision.data["waiting_picture"], decision.post, decision.user):
+        raise ValidationError("That picture is not waiting any more: another post has it.")
+    return f"Post {decision.post.pk}: picture from the studio added."
+
+
+def remove_picture(decision: Decision) -> str:
+    removed = pictures.remove_picture(decision.post, decision.user)
+    return f"Post {decision.post.pk}: picture removed." if removed else f"Post {decision.post.pk} has no picture."
+
+
 def _one_click(op: str) -> Handler:
     transition = TRANSITIONS[op]
 
@@ -94,6 +123,9 @@ HANDLERS = {
     "edit": Handler("change", edit),
     "schedule": Handler("publish", schedule),
     "retry": Handler("retry", retry, on_post=False),
+    "picture": Handler("change", add_picture),
+    "attach_picture": Handler("change", attach_picture),
+    "remove_picture": Handler("change", remove_picture),
     **{op: _one_click(op) for op in TRANSITIONS},
 }
 NEEDS_TEXT = {"write", "edit"}
@@ -114,9 +146,14 @@ class ModerationForm(forms.Form):
     body = forms.CharField(required=False)
     publish_at = forms.CharField(required=False)
     publish_now = forms.BooleanField(required=False)
+    picture = forms.FileField(required=False)
+    alt_text = forms.CharField(required=False, max_length=300)
+    caption = forms.CharField(required=False, max_length=300)
+    credit = forms.CharField(required=False, max_length=120)
+    waiting_picture = forms.IntegerField(required=False, min_value=1)
 
-    def __init__(self, data, *, event: Event) -> None:
-        super().__init__(data)
+    def __init__(self, data, files=None, *, event: Event) -> None:
+        super().__init__(data, files)
         self.event = event
 
     def clean_headline(self) -> str:
@@ -131,6 +168,13 @@ class ModerationForm(forms.Form):
             data["publish_at"] = self._publish_time(data.get("publish_at", ""))
         if op == "retry" and data.get("batch") is None and "batch" not in self.errors:
             self.add_error("batch", "Give the batch to retry by its number.")
+        if op == "picture":
+            if not data.get("picture"):
+                self.add_error("picture", "Choose a picture to add.")
+            if not data.get("alt_text", "").strip():
+                self.add_error("alt_text", "Describe the picture in its alt text: readers who cannot see it need it.")
+        if op == "attach_picture" and data.get("waiting_picture") is None and "waiting_picture" not in self.errors:
+            self.add_error("waiting_picture", "Choose a picture from the studio.")
         return data
 
     def _publish_time(self, text: str):

@@ -18,7 +18,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from events.models import Event
-from publishing.models import Post
+from publishing.models import Picture, Post
 from readers.sanitize import plain_text
 
 PAGE_SIZE = 20
@@ -143,7 +143,7 @@ def post_html(post: Post, event: Event) -> str:
 
 
 def visible_posts(event: Event):
-    return event.posts.published().select_related("author").order_by("-published_at", "-id")
+    return event.posts.published().select_related("author", "picture").order_by("-published_at", "-id")
 
 
 class BadCursor(ValueError):
@@ -231,7 +231,7 @@ def changes_since(event: Event, after: int, change_seq: int | None = None) -> di
     end = page_end(latest, start)
     changed = list(
         Post.objects.filter(event=event, change_seq__gt=start, change_seq__lte=end)
-        .select_related("author")
+        .select_related("author", "picture")
         .order_by("change_seq")
     )
     shown = [post for post in changed if post.is_published]
@@ -292,6 +292,32 @@ def api_post(post: Post, event: Event, base: str) -> dict[str, Any]:
         "ai_assisted": post.ai_assisted,
         "pinned": post.pinned,
         "key_event": post.key_event,
+        "image": api_picture(post, base),
+    }
+
+
+def post_picture(post: Post) -> Picture | None:
+    try:
+        return post.picture
+    except Picture.DoesNotExist:
+        return None
+
+
+def api_picture(post: Post, base: str) -> dict[str, Any] | None:
+    picture = post_picture(post)
+    if picture is None:
+        return None
+    return {
+        "url": absolute(picture.src, base),
+        "width": picture.width,
+        "height": picture.height,
+        "alt": picture.alt_text,
+        "caption": picture.caption,
+        "credit": picture.credit,
+        "renditions": [
+            {"url": absolute(picture.url(rendition), base), "width": rendition["width"], "height": rendition["height"]}
+            for rendition in picture.renditions
+        ],
     }
 
 

@@ -1,10 +1,10 @@
 from django.contrib.syndication.views import Feed
 from django.shortcuts import get_object_or_404
-from django.utils.feedgenerator import Atom1Feed
+from django.utils.feedgenerator import Atom1Feed, Enclosure
 
 from events.models import Event
 from publishing.models import Post
-from readers.changes import author_label, event_summary, post_title, visible_posts
+from readers.changes import absolute, author_label, event_summary, post_picture, post_title, site_base, visible_posts
 from readers.sanitize import body_html
 
 
@@ -14,7 +14,9 @@ class EventFeed(Feed):
     feed_type = Atom1Feed
 
     def get_object(self, request, slug):
-        return get_object_or_404(Event.objects.public(), slug=slug)
+        event = get_object_or_404(Event.objects.public(), slug=slug)
+        event.site_base = site_base(request)  # on the event, not the feed: one Feed instance serves every request
+        return event
 
     def title(self, event: Event) -> str:
         return event.title
@@ -25,8 +27,11 @@ class EventFeed(Feed):
     def link(self, event: Event) -> str:
         return event.get_absolute_url()
 
-    def items(self, event: Event):
-        return visible_posts(event)[:50]
+    def items(self, event: Event) -> list[Post]:
+        posts = list(visible_posts(event)[:50])
+        for post in posts:
+            post.site_base = event.site_base
+        return posts
 
     def item_title(self, post: Post) -> str:
         return post_title(post)
@@ -45,3 +50,10 @@ class EventFeed(Feed):
 
     def item_author_name(self, post: Post) -> str:
         return author_label(post)
+
+    # Atom's enclosure is a link rel="enclosure"; its length is not known without reading the file.
+    def item_enclosures(self, post: Post) -> list[Enclosure]:
+        picture = post_picture(post)
+        if picture is None:
+            return []
+        return [Enclosure(absolute(picture.src, post.site_base), "0", picture.media_type)]

@@ -7,7 +7,7 @@ from django.conf import settings
 
 from events.models import Event
 from publishing.models import Post
-from readers.changes import absolute, author_label
+from readers.changes import absolute, author_label, post_picture
 from readers.sanitize import json_for_script, plain_text
 
 
@@ -38,7 +38,7 @@ def live_blog_posting(event: Event, posts: list[Post], base: str) -> dict[str, A
 def blog_posting(event: Event, post: Post, base: str) -> dict[str, Any]:
     body = plain_text(post.body)
     author = author_label(post)
-    return {
+    update: dict[str, Any] = {
         "@type": "BlogPosting",
         "headline": (plain_text(post.headline) or body)[:110],
         "url": absolute(f"{event.get_absolute_url()}#post-{post.pk}", base),
@@ -47,6 +47,16 @@ def blog_posting(event: Event, post: Post, base: str) -> dict[str, Any]:
         "articleBody": body,
         "author": {"@type": "Organization" if post.ai_assisted or post.author is None else "Person", "name": author},
     }
+    picture = post_picture(post)
+    if picture is not None:
+        update["image"] = {
+            "@type": "ImageObject",
+            "url": absolute(picture.src, base),
+            "width": picture.width,
+            "height": picture.height,
+            "caption": picture.caption or picture.alt_text,
+        }
+    return update
 
 
 def script_text(data: dict[str, Any]) -> str:

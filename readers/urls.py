@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from readers import views
 from readers.feeds import EventFeed
@@ -15,4 +15,7 @@ urlpatterns = [
     path("events/<slug:slug>/embed/", views.event_embed, name="embed"),
     path("api/events.json", views.api_events, name="api_events"),
     path("api/events/<slug:slug>.json", views.api_event, name="api_event"),
+    re_path(
+        r"^media/pictures/(?P<name>[0-9a-f]{32}-[0-9]{1,4}w\.(?:jpg|png|webp))$", views.picture_file, name="picture"
+    ),
 ]

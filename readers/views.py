@@ -6,7 +6,7 @@ import json
 import re
 
 from django.conf import settings
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotModified, JsonResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseNotModified, JsonResponse
 from django.http.request import split_domain_port
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
@@ -15,12 +15,14 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_safe
 
 from events.models import Event
+from publishing.pictures import pictures_storage
 from readers import changes
 from readers.jsonld import live_blog_posting, script_text
 from readers.middleware import reader_page
 from readers.sanitize import plain_text
 
 PAGE_MAX_AGE = 5
+PICTURE_TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
 
 
 BadCursor = changes.BadCursor
@@ -173,7 +175,7 @@ def event_embed(request, slug):
 @require_safe
 def post_detail(request, slug, post_id):
     event = get_object_or_404(Event.objects.public(), slug=slug)
-    post = get_object_or_404(event.posts.published().select_related("author"), pk=post_id)
+    post = get_object_or_404(event.posts.published().select_related("author", "picture"), pk=post_id)
     base = changes.site_base(request)
     return render(
         request,
@@ -185,8 +187,24 @@ def post_detail(request, slug, post_id):
             "description": plain_text(post.body)[:200],
             "canonical": changes.absolute(post.get_absolute_url(), base),
             "logo_url": changes.absolute(settings.PUBLISHER_LOGO_URL, base),
+            "share_image": changes.api_picture(post, base),
         },
     )
+
+
+@require_safe
+def picture_file(request, name):
+    """A rendition from the pictures storage. The URL pattern admits only the names publishing.pictures
+    gives (hex token, width, extension), so no path reaches outside that storage, let alone the audio archive."""
+    storage = pictures_storage()
+    try:
+        file = storage.open(name)
+    except FileNotFoundError:
+        raise Http404("No such picture") from None
+    response = FileResponse(file, content_type=PICTURE_TYPES[name.rsplit(".", 1)[1]])
+    # A rendition's name is new for every upload, so its bytes never change.
+    patch_cache_control(response, public=True, max_age=365 * 24 * 3600, immutable=True)
+    return response
 
 
 def _cursor_json(

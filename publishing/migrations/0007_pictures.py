@@ -6,32 +6,63 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('events', '0003_audio_retention_bounded'),
-        ('publishing', '0006_batch_credits_reserved'),
+        ("events", "0003_audio_retention_bounded"),
+        ("publishing", "0006_batch_credits_reserved"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Picture',
+            name="Picture",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('alt_text', models.CharField(help_text='What the picture shows, for readers who cannot see it. Required.', max_length=300)),
-                ('caption', models.CharField(blank=True, max_length=300)),
-                ('credit', models.CharField(blank=True, max_length=120)),
-                ('width', models.PositiveIntegerField(help_text='Of the largest rendition.')),
-                ('height', models.PositiveIntegerField(help_text='Of the largest rendition.')),
-                ('renditions', models.JSONField(default=list)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('event', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='pictures', to='events.event')),
-                ('post', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='picture', to='publishing.post')),
-                ('uploaded_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='pictures', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "alt_text",
+                    models.CharField(
+                        help_text="What the picture shows, for readers who cannot see it. Required.", max_length=300
+                    ),
+                ),
+                ("caption", models.CharField(blank=True, max_length=300)),
+                ("credit", models.CharField(blank=True, max_length=120)),
+                ("width", models.PositiveIntegerField(help_text="Of the largest rendition.")),
+                ("height", models.PositiveIntegerField(help_text="Of the largest rendition.")),
+                ("renditions", models.JSONField(default=list)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "event",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="pictures", to="events.event"
+                    ),
+                ),
+                (
+                    "post",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="picture",
+                        to="publishing.post",
+                    ),
+                ),
+                (
+                    "uploaded_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="pictures",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('alt_text', ''), _negated=True), name='picture_has_alt_text')],
+                "ordering": ["-created_at"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("alt_text", ""), _negated=True), name="picture_has_alt_text"
+                    )
+                ],
             },
         ),
     ]
