@@ -3,12 +3,15 @@
 import subprocess
 from io import StringIO
 from itertools import pairwise
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 
 from tests import audio
 from tests.audio import CONTENT_WORDS, SENTENCES, recognised, wav_pcm
+from tests.recognition import longest_wait_for_a_result, pauses, stream_offline, streamed_text
+from tests.wer import whole_file_transcript, word_error_rate
 from transcription.models import Segment, StreamSession
 from transcription.speech.base import StreamOptions, Transcript
 from transcription.speech.offline import OfflineBackend
@@ -37,6 +40,19 @@ async def test_it_recognises_most_content_words_with_a_final_at_each_pause(speec
     duration = len(pcm) / 32000
     assert 0 < finals[0].start < finals[-1].end <= duration
     assert all(w["start"] >= finals[0].start for w in finals[0].words)
+
+
+REAL_RECORDING = Path(__file__).parent / "data" / "endgame_16k.wav"
+
+
+async def test_streaming_real_speech_comes_within_five_percent_of_decoding_the_whole_file():
+    pcm = wav_pcm(REAL_RECORDING)
+    results = await stream_offline(pcm)
+
+    whole = whole_file_transcript(REAL_RECORDING)
+    assert word_error_rate(whole, streamed_text(results)) <= 0.05, (whole, streamed_text(results))
+    assert longest_wait_for_a_result(results) <= 1.0
+    assert sum(result.is_final for result in results) == pauses(pcm) > 1
 
 
 @pytest.mark.slow
