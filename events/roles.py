@@ -32,6 +32,7 @@ EDITOR_PERMISSIONS = [
     ("publishing", "change_post"),
     ("publishing", "publish_post"),
     ("publishing", "view_postaction"),
+    ("publishing", "view_alert"),
 ]
 
 

@@ -216,6 +216,11 @@ HOLD_DRAFTS_UNDER_WORDS = env_int("HOLD_DRAFTS_UNDER_WORDS", 40, minimum=0)
 HOLD_DRAFTS_OVER_WORDS = env_int("HOLD_DRAFTS_OVER_WORDS", 200, minimum=1)
 # A live event's new segments wait for the next batch until they hold this many words (final flushes do not wait).
 BATCH_MIN_WORDS = env_int("BATCH_MIN_WORDS", 40, minimum=0)
+# Failed batches, failed streams and drafting paused by the credit cap are posted here as JSON (Slack-compatible).
+ALERT_WEBHOOK_URL = env_url("ALERT_WEBHOOK_URL", "", schemes=("http", "https"))
+ALERT_WEBHOOK_TIMEOUT_SECONDS = env_float("ALERT_WEBHOOK_TIMEOUT_SECONDS", 10.0, minimum=1.0)
+ALERT_MAX_ATTEMPTS = env_int("ALERT_MAX_ATTEMPTS", 6, minimum=1)
+ALERT_BACKOFF_SECONDS = env_float("ALERT_BACKOFF_SECONDS", 5.0, minimum=0.01)
 
 # --- Public site ----------------------------------------------------------------------------
 PUBLISHER_NAME = env_str("PUBLISHER_NAME", "Liveblog Newsroom")

@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -6,18 +8,22 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from events.models import Event
 from publishing import pictures
 from publishing.credits import credits_of
-from publishing.models import Batch, Picture, Post, PostAction
+from publishing.models import Alert, Batch, Picture, Post, PostAction
 from publishing.moderation import HANDLERS, TRANSITIONS, Decision, ModerationForm
 from transcription.admin import ReadOnlyAdmin
 from transcription.html import audio_player, transcript_html
 from transcription.models import Segment
 from transcription.speakers import Speakers
+
+# The queue's banner shows an event's alerts this recent (all of them are listed under Publishing › Alerts).
+ALERTS_SHOWN_FOR = timedelta(hours=12)
 
 
 def _bulk_action(op: str, name: str, description: str, *, limit: int | None = None):
@@ -188,6 +194,8 @@ class PostAdmin(admin.ModelAdmin):
         "event",
         "headline",
         "body",
+        "correction",
+        "corrected_at",
         "source_transcript",
         "status",
         "publish_at",
@@ -219,6 +227,7 @@ class PostAdmin(admin.ModelAdmin):
         "revision",
         "batch",
         "picture_preview",
+        "corrected_at",
     ]
     inlines = [PostActionInline]
 
@@ -255,6 +264,12 @@ class PostAdmin(admin.ModelAdmin):
     def source_transcript(self, post: Post) -> str:
         return transcript_html(post.batch)
 
+    def get_fields(self, request, obj: Post | None = None) -> list[str]:
+        fields = list(super().get_fields(request, obj))
+        if obj is None or not obj.is_published:
+            fields = [name for name in fields if name not in ("correction", "corrected_at")]  # readers see no draft
+        return fields
+
     def get_readonly_fields(self, request, obj: Post | None = None) -> list[str]:
         readonly = list(super().get_readonly_fields(request, obj))
         if obj is not None:
@@ -268,7 +283,8 @@ class PostAdmin(admin.ModelAdmin):
         scheduled = "publish_at" in form.changed_data and self.has_publish_permission(request)
         if change:
             edited = Post.objects.get(pk=obj.pk)
-            edited.edit(request.user, headline=obj.headline, body=obj.body)
+            correction = obj.correction if "correction" in form.changed_data else None
+            edited.edit(request.user, headline=obj.headline, body=obj.body, correction=correction)
             if "key_event" in form.changed_data:
                 edited.set_key_event(request.user, obj.key_event)
             if scheduled:
@@ -344,6 +360,7 @@ class PostAdmin(admin.ModelAdmin):
             "items": items,
             "show": show,
             "failed": Batch.objects.filter(event=event, status=Batch.Status.FAILED).order_by("-created_at")[:50],
+            "alerts": Alert.objects.filter(event=event, created_at__gte=timezone.now() - ALERTS_SHOWN_FOR)[:5],
             "credits": credits_of(event),
             "waiting_pictures": Picture.objects.waiting(event.pk)[:20],
             "can_publish": self.has_publish_permission(request),
@@ -405,3 +422,12 @@ class BatchAdmin(ReadOnlyAdmin):
     @admin.display(description="Transcript")
     def transcript_html(self, batch: Batch) -> str:
         return transcript_html(batch)
+
+
+@admin.register(Alert)
+class AlertAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "kind", "event", "message", "delivery", "attempts", "last_error"]
+    list_filter = ["kind", "delivery", "event"]
+    list_select_related = ["event"]
+    search_fields = ["message"]
+    date_hierarchy = "created_at"

@@ -1,7 +1,7 @@
 from django.apps import AppConfig
 
 from events.signals import event_ended
-from transcription.signals import stream_ended
+from transcription.signals import stream_ended, stream_failed
 
 
 class PublishingConfig(AppConfig):
@@ -9,8 +9,10 @@ class PublishingConfig(AppConfig):
 
     def ready(self) -> None:
         from publishing import checks  # noqa: F401  (registers the drafter's check)
+        from publishing.alerts import alert_stream_failed
         from publishing.batching import flush_remaining_receiver
 
         # What the last beat did not take becomes the final batch, once the event or a stream ends.
         event_ended.connect(flush_remaining_receiver, dispatch_uid="publishing-flush-at-event-end")
         stream_ended.connect(flush_remaining_receiver, dispatch_uid="publishing-flush-at-stream-end")
+        stream_failed.connect(alert_stream_failed, dispatch_uid="publishing-alert-stream-failed")

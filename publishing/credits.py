@@ -14,7 +14,7 @@ from django.db.models import Max, Sum
 from django.utils import timezone
 
 from events.models import Event
-from publishing.models import Batch
+from publishing.models import Alert, Batch
 
 CAP_REASON_PREFIX = "Credit cap"
 PAUSED_ERROR_PREFIX = "Drafting paused: "
@@ -61,8 +61,11 @@ def is_cap_pause(reason: str) -> bool:
 
 
 def _set_pause(event: Event, reason: str) -> None:
+    """Called under the event's row lock, so a pause is alerted once, by whoever set it."""
     if reason != event.drafting_paused_reason:
         Event.objects.filter(pk=event.pk).update(drafting_paused_reason=reason)
+        if is_cap_pause(reason) and not is_cap_pause(event.drafting_paused_reason):
+            Alert.objects.raise_alert(Alert.Kind.DRAFTING_PAUSED, event.pk, f"Drafting paused: {reason}")
         event.drafting_paused_reason = reason
 
 

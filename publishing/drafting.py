@@ -84,7 +84,7 @@ def draft_batch(batch_id: int, *, last_try: bool = False) -> Post | None:
         return None
     paused = credits.reserve(batch)
     if paused:
-        batch.fail(credits.PAUSED_ERROR_PREFIX + paused)
+        batch.fail(credits.PAUSED_ERROR_PREFIX + paused, alert=False)  # not a failure: a cap pause alerts itself
         return None
     try:
         post = _draft_reserved(batch, last_try)

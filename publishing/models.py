@@ -1,6 +1,7 @@
 """Batches of segments and the posts drafted from them, with every change of their state."""
 
 import logging
+import re
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -12,7 +13,7 @@ from django.utils import timezone
 
 from events.models import Event
 from events.signals import event_changed
-from publishing.queueing import enqueue_drafting
+from publishing.queueing import enqueue_alert_delivery, enqueue_drafting
 from publishing.quotes import QuoteCheck, Spoken, check_quotes
 from transcription.models import Segment
 
@@ -22,10 +23,22 @@ log = logging.getLogger(__name__)
 # and a bounded IN (...) keeps the compare-and-set cheap on both databases.
 MAX_SEGMENTS_PER_BATCH = 2000
 MAX_SEGMENTS_PER_TICK = 20000
+CORRECTION_MAX_CHARS = 500
 
 
 def lease_deadline() -> datetime:
     return timezone.now() + timedelta(seconds=settings.DRAFTING_LEASE_SECONDS)
+
+
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def clean_correction(text: str) -> str:
+    """A correction note as stored: plain text (pages escape it), without control characters or edge spaces."""
+    text = _CONTROL_CHARACTERS.sub("", text).strip()
+    if len(text) > CORRECTION_MAX_CHARS:
+        raise ValueError(f"A correction note has at most {CORRECTION_MAX_CHARS} characters, not {len(text)}.")
+    return text
 
 
 class _Lost(Exception):
@@ -202,14 +215,17 @@ class Batch(models.Model):
 
     # --- State changes after the claim. Each one applies only while this worker still holds the batch. ---
 
-    def fail(self, message: str) -> None:
-        Batch.objects.filter(pk=self.pk, status=self.Status.DRAFTING).update(
+    def fail(self, message: str, *, alert: bool = True) -> None:
+        """Failed, for an editor to retry; `alert` False when the desk knows why already (drafting paused)."""
+        failed = Batch.objects.filter(pk=self.pk, status=self.Status.DRAFTING).update(
             status=self.Status.FAILED,
             last_error=message[:2000] or "failed",
             finished_at=timezone.now(),
             lease_expires_at=None,
         )
         log.warning("batch %s failed: %s", self.pk, message)
+        if failed and alert:
+            Alert.objects.raise_alert(Alert.Kind.BATCH_FAILED, self.event_id, f"Batch {self.pk} failed: {message}")
 
     def hand_back(self, message: str, retry_in: float) -> None:
         """Back to pending for a later attempt; the sweep re-enqueues it if the retry message is lost."""
@@ -291,6 +307,13 @@ class Post(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="edited_posts"
     )
     revision = models.PositiveIntegerField(default=1)
+    correction = models.TextField(
+        "correction note",
+        max_length=CORRECTION_MAX_CHARS,
+        blank=True,
+        help_text="Shown to readers under the published post with the time it was made. Plain text.",
+    )
+    corrected_at = models.DateTimeField(null=True, blank=True, editable=False)
     change_seq = models.PositiveBigIntegerField(default=0, db_index=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -360,15 +383,23 @@ class Post(models.Model):
                     lambda: event_changed.send(sender=Post, event_id=event_id, slug=slug, change_seq=seq)
                 )
 
-    def edit(self, user, *, headline: str, body: str) -> None:
-        if headline == self.headline and body == self.body:
+    def edit(self, user, *, headline: str, body: str, correction: str | None = None) -> None:
+        """Change the text; `correction`, when given and new, is the note readers see under a published post."""
+        correction = None if correction is None else clean_correction(correction)
+        corrected = correction is not None and correction != self.correction
+        if corrected and not self.is_published:
+            raise ValueError("Only a published post takes a correction note: edit a draft freely.")
+        if headline == self.headline and body == self.body and not corrected:
             return
-        checked = {}
+        changes = {}
         if self.batch_id is not None and body != self.body:
             # The mark is for the text the editor sees: an edited quote is looked up again.
             quotes = self.batch.check_quotes(body)
-            checked = {"quotes_checked": quotes.passed, "unverified_quotes": quotes.unverified}
-        self._apply(user, PostAction.Kind.EDITED, content_changed=True, headline=headline, body=body, **checked)
+            changes = {"quotes_checked": quotes.passed, "unverified_quotes": quotes.unverified}
+        if corrected:
+            changes |= {"correction": correction, "corrected_at": timezone.now() if correction else None}
+        kind = PostAction.Kind.CORRECTED if corrected and correction else PostAction.Kind.EDITED
+        self._apply(user, kind, content_changed=True, headline=headline, body=body, **changes)
 
     def picture_changed(self, user) -> None:
         """A picture added, replaced or removed: a new revision, and readers told if they can see the post."""
@@ -423,6 +454,7 @@ class PostAction(models.Model):
         CREATED = "created", "Created"
         DRAFTED = "drafted", "Drafted"
         EDITED = "edited", "Edited"
+        CORRECTED = "corrected", "Edited with a correction note"
         APPROVED = "approved", "Approved"
         PUBLISHED = "published", "Published"
         UNPUBLISHED = "unpublished", "Unpublished"
@@ -502,3 +534,56 @@ class Picture(models.Model):
     def media_type(self) -> str:
         extension = self.renditions[-1]["name"].rsplit(".", 1)[-1]
         return {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp"}[extension]
+
+
+class AlertQuerySet(models.QuerySet):
+    def raise_alert(self, kind: str, event_id: int, message: str) -> "Alert":
+        """Record the alert; its delivery to ALERT_WEBHOOK_URL is a task enqueued once this commits.
+
+        Delivery never runs here, so a slow or dead webhook cannot hold up the drafting or publishing that
+        raised the alert; a broker that refuses the task is logged, not raised (robust).
+        """
+        webhook = bool(settings.ALERT_WEBHOOK_URL)
+        alert = self.create(
+            kind=kind,
+            event_id=event_id,
+            message=message[:2000],
+            delivery=Alert.Delivery.PENDING if webhook else Alert.Delivery.NOT_SENT,
+        )
+        log.warning("alert %s (%s) for event %s: %s", alert.pk, kind, event_id, message)
+        if webhook:
+            transaction.on_commit(lambda: enqueue_alert_delivery(alert.pk), robust=True)
+        return alert
+
+
+class Alert(models.Model):
+    """Something the desk must hear of at once: shown in admin and the event's queue, posted to the webhook."""
+
+    class Kind(models.TextChoices):
+        BATCH_FAILED = "batch_failed", "Batch failed"
+        STREAM_FAILED = "stream_failed", "Stream failed"
+        DRAFTING_PAUSED = "drafting_paused", "Drafting paused by the credit cap"
+
+    class Delivery(models.TextChoices):
+        NOT_SENT = "not_sent", "No webhook set"
+        PENDING = "pending", "Sending"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Could not be delivered"
+
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    event = models.ForeignKey("events.Event", on_delete=models.CASCADE, related_name="alerts")
+    message = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    delivery = models.CharField(max_length=16, choices=Delivery.choices, default=Delivery.NOT_SENT)
+    attempts = models.PositiveIntegerField(default=0, help_text="Posts to the webhook so far.")
+    last_error = models.TextField(blank=True, help_text="Why the last post to the webhook failed.")
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    objects = AlertQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["event", "-created_at"], name="alert_event_recent_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} · {self.event}"

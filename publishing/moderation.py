@@ -16,7 +16,7 @@ from django.utils.dateparse import parse_datetime
 
 from events.models import Event
 from publishing import pictures
-from publishing.models import Batch, Post
+from publishing.models import CORRECTION_MAX_CHARS, Batch, Post
 
 
 class Transition(NamedTuple):
@@ -63,7 +63,15 @@ def write(decision: Decision) -> str:
 
 
 def edit(decision: Decision) -> str:
-    decision.post.edit(decision.user, headline=decision.data["headline"], body=decision.data["body"])
+    try:
+        decision.post.edit(
+            decision.user,
+            headline=decision.data["headline"],
+            body=decision.data["body"],
+            correction=decision.data["correction"] or None,  # blank: the note readers see stays as it is
+        )
+    except ValueError as exc:  # a correction note on a post readers do not see, or one too long
+        raise ValidationError(str(exc)) from None
     return f"Post {decision.post.pk}: edit done."
 
 
@@ -144,6 +152,13 @@ class ModerationForm(forms.Form):
     )
     headline = forms.CharField(required=False)
     body = forms.CharField(required=False)
+    correction = forms.CharField(
+        required=False,
+        max_length=CORRECTION_MAX_CHARS,
+        error_messages={
+            "max_length": "A correction note has at most %(limit_value)d characters (it has %(show_value)d)."
+        },
+    )
     publish_at = forms.CharField(required=False)
     publish_now = forms.BooleanField(required=False)
     picture = forms.FileField(required=False)

@@ -1,8 +1,9 @@
-"""Handing batches to the Celery workers, by task name: the modules that claim batches stay below publishing.tasks."""
+"""Handing batches and alerts to the Celery workers, by task name: what raises them stays below publishing.tasks."""
 
 from celery import current_app
 
 DRAFT_BATCH = "publishing.tasks.draft_batch"
+DELIVER_ALERT = "publishing.tasks.deliver_alert"
 
 
 def enqueue_drafting(*batch_ids: int) -> None:
@@ -10,3 +11,7 @@ def enqueue_drafting(*batch_ids: int) -> None:
     with current_app.producer_or_acquire() as producer:
         for batch_id in batch_ids:
             current_app.send_task(DRAFT_BATCH, (batch_id,), producer=producer)
+
+
+def enqueue_alert_delivery(alert_id: int) -> None:
+    current_app.send_task(DELIVER_ALERT, (alert_id,))

@@ -5,7 +5,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from publishing import batching, drafting
+from publishing import alerts, batching, drafting
 from publishing.drafters.base import DraftingUnavailable
 from publishing.models import Batch, Post
 
@@ -32,6 +32,18 @@ def draft_batch(self, batch_id: int) -> int | None:
         countdown = max(exc.retry_after, settings.MAVERA_BACKOFF_SECONDS * 2 ** (self.request.retries + 1))
         raise self.retry(exc=exc, countdown=countdown) from None
     return post.pk if post else None
+
+
+@shared_task(bind=True, name="publishing.tasks.deliver_alert", max_retries=None)
+def deliver_alert(self, alert_id: int) -> None:
+    """Post one alert to ALERT_WEBHOOK_URL, retried with backoff; the last failure is recorded on the alert."""
+    try:
+        alerts.deliver(alert_id)
+    except alerts.DeliveryFailed as exc:
+        if self.request.retries + 1 >= settings.ALERT_MAX_ATTEMPTS:
+            alerts.gave_up(alert_id, str(exc))
+            return
+        raise self.retry(exc=exc, countdown=alerts.retry_in(self.request.retries)) from None
 
 
 @shared_task(name="publishing.tasks.publish_due_posts")

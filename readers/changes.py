@@ -8,6 +8,7 @@ old entries simply expire.
 """
 
 import json
+import zoneinfo
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +17,7 @@ from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.db import DatabaseError, connection
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 
 from events.models import Event
 from publishing.models import Picture, Post
@@ -136,6 +138,14 @@ def site_base(request) -> str:
 
 def absolute(path: str, base: str) -> str:
     return path if path.startswith(("https://", "http://")) else base + path
+
+
+def correction_note(post: Post, event: Event) -> dict[str, str] | None:
+    """The correction readers see under a published post: its plain text, time, and the time as the page shows it."""
+    if not post.correction or post.corrected_at is None:
+        return None
+    local = timezone.localtime(post.corrected_at, zoneinfo.ZoneInfo(event.timezone))
+    return {"text": post.correction, "at": post.corrected_at.isoformat(), "time": local.strftime("%H:%M")}
 
 
 def post_html(post: Post, event: Event) -> str:
@@ -290,6 +300,7 @@ def api_post(post: Post, event: Event, base: str) -> dict[str, Any]:
         "updated_at": post.updated_at.isoformat(),
         "author": author_label(post),
         "ai_assisted": post.ai_assisted,
+        "correction": correction_note(post, event),
         "pinned": post.pinned,
         "key_event": post.key_event,
         "image": api_picture(post, base),

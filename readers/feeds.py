@@ -1,10 +1,20 @@
 from django.contrib.syndication.views import Feed
 from django.shortcuts import get_object_or_404
 from django.utils.feedgenerator import Atom1Feed, Enclosure
+from django.utils.html import format_html
 
 from events.models import Event
 from publishing.models import Post
-from readers.changes import absolute, author_label, event_summary, post_picture, post_title, site_base, visible_posts
+from readers.changes import (
+    absolute,
+    author_label,
+    correction_note,
+    event_summary,
+    post_picture,
+    post_title,
+    site_base,
+    visible_posts,
+)
 from readers.sanitize import body_html
 
 
@@ -37,7 +47,11 @@ class EventFeed(Feed):
         return post_title(post)
 
     def item_description(self, post: Post) -> str:
-        return body_html(post.body)
+        note = correction_note(post, post.event)
+        if note is None:
+            return body_html(post.body)
+        shown = format_html('<p class="correction"><strong>Correction, {}:</strong> {}</p>', note["time"], note["text"])
+        return body_html(post.body) + shown
 
     def item_link(self, post: Post) -> str:
         return post.get_absolute_url()

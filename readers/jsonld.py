@@ -7,7 +7,7 @@ from django.conf import settings
 
 from events.models import Event
 from publishing.models import Post
-from readers.changes import absolute, author_label, post_picture
+from readers.changes import absolute, author_label, correction_note, post_picture
 from readers.sanitize import json_for_script, plain_text
 
 
@@ -47,6 +47,9 @@ def blog_posting(event: Event, post: Post, base: str) -> dict[str, Any]:
         "articleBody": body,
         "author": {"@type": "Organization" if post.ai_assisted or post.author is None else "Person", "name": author},
     }
+    note = correction_note(post, event)
+    if note is not None:
+        update["correction"] = {"@type": "CorrectionComment", "text": note["text"], "datePublished": note["at"]}
     picture = post_picture(post)
     if picture is not None:
         update["image"] = {

@@ -68,7 +68,7 @@ def test_each_queue_decision_changes_the_post_and_records_who(client, editor, ev
 def test_editing_unpublishing_and_unpinning_from_the_queue(client, editor, event, drafts):
     client.force_login(editor)
     post = drafts[0]
-    act(client, event, post, "edit", headline="Opening", body="The keynote opens.")
+    act(client, event, post, "edit", headline="Opening", body="The keynote opens.", revision=post.revision)
     act(client, event, post, "publish")
     act(client, event, post, "pin")
     act(client, event, post, "unpublish")

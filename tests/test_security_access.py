@@ -13,6 +13,7 @@ from datetime import timedelta
 import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.conf import settings
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
 from django.test import Client
@@ -25,7 +26,7 @@ from liveblog_site.asgi import application
 from liveblog_site.routing import reader_routes, studio_routes
 from publishing.models import Batch, Post
 from tests import factories
-from tests.emulators.studio import Studio
+from tests.emulators.studio import Studio, session_cookie
 from tests.framecoded import archive_audio, pcm
 from transcription.models import SegmentCorrection
 
@@ -189,6 +190,7 @@ def test_every_socket_route_is_in_the_table():
     assert {str(route.pattern) for route in [*studio_routes, *reader_routes]} == {
         "ws/studio/<slug:slug>/",
         "ws/events/<slug:slug>/",
+        "ws/queue/<int:event_id>/",
     }
 
 
@@ -310,6 +312,7 @@ def test_the_same_post_with_the_token_works(world):
 # --- WebSockets -------------------------------------------------------------------------------------
 
 STUDIO_SOCKET = {ANON: False, READER: False, JOURNO: True, OTHER: False, EDITOR: False}
+QUEUE_SOCKET = {ANON: False, READER: False, JOURNO: False, OTHER: False, EDITOR: True}
 
 
 @pytest.fixture
@@ -328,6 +331,21 @@ async def test_the_studio_socket_admits_only_the_assigned_journalist(
         await studio.disconnect()
         hostile = Studio(event.slug, users[role], origin="https://evil.example")
         assert await hostile.connect() is False  # a page on another site cannot use the journalist's cookie
+
+
+@pytest.mark.parametrize("role", ROLES)
+async def test_the_queue_socket_admits_only_staff_who_change_posts(
+    role, roles_again, event, journalist, other_journalist, editor, reader
+):
+    user = {ANON: None, READER: reader, JOURNO: journalist, OTHER: other_journalist, EDITOR: editor}[role]
+    headers = [(b"origin", b"http://localhost"), (b"host", b"localhost")]
+    if user is not None:
+        key = await sync_to_async(session_cookie)(user)
+        headers.append((b"cookie", f"{settings.SESSION_COOKIE_NAME}={key}".encode()))
+    queue = WebsocketCommunicator(application, f"/ws/queue/{event.pk}/", headers=headers)
+    connected, _ = await queue.connect(timeout=10)
+    assert connected is QUEUE_SOCKET[role]
+    await queue.disconnect()
 
 
 async def test_the_readers_socket_is_open_to_all_but_only_for_public_events(roles_again, event):

@@ -22,7 +22,7 @@ from transcription import leases, sessions, speakers
 from transcription.archive import SessionArchive
 from transcription.models import Segment, StreamSession
 from transcription.protocol import Close, RateGuard, Start, StudioError, check_frame
-from transcription.signals import stream_ended
+from transcription.signals import stream_ended, stream_failed
 from transcription.speech.base import (
     BYTES_PER_SECOND,
     SpeechBackend,
@@ -249,6 +249,7 @@ class Relay:
             elif isinstance(item, UpstreamFailed):
                 error = StudioError(FAILURE_CLOSE.get(item.reason, Close.UPSTREAM_FAILED), item.message)
                 logger.warning("session %s: upstream failed: %s", self.session_id, item.message)
+                self.storage.add(functools.partial(_stream_failed, self.event.id, self.session_id, item.message))
                 if self.on_failure is not None:
                     asyncio.create_task(self.on_failure(error))  # noqa: RUF006  (it stops this relay, so not awaited here)
 
@@ -349,3 +350,7 @@ def _close_connection() -> None:
 
 def _stream_ended(event_id: int, session_id: int) -> None:
     stream_ended.send(sender=Relay, event_id=event_id, session_id=session_id)
+
+
+def _stream_failed(event_id: int, session_id: int, message: str) -> None:
+    stream_failed.send(sender=Relay, event_id=event_id, session_id=session_id, message=message)

@@ -5,3 +5,7 @@ from django.dispatch import Signal
 # Sent once a stream session has ended for good (stopped or failed, not paused) and its finals are
 # stored, with event_id and session_id: publishing drafts what the last beat did not take.
 stream_ended = Signal()
+
+# Sent when a stream's speech provider gave up on it (the session then fails), with event_id, session_id
+# and message: publishing alerts the desk.
+stream_failed = Signal()

@@ -1,0 +1,170 @@
+"""The editors' draft queue, live: what an open queue page compares to know it is out of date, the notices
+that tell it to look again, and who has a post open for editing.
+
+An open queue holds a socket (newsroom.queue_socket) that sends it the queue's state: a version and the
+counts the tab's title shows. When the version differs from the one the page was rendered at, the page
+fetches itself again and swaps in what changed. The state is read from the database (and the cache, for
+who is editing), so it is right in every topology; notices only make it prompt. A post saved anywhere
+announces its event's queue once committed, through the channel layer group of the event: with Redis that
+reaches every web process; the embedded in-memory layer reaches only this process, so there the sockets
+also poll the state often (a Celery worker's new draft reaches them that way).
+
+Who is editing is kept in the cache with a short expiry, renewed by the page while the form is open:
+a tab closed without a word, or a laptop put to sleep, is forgotten within PRESENCE_SECONDS.
+"""
+
+import asyncio
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from typing import Literal, TypedDict
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import Count, Max, Q
+
+from events.models import Event
+from publishing.models import Batch, Post
+
+logger = logging.getLogger(__name__)
+
+PRESENCE_SECONDS = 30
+RENEW_SECONDS = 10  # how often an open page renews its editor's presence: well within PRESENCE_SECONDS
+EDITORS_INDEX_SECONDS = 24 * 3600
+WAITING = [Post.Status.DRAFT, Post.Status.APPROVED]
+
+
+def queue_group(event_id: int) -> str:
+    return f"queue-{event_id}"
+
+
+# --- who is editing ---------------------------------------------------------------------------------
+
+
+def display_name(user) -> str:
+    return user.get_full_name() or user.get_username()
+
+
+def _editor_key(event_id: int, user_id: int) -> str:
+    return f"queue-editing:{event_id}:{user_id}"
+
+
+def _editors_key(event_id: int) -> str:
+    return f"queue-editors:{event_id}"
+
+
+def mark_editing(event_id: int, user, post_id: int | None) -> None:
+    """`user` has post `post_id` of the event open for editing (None: no post any more)."""
+    key = _editor_key(event_id, user.pk)
+    if post_id is None:
+        cache.delete(key)
+        return
+    cache.set(key, {"post": post_id, "name": display_name(user)}, PRESENCE_SECONDS)
+    # Read, then written: two editors opening their first post at once may drop one from the index,
+    # and that one's next renewal puts it back.
+    editors = cache.get(_editors_key(event_id)) or []
+    if user.pk not in editors:
+        cache.set(_editors_key(event_id), [*editors, user.pk], EDITORS_INDEX_SECONDS)
+
+
+@dataclass(frozen=True, order=True)
+class Editing:
+    post_id: int
+    user_id: int
+    name: str
+
+
+def who_is_editing(event_id: int) -> list[Editing]:
+    editors = cache.get(_editors_key(event_id)) or []
+    found = cache.get_many([_editor_key(event_id, user_id) for user_id in editors])
+    return sorted(
+        Editing(seat["post"], user_id, seat["name"])
+        for user_id in editors
+        if (seat := found.get(_editor_key(event_id, user_id))) is not None
+    )
+
+
+# --- the queue's state --------------------------------------------------------------------------------
+
+
+class QueueMessage(TypedDict):
+    type: Literal["queue"]
+    version: str
+    drafts: int  # drafts waiting: the number in the tab's title
+    failed: int  # failed batches
+    paused: str  # why drafting is paused, or ""
+    renew: int  # seconds between the page's renewals of its editor's presence
+
+
+@dataclass(frozen=True)
+class QueueState:
+    drafts: int
+    failed: int
+    paused: str
+    editing: list[Editing] = field(default_factory=list)
+    version: str = ""
+
+    def message(self) -> QueueMessage:
+        return {
+            "type": "queue",
+            "version": self.version,
+            "drafts": self.drafts,
+            "failed": self.failed,
+            "paused": self.paused,
+            "renew": RENEW_SECONDS,
+        }
+
+
+def queue_state(event_id: int) -> QueueState | None:
+    """What the queue page shows, summed up; None for an event that does not exist."""
+    paused = Event.objects.filter(pk=event_id).values_list("drafting_paused_reason", flat=True).first()
+    if paused is None:
+        return None
+    posts = Post.objects.filter(event_id=event_id).aggregate(
+        waiting=Count("pk", filter=Q(status__in=WAITING)), total=Count("pk"), changed=Max("updated_at")
+    )
+    # Batches change by UPDATE (no updated_at): their statuses and latest finish say what the page shows.
+    batches = Batch.objects.filter(event_id=event_id).aggregate(
+        failed=Count("pk", filter=Q(status=Batch.Status.FAILED)),
+        drafting=Count("pk", filter=Q(status__in=[Batch.Status.PENDING, Batch.Status.DRAFTING])),
+        finished=Max("finished_at"),
+    )
+    editing = who_is_editing(event_id)
+    seen = repr((sorted(posts.items()), sorted(batches.items()), paused, editing))
+    return QueueState(
+        drafts=posts["waiting"],
+        failed=batches["failed"],
+        paused=paused,
+        editing=editing,
+        version=hashlib.sha256(seen.encode()).hexdigest()[:16],
+    )
+
+
+# --- notices ------------------------------------------------------------------------------------------
+
+
+def announce_queue_change(event_id: int) -> None:
+    """Tell the event's open queue pages to look again; a lost notice costs only the poll's delay."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    message = {"type": "queue.changed"}
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        loop = None
+    try:
+        if loop is not None:  # on an event loop's thread: hand it over rather than block the loop
+            loop.create_task(layer.group_send(queue_group(event_id), message))
+        else:
+            async_to_sync(layer.group_send)(queue_group(event_id), message)
+    except Exception:
+        logger.exception("could not announce a change to the queue of event %s", event_id)
+
+
+def post_saved_receiver(sender, instance: Post, **kwargs) -> None:
+    """post_save of Post: the event's queue pages look again once the change is committed."""
+    event_id = instance.event_id
+    transaction.on_commit(lambda: announce_queue_change(event_id), robust=True)
