@@ -15,8 +15,10 @@ from django.utils.safestring import SafeString
 from events.models import Event
 from publishing import pictures
 from publishing.credits import credits_of
+from publishing.live_queue import RENEW_SECONDS, queue_state
 from publishing.models import Alert, Batch, Picture, Post, PostAction
 from publishing.moderation import HANDLERS, TRANSITIONS, Decision, ModerationForm
+from publishing.revisions import Conflict, EditConflict, RevisionCheckedForm
 from transcription.admin import ReadOnlyAdmin
 from transcription.html import audio_player, transcript_html
 from transcription.models import Segment
@@ -107,7 +109,7 @@ def picture_thumbnail(picture: Picture) -> SafeString:
     )
 
 
-class PostForm(forms.ModelForm):
+class PostForm(RevisionCheckedForm):
     """The post's fields, and its picture: a new one (alt text required), or the present one's text, or none."""
 
     picture_upload = forms.FileField(
@@ -206,6 +208,7 @@ class PostAdmin(admin.ModelAdmin):
         "author",
         "last_editor",
         "revision",
+        "based_on_revision",
         "batch",
         "picture_preview",
         "picture_upload",
@@ -327,9 +330,11 @@ class PostAdmin(admin.ModelAdmin):
         if not self.has_view_or_change_permission(request):
             raise PermissionDenied
         event = get_object_or_404(Event, pk=event_id)
+        conflict = None
         if request.method == "POST":
-            self.moderate(request, event)
-            return HttpResponseRedirect(request.get_full_path())
+            conflict = self.moderate(request, event)
+            if conflict is None:
+                return HttpResponseRedirect(request.get_full_path())
         show = request.GET.get("show", "queue")
         recent_actions = Prefetch("actions", PostAction.objects.select_related("user")[:8], to_attr="recent_actions")
         ordered_segments = Prefetch(
@@ -342,20 +347,31 @@ class PostAdmin(admin.ModelAdmin):
             .order_by("-created_at")
         )
         if show == "queue":
-            posts = posts.filter(status__in=[Post.Status.DRAFT, Post.Status.APPROVED])
+            refused = Q(pk=conflict.theirs.pk) if conflict else Q(pk__in=[])  # its editor's text is shown again
+            posts = posts.filter(Q(status__in=[Post.Status.DRAFT, Post.Status.APPROVED]) | refused)
         speakers = Speakers.for_event(event.pk)
+        state = queue_state(event.pk)
+        editing: dict[int, list[str]] = {}
+        for seat in state.editing:
+            if seat.user_id != request.user.pk:
+                editing.setdefault(seat.post_id, []).append(seat.name)
         items = [
             {
                 "post": post,
                 "transcript": transcript_html(post.batch, speakers),
                 "quotes": quote_check_html(post),
                 "actions": post.recent_actions,
+                "editing": editing.get(post.pk, []),
+                **self._edit_form_values(post, conflict),
             }
             for post in posts[:100]
         ]
         context = {
             **self.admin_site.each_context(request),
             "title": f"Draft queue · {event.title}",
+            "waiting": state.drafts,
+            "version": state.version,
+            "renew_seconds": RENEW_SECONDS,
             "event": event,
             "items": items,
             "show": show,
@@ -369,28 +385,41 @@ class PostAdmin(admin.ModelAdmin):
             "can_retry": self.has_retry_permission(request),
             "opts": self.model._meta,
         }
-        return TemplateResponse(request, "admin/publishing/queue.html", context)
+        return TemplateResponse(request, "admin/publishing/queue.html", context, status=409 if conflict else 200)
 
-    def moderate(self, request: HttpRequest, event: Event) -> None:
-        """One decision from the queue page: the form checks it, its handler applies it."""
+    @staticmethod
+    def _edit_form_values(post: Post, conflict: Conflict | None) -> dict:
+        """What a post's edit form in the queue shows: the post, or a refused editor's own text again."""
+        if conflict is not None and conflict.theirs.pk == post.pk:
+            mine = {"headline": conflict.headline, "body": conflict.body}
+            return {**mine, "revision": post.revision, "conflict": conflict}
+        return {"headline": post.headline, "body": post.body, "revision": post.revision, "conflict": None}
+
+    def moderate(self, request: HttpRequest, event: Event) -> Conflict | None:
+        """One decision from the queue page: the form checks it, its handler applies it. An edit refused
+        because the post changed since its form was opened comes back, for the page to show both texts."""
         form = ModerationForm(request.POST, request.FILES, event=event)
         valid = form.is_valid()
         op = form.cleaned_data.get("op")
         if op is None:
             messages.error(request, form.first_error())
-            return
+            return None
         handler = HANDLERS[op]
         post = get_object_or_404(Post, pk=form.cleaned_data.get("post"), event=event) if handler.on_post else None
         if not getattr(self, f"has_{handler.permission}_permission")(request):
             raise PermissionDenied
         if not valid:
             messages.error(request, form.first_error())
-            return
+            return None
         decision = Decision(request.user, event, post, form.cleaned_data, self.has_publish_permission(request))
         try:
             messages.success(request, handler.apply(decision))
+        except EditConflict as exc:
+            messages.error(request, exc.conflict.message)
+            return exc.conflict
         except ValidationError as exc:
             messages.error(request, exc.message)
+        return None
 
 
 @admin.register(Batch)

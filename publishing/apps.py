@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_save
 
 from events.signals import event_ended
 from transcription.signals import stream_ended, stream_failed
@@ -11,8 +12,12 @@ class PublishingConfig(AppConfig):
         from publishing import checks  # noqa: F401  (registers the drafter's check)
         from publishing.alerts import alert_stream_failed
         from publishing.batching import flush_remaining_receiver
+        from publishing.live_queue import post_saved_receiver
+        from publishing.models import Post
 
         # What the last beat did not take becomes the final batch, once the event or a stream ends.
         event_ended.connect(flush_remaining_receiver, dispatch_uid="publishing-flush-at-event-end")
         stream_ended.connect(flush_remaining_receiver, dispatch_uid="publishing-flush-at-stream-end")
         stream_failed.connect(alert_stream_failed, dispatch_uid="publishing-alert-stream-failed")
+        # Open draft queues look again when a post of their event changes (publishing.live_queue).
+        post_save.connect(post_saved_receiver, sender=Post, dispatch_uid="publishing-queue-post-saved")

@@ -17,6 +17,7 @@ from django.utils.dateparse import parse_datetime
 from events.models import Event
 from publishing import pictures
 from publishing.models import CORRECTION_MAX_CHARS, Batch, Post
+from publishing.revisions import save_edit
 
 
 class Transition(NamedTuple):
@@ -64,8 +65,10 @@ def write(decision: Decision) -> str:
 
 def edit(decision: Decision) -> str:
     try:
-        decision.post.edit(
+        save_edit(
+            decision.post,
             decision.user,
+            based_on=decision.data["revision"],
             headline=decision.data["headline"],
             body=decision.data["body"],
             correction=decision.data["correction"] or None,  # blank: the note readers see stays as it is
@@ -152,6 +155,7 @@ class ModerationForm(forms.Form):
     )
     headline = forms.CharField(required=False)
     body = forms.CharField(required=False)
+    revision = forms.IntegerField(required=False, min_value=1)  # the one the edit form was opened at
     correction = forms.CharField(
         required=False,
         max_length=CORRECTION_MAX_CHARS,
@@ -181,6 +185,8 @@ class ModerationForm(forms.Form):
             self.add_error("body", "A post needs some text.")
         if op == "schedule":
             data["publish_at"] = self._publish_time(data.get("publish_at", ""))
+        if op == "edit" and data.get("revision") is None and "body" not in self.errors:
+            self.add_error("revision", "Reload the queue: this form does not say which revision it edits.")
         if op == "retry" and data.get("batch") is None and "batch" not in self.errors:
             self.add_error("batch", "Give the batch to retry by its number.")
         if op == "picture":
