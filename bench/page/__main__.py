@@ -3,14 +3,16 @@ served by the same Daphne in the same run.
 
     python -m bench.page [--mode embedded|redis] [--seconds 10] [--connections 16] [--rounds 2]
 
-One Daphne serves a live event with 20 published posts. A load process keeps --connections
-HTTP/1.1 keep-alive connections busy, alternating rounds of the static file (the baseline,
-/static/events/reader.css through WhiteNoise) and of the event page, so drift hits both alike.
-Every response is checked (status 200, page contains the newest post). It stops by itself.
+One Daphne serves a live event with 20 published posts, each with a picture (--no-pictures: text
+only). A load process keeps --connections HTTP/1.1 keep-alive connections busy, alternating rounds
+of the static file (the baseline, /static/events/reader.css through WhiteNoise) and of the event
+page, so drift hits both alike. Every response is checked (status 200, page contains the newest
+post, and its picture). It stops by itself.
 """
 
 import argparse
 import asyncio
+import io
 import multiprocessing
 import os
 import time
@@ -66,12 +68,23 @@ def measure(port: int, path: str, seconds: float, connections: int, must_contain
     return ok / elapsed
 
 
+def photo(n: int):
+    """A camera-sized JPEG, different for each post."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image
+
+    data = io.BytesIO()
+    Image.new("RGB", (2400, 1600), (20 + 10 * n, 80, 140)).save(data, "JPEG", quality=90)
+    return SimpleUploadedFile(f"photo-{n}.jpg", data.getvalue(), content_type="image/jpeg")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--mode", choices=["embedded", "redis"], default="embedded")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--no-pictures", dest="pictures", action="store_false", help="posts without pictures")
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/5")
     parser.add_argument(
         "--database-url",
@@ -81,11 +94,18 @@ def main() -> None:
 
     env = configure(args.mode, args.redis_url, args.database_url)
     from publishing.models import Post
+    from publishing.pictures import add_picture
 
     event = live_event()
     for n in range(20):
-        Post.objects.create(event=event, headline=f"Update {n}", body="A paragraph of live coverage. " * 12).publish()
-    newest = f'id="post-{Post.objects.latest("published_at").pk}"'.encode()
+        post = Post.objects.create(event=event, headline=f"Update {n}", body="A paragraph of live coverage. " * 12)
+        if args.pictures:
+            add_picture(photo(n), event=event, post=post, alt_text=f"The stage during update {n}", credit="Bench")
+        post.publish()
+    latest = Post.objects.latest("published_at")
+    newest = f'id="post-{latest.pk}"'.encode()
+    if args.pictures:
+        newest = latest.picture.srcset.encode()  # the newest post's picture, which is in its article
     daphne = Daphne(env)
     page = f"/events/{event.slug}/"
     try:
@@ -94,7 +114,8 @@ def main() -> None:
         measure(daphne.port, page, 1, 1, newest)
         print(
             f"page benchmark · mode {args.mode} · 1 Daphne · {args.connections} keep-alive connections · "
-            f"{args.seconds:.0f} s rounds · {os.cpu_count()} cores"
+            f"{args.seconds:.0f} s rounds · {os.cpu_count()} cores · "
+            f"{'a picture in every post' if args.pictures else 'text-only posts'}"
         )
         static_rates, page_rates = [], []
         for n in range(args.rounds):
