@@ -51,7 +51,7 @@ class StudioConsumer(AsyncWebsocketConsumer):
         limit_messages(self.base_send, settings.STUDIO_MAX_MESSAGE_BYTES)  # before accept: no frame is read yet
         await self.accept()
         self.progress = asyncio.create_task(self.keep_progress())
-        await studio_feed.watch(event.id, self)
+        await studio_feed.watch(event.id, self, staff=user.is_staff)
 
     async def __call__(self, scope, receive, send) -> None:
         # Channels' own loop takes each message through a new task and asyncio.wait (so it can listen

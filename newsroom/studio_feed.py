@@ -1,4 +1,4 @@
-"""What the studio shows of the drafting pipeline: the next batch's time and each new draft.
+"""What the studio shows of the drafting pipeline: the next batch's time and each draft, as the journalist sees it.
 
 Read from the database by polling, so it works the same in the embedded and the Redis topology:
 one poll per event and process, however many studio sockets of the event the process holds.
@@ -33,26 +33,51 @@ def latest_post_id(event_id: int) -> int:
     return Post.objects.filter(event_id=event_id).order_by("-pk").values_list("pk", flat=True).first() or 0
 
 
+def draft_status(post: Post) -> str:
+    """The draft's state in the journalist's words: waiting, held, approved, published or rejected."""
+    if post.status == Post.Status.DRAFT:
+        return "held" if post.hold_reason else "waiting"
+    return post.status
+
+
+def draft_summary(post: Post, *, staff: bool) -> dict:
+    """A draft as the studio shows it: links only to pages this user may open (admin for staff alone)."""
+    published = post.status == Post.Status.PUBLISHED
+    summary = {
+        "id": post.pk,
+        "headline": post.headline,
+        "body": post.body,
+        "status": post.status,
+        "state": draft_status(post),
+        "hold_reason": post.hold_reason if post.status == Post.Status.DRAFT else "",
+        "created_at": post.created_at.isoformat(),
+        "url": post.get_absolute_url() if published else reverse("newsroom:draft", args=[post.event.slug, post.pk]),
+    }
+    if staff:
+        summary["admin_url"] = reverse("admin:publishing_post_change", args=[post.pk])
+    return summary
+
+
+DRAFTS_SHOWN = 100
+
+
+def drafts_of(event: Event, *, staff: bool) -> list[dict]:
+    """Every draft of the event, newest first (at most DRAFTS_SHOWN)."""
+    posts = Post.objects.filter(event=event).select_related("event").order_by("-pk")[:DRAFTS_SHOWN]
+    return [draft_summary(post, staff=staff) for post in posts]
+
+
 def updates(event_id: int, after_post_id: int) -> Updates:
-    event = Event.objects.only("batch_interval_seconds", "last_batched_at").get(pk=event_id)
+    event = Event.objects.only("slug", "batch_interval_seconds", "last_batched_at").get(pk=event_id)
     interval = event.batch_interval_seconds
     # Before the first batch the beat's next tick takes it: no time to count down to yet.
     next_at = event.last_batched_at + timedelta(seconds=interval) if event.last_batched_at else None
     posts = list(Post.objects.filter(event_id=event_id, pk__gt=after_post_id).order_by("pk")[:20])
-    drafts = [
-        {
-            "id": post.pk,
-            "headline": post.headline,
-            "body": post.body,
-            "status": post.status,
-            "created_at": post.created_at.isoformat(),
-            "admin_url": reverse("admin:publishing_post_change", args=[post.pk]),
-        }
-        for post in posts
-    ]
+    for post in posts:
+        post.event = event
     return Updates(
         batch={"type": "batch", "next_batch_at": next_at.isoformat() if next_at else None, "interval": interval},
-        drafts=drafts,
+        drafts=[draft_summary(post, staff=True) for post in posts],
         last_post_id=posts[-1].pk if posts else after_post_id,
     )
 
@@ -72,6 +97,7 @@ class Listener(Protocol):
 class _Seat:
     listener: Listener
     after_post_id: int
+    staff: bool
     last_batch: dict | None = None
 
     async def show(self, found: Updates) -> None:
@@ -80,7 +106,8 @@ class _Seat:
             await self.listener.send_json(found.batch)
         for draft in found.drafts:
             if draft["id"] > self.after_post_id:
-                await self.listener.send_json({"type": "draft", "post": draft})
+                shown = draft if self.staff else {k: v for k, v in draft.items() if k != "admin_url"}
+                await self.listener.send_json({"type": "draft", "post": shown})
         self.after_post_id = max(self.after_post_id, found.last_post_id)
 
 
@@ -115,13 +142,13 @@ class _EventWatch:
 _WATCHES: dict[int, _EventWatch] = {}
 
 
-async def watch(event_id: int, listener: Listener) -> None:
-    """Show `listener` the next batch time now and every draft created from now on."""
+async def watch(event_id: int, listener: Listener, *, staff: bool) -> None:
+    """Show `listener` the next batch time now and every draft created from now on (admin links for staff)."""
     after = await database_sync_to_async(latest_post_id)(event_id)
     current = _WATCHES.get(event_id)
     if current is None or current.task.done():
         current = _WATCHES[event_id] = _EventWatch(event_id)
-    seat = current.seats[listener] = _Seat(listener, after)
+    seat = current.seats[listener] = _Seat(listener, after, staff)
     if current.latest is not None:
         await listener.send_json(current.latest.batch)
         seat.last_batch = current.latest.batch

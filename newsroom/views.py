@@ -1,15 +1,28 @@
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import JsonResponse
+from django.http import HttpResponseForbidden, JsonResponse
 from django.shortcuts import get_object_or_404, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from events.models import Event
-from events.roles import can_stream
+from events.roles import can_stream, is_editor
+from newsroom import recap, studio_feed
+from publishing.models import Post
 from publishing.pictures import PictureRefused, add_picture
 from transcription.models import StreamSession
 from transcription.speech.base import backend_class
+
+
+def _may_follow(user, event) -> bool:
+    """The event's journalists and staff see its drafts; nobody else."""
+    return user.is_active and (user.is_staff or can_stream(user, event))
+
+
+def _private_json(data: dict) -> JsonResponse:
+    response = JsonResponse(data)
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 @login_required
@@ -28,6 +41,41 @@ def studio(request, slug):
             "buffer_seconds": settings.STUDIO_OFFLINE_BUFFER_SECONDS,
         },
     )
+
+
+@login_required
+@require_GET
+def drafts(request, slug):
+    event = get_object_or_404(Event, slug=slug)
+    if not _may_follow(request.user, event):
+        return HttpResponseForbidden("Only the event's journalists and staff may follow its drafts.")
+    return _private_json({"drafts": studio_feed.drafts_of(event, staff=request.user.is_staff)})
+
+
+@login_required
+@require_GET
+def draft(request, slug, post_id):
+    event = get_object_or_404(Event, slug=slug)
+    if not _may_follow(request.user, event):
+        raise PermissionDenied("Only the event's journalists and staff may read its drafts.")
+    post = get_object_or_404(Post.objects.select_related("event"), event=event, pk=post_id)
+    response = render(
+        request,
+        "newsroom/draft.html",
+        {"event": event, "post": post, "draft": studio_feed.draft_summary(post, staff=request.user.is_staff)},
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required
+@require_GET
+def session_recap(request, slug, session_id):
+    session = get_object_or_404(StreamSession.objects.select_related("event"), event__slug=slug, pk=session_id)
+    own = session.journalist_id == request.user.pk and can_stream(request.user, session.event)
+    if not (own or is_editor(request.user)):
+        return HttpResponseForbidden("Only the session's journalist and editors may see its recap.")
+    return _private_json(recap.session_recap(session))
 
 
 # Room for the form's other fields around the picture in the request body.

@@ -143,7 +143,7 @@ def test_the_studio_goes_live_under_the_policy(browser, daphne, event, journalis
     page.click("#go-live")
     expect(page.locator("#state")).to_have_text("live", timeout=15_000)  # worklet loaded, socket open
     page.click("#stop")
-    expect(page.locator("#state")).to_have_text("offline", timeout=20_000)
+    expect(page.locator("#state")).to_have_text("stopped", timeout=20_000)
     assert not violations(lines), lines
     context.close()
 

@@ -110,11 +110,10 @@ def go_live(browser: Browser, stack: Stack, event: Event) -> Page:
 
 
 def first_draft(studio: Page) -> tuple[int, str]:
-    """The first draft the studio shows: its post id (from its admin link) and its text."""
+    """The first draft the studio shows: its post id and its text."""
     draft = studio.locator("#drafts li").last  # newest first, so the first draft is last
     expect(draft).to_be_visible(timeout=SOON)
-    post_id = int(re.search(r"/post/(\d+)/", draft.locator("a").get_attribute("href") or "").group(1))
-    return post_id, draft.locator("p").inner_text()
+    return int(draft.get_attribute("data-post") or 0), draft.locator(".draft-body").inner_text()
 
 
 def opening_words(text: str, count: int = 6) -> str:
@@ -124,7 +123,7 @@ def opening_words(text: str, count: int = 6) -> str:
 def stop_and_settle(studio: Page, event: Event) -> list[Segment]:
     """Stop the stream, then wait until every stored segment is batched and every batch drafted."""
     studio.click("#stop")
-    expect(studio.locator("#state")).to_have_text("offline", timeout=SOON)
+    expect(studio.locator("#state")).to_have_text("stopped", timeout=SOON)
     wait_until(
         lambda: not Segment.objects.unbatched().filter(event=event).exists()
         and not Batch.objects.filter(event=event).exclude(status=Batch.Status.DRAFTED).exists(),

@@ -53,7 +53,7 @@ def test_a_journalist_goes_live_and_the_transcript_is_stored_and_shown(browser, 
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.goto(f"/studio/{event.slug}/")
     expect(page.locator("#provider")).to_have_text("Offline recognizer")
-    expect(page.locator("#state")).to_have_text("offline")
+    expect(page.locator("#state")).to_have_text("not live")
 
     page.click("#go-live")
     expect(page.locator("#state")).to_have_text("live", timeout=15_000)
@@ -61,7 +61,7 @@ def test_a_journalist_goes_live_and_the_transcript_is_stored_and_shown(browser, 
     expect(finals).to_have_count(len(SENTENCES), timeout=45_000)
     expect(page.locator("#elapsed")).not_to_have_text("0:00")
     page.click("#stop")
-    expect(page.locator("#state")).to_have_text("offline", timeout=20_000)
+    expect(page.locator("#state")).to_have_text("stopped", timeout=20_000)
 
     session = StreamSession.objects.get()
     assert session.status == StreamSession.Status.ENDED and session.provider == "offline"
@@ -144,10 +144,10 @@ def test_the_page_reconnects_by_itself_and_resumes_the_same_session(browser, dap
     expect(page.locator("#state")).to_have_text("live", timeout=20_000)
     expect(finals).to_have_count(len(SENTENCES), timeout=45_000)
     page.click("#stop")
-    expect(page.locator("#state")).to_have_text("offline", timeout=20_000)
+    expect(page.locator("#state")).to_have_text("stopped", timeout=20_000)
 
     states = page.evaluate("window.states")
-    assert "reconnecting" in states and states[-1] == "offline", states
+    assert "reconnecting" in states and states[-1] == "stopped", states
     session = StreamSession.objects.get()
     assert session.reconnects >= 1 and session.status == StreamSession.Status.ENDED
     assert session.dropped_audio_seconds == 0

@@ -82,7 +82,7 @@ def stream_the_recording(page) -> str:
     # The recording lasts 28.3 s from the moment the microphone opens; then the fake device is silent.
     expect(page.locator("#elapsed")).to_have_text(re.compile(r"^0:(3[1-9]|[45]\d)$"), timeout=60_000)
     page.click("#stop")
-    expect(page.locator("#state")).to_have_text("offline", timeout=60_000)
+    expect(page.locator("#state")).to_have_text("stopped", timeout=60_000)
     session = StreamSession.objects.get()
     assert session.status == StreamSession.Status.ENDED and session.dropped_audio_seconds == 0
     assert session.audio_seconds > 28
@@ -120,7 +120,7 @@ def test_the_noisy_room_switch_asks_for_processing_and_is_remembered(browser, da
     expect(page.locator("#state")).to_have_text("live", timeout=15_000)
     expect(page.locator("#noisy-room")).to_be_disabled()  # applies from the next Go live, not mid-stream
     page.click("#stop")
-    expect(page.locator("#state")).to_have_text("offline", timeout=30_000)
+    expect(page.locator("#state")).to_have_text("stopped", timeout=30_000)
     [processed] = page.evaluate("window.microphoneRequests")
     assert {name: processed["asked"].get(name) for name in PROCESSING} == dict.fromkeys(PROCESSING, True), processed
     assert {name: processed["got"].get(name) for name in PROCESSING} == dict.fromkeys(PROCESSING, True), processed
@@ -131,7 +131,7 @@ def test_the_noisy_room_switch_asks_for_processing_and_is_remembered(browser, da
     page.click("#go-live")
     expect(page.locator("#state")).to_have_text("live", timeout=15_000)
     page.click("#stop")
-    expect(page.locator("#state")).to_have_text("offline", timeout=30_000)
+    expect(page.locator("#state")).to_have_text("stopped", timeout=30_000)
     [raw] = page.evaluate("window.microphoneRequests")
     assert {name: raw["asked"].get(name) for name in PROCESSING} == dict.fromkeys(PROCESSING, False), raw
     assert not problems, problems

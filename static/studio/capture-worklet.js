@@ -1,6 +1,6 @@
 // Microphone capture in the audio thread: low-pass, resample from the context's native rate to
 // 16 kHz (the fractional read position is carried from block to block), clamp, Int16 little-endian,
-// and post about 100 ms per frame to the page, with the frame's level for the meter.
+// and post about 100 ms per frame to the page, with the frame's level (RMS) and peak for the meter and mic check.
 
 const TARGET_RATE = 16000;
 const FRAME_SAMPLES = 1600; // 100 ms
@@ -36,6 +36,7 @@ class CaptureProcessor extends AudioWorkletProcessor {
     this.frame = new Int16Array(FRAME_SAMPLES);
     this.filled = 0;
     this.sumSquares = 0;
+    this.peak = 0;
     this.filtered = new Float32Array(128);
   }
 
@@ -71,15 +72,17 @@ class CaptureProcessor extends AudioWorkletProcessor {
   emit(value) {
     const clamped = Math.max(-1, Math.min(1, value));
     this.sumSquares += clamped * clamped;
+    this.peak = Math.max(this.peak, Math.abs(clamped));
     this.frame[this.filled++] = clamped < 0 ? clamped * 0x8000 : clamped * 0x7fff;
     if (this.filled === FRAME_SAMPLES) {
       // Int16Array uses the platform's byte order; every browser platform is little-endian,
       // and the page checks that before it sends a byte.
       const pcm = this.frame.buffer;
-      this.port.postMessage({ pcm, level: Math.sqrt(this.sumSquares / FRAME_SAMPLES) }, [pcm]);
+      this.port.postMessage({ pcm, level: Math.sqrt(this.sumSquares / FRAME_SAMPLES), peak: this.peak }, [pcm]);
       this.frame = new Int16Array(FRAME_SAMPLES);
       this.filled = 0;
       this.sumSquares = 0;
+      this.peak = 0;
     }
   }
 }

@@ -10,8 +10,12 @@
     mic: $("mic"), goLive: $("go-live"), pause: $("pause"), stop: $("stop"), state: $("state"),
     elapsed: $("elapsed"), provider: $("provider"), level: $("level"), dropped: $("dropped"), storage: $("storage"),
     countdown: $("countdown"), message: $("message"), transcript: $("transcript"), interim: $("interim"),
-    drafts: $("drafts"), noisyRoom: $("noisy-room"),
+    drafts: $("drafts"), noisyRoom: $("noisy-room"), micTest: $("mic-test"), micCheck: $("mic-check"),
+    pauseLabel: $("pause-label"), resumeSession: $("resume-session"), countdownBox: $("countdown-box"),
+    draftsEmpty: $("drafts-empty"), recap: $("recap"),
   };
+  const SAVED_KEY = `liveblog.studio.${root.dataset.event}`; // this tab's stream, to resume after a reload
+  const MIC_KEY = "liveblog.studio.microphone";
   const FRAME_SECONDS = 0.1;
   const MAX_BACKLOG = Math.max(1, Number(root.dataset.bufferSeconds || 60)) / FRAME_SECONDS;
   const DRAIN_RATE = 1.25; // backlogs go out no faster than this × real time (the server allows 1.5×)
@@ -23,13 +27,25 @@
     socket: null, ready: false, session: null, wanted: false, paused: false, stopping: false,
     backlog: [], sentSeconds: 0, lastSequence: -1, droppedSeconds: 0, reportedDropped: 0, attempts: 0, reconnectTimer: null,
     drainStarted: 0, drainedSeconds: 0, drainTimer: null, startedAt: 0, audio: null, nextBatchAt: null,
+    wakeLock: null, lastSession: null,
   };
 
   const providerLabel = (provider) => (provider === "deepgram" ? "Deepgram" : "Offline recognizer");
 
+  const STATE_WORDS = {
+    idle: "not live", connecting: "connecting", live: "live", reconnecting: "reconnecting", paused: "paused",
+    stopping: "stopping", stopped: "stopped",
+  };
+
+  // One element, announced politely to screen readers; its class gives the colour.
   function setState(state) {
-    ui.state.textContent = state;
+    if (state === "live" && stream.paused) state = "paused";
+    if (ui.state.dataset.state === state) return;
+    ui.state.textContent = STATE_WORDS[state];
     ui.state.dataset.state = state;
+    ui.state.className = `state state-${state}`;
+    ui.countdownBox.hidden = !(state === "live" || state === "paused");
+    if (state === "live" || state === "paused") holdWakeLock();
   }
 
   // Finals wait in the server while its database is away; they are shown here only once stored.
@@ -49,8 +65,77 @@
     ui.stop.disabled = !stream.wanted;
     ui.mic.disabled = stream.wanted;
     ui.noisyRoom.disabled = stream.wanted;
-    ui.pause.textContent = stream.paused ? "Resume" : "Pause";
+    ui.micTest.disabled = stream.wanted || Boolean(stream.testing);
+    ui.resumeSession.hidden = stream.wanted || !savedStream();
+    ui.pauseLabel.textContent = stream.paused ? "Resume" : "Pause";
   }
+
+  // --- This tab's stream, kept in sessionStorage so a reload can resume it --------------------
+  function savedStream() {
+    try {
+      return JSON.parse(sessionStorage.getItem(SAVED_KEY) || "null");
+    } catch {
+      return null;
+    }
+  }
+
+  function saveStream() {
+    if (!stream.session) return;
+    try {
+      sessionStorage.setItem(SAVED_KEY, JSON.stringify({
+        session: stream.session, lastSequence: stream.lastSequence, sentSeconds: stream.sentSeconds,
+        droppedSeconds: stream.droppedSeconds, startedAt: stream.startedAt, paused: stream.paused,
+      }));
+    } catch {
+      // storage blocked: no resume after a reload, the stream itself goes on
+    }
+  }
+
+  function forgetStream() {
+    try {
+      sessionStorage.removeItem(SAVED_KEY);
+    } catch {
+      // nothing was kept
+    }
+  }
+
+  function remember(key, value) {
+    try {
+      if (value) sessionStorage.setItem(key, value);
+      else sessionStorage.removeItem(key);
+    } catch {
+      // storage blocked
+    }
+  }
+
+  function recalled(key) {
+    try {
+      return sessionStorage.getItem(key) || "";
+    } catch {
+      return "";
+    }
+  }
+
+  // --- Staying live: the screen stays on while live ---------------------------------------------
+  async function holdWakeLock() {
+    if (!navigator.wakeLock || (stream.wakeLock && !stream.wakeLock.released)) return;
+    try {
+      stream.wakeLock = await navigator.wakeLock.request("screen");
+    } catch {
+      stream.wakeLock = null; // refused (battery saver, hidden tab): taken again when visible
+    }
+  }
+
+  function releaseWakeLock() {
+    const lock = stream.wakeLock;
+    stream.wakeLock = null;
+    if (lock && !lock.released) lock.release().catch(() => {});
+  }
+
+  document.addEventListener("visibilitychange", () => {
+    // The browser drops the lock whenever the tab is hidden.
+    if (document.visibilityState === "visible" && stream.wanted) holdWakeLock();
+  });
 
   // --- Microphone ------------------------------------------------------------------------------
   async function listMicrophones() {
@@ -58,10 +143,12 @@
     const devices = await navigator.mediaDevices.enumerateDevices();
     const chosen = ui.mic.value;
     ui.mic.replaceChildren(new Option("Default microphone", ""));
-    devices.filter((d) => d.kind === "audioinput").forEach((d, i) => {
+    // Labels are empty until the page has been allowed a microphone once.
+    devices.filter((d) => d.kind === "audioinput" && d.deviceId && d.deviceId !== "default").forEach((d, i) => {
       ui.mic.append(new Option(d.label || `Microphone ${i + 1}`, d.deviceId));
     });
-    ui.mic.value = chosen;
+    const wanted = chosen || recalled(MIC_KEY);
+    ui.mic.value = [...ui.mic.options].some((o) => o.value === wanted) ? wanted : "";
   }
 
   // Raw sound by default: the browser's voice processing garbles speech for the recognizer. In a noisy
@@ -94,7 +181,9 @@
     return constraints;
   }
 
+  // The same capture serves the mic check before going live and the stream itself.
   async function startCapture() {
+    stopCapture();
     const constraints = microphoneConstraints();
     const media = await navigator.mediaDevices.getUserMedia({ audio: constraints });
     const context = new AudioContext(); // the device's native rate; the worklet resamples
@@ -104,10 +193,15 @@
     const mute = context.createGain();
     mute.gain.value = 0;
     source.connect(node).connect(mute).connect(context.destination);
-    node.port.onmessage = (event) => onFrame(event.data.pcm, event.data.level);
+    node.port.onmessage = (event) => onFrame(event.data.pcm, event.data.level, event.data.peak);
     if (context.state === "suspended") await context.resume();
-    stream.audio = { media, context, node };
-    listMicrophones();
+    const [track] = media.getAudioTracks();
+    stream.audio = { media, context, node, device: track ? track.label : "", asked: JSON.stringify(constraints) };
+    check.frames = [];
+    check.shown = "";
+    await listMicrophones();
+    const used = track && track.getSettings().deviceId;
+    if (used && !ui.mic.value && [...ui.mic.options].some((o) => o.value === used)) ui.mic.value = used;
   }
 
   function stopCapture() {
@@ -117,10 +211,96 @@
     stream.audio.context.close();
     stream.audio = null;
     ui.level.value = 0;
+    stream.testing = null;
+    showCheck("off", "The microphone is closed. Choose one or press Test microphone to check its level.");
   }
 
-  function onFrame(pcm, level) {
+  async function checkMicrophone() {
+    if (stream.wanted) return;
+    try {
+      await startCapture();
+    } catch (error) {
+      showCheck("error", `The microphone could not be opened: ${error.message || error}`);
+    }
+  }
+
+  // --- Mic check: is the input silent, too quiet or clipping? ------------------------------------
+  const CHECK_FRAMES = 15; // the last 1.5 s of frames
+  const SILENT_LEVEL = 0.0005;
+  const QUIET_LEVEL = 0.01;
+  const CLIPPING_PEAK = 0.99;
+  const check = { frames: [], shown: "" };
+
+  function showCheck(kind, text) {
+    ui.micCheck.dataset.check = kind;
+    if (ui.micCheck.textContent !== text) ui.micCheck.textContent = text;
+  }
+
+  function judgeLevel(level, peak) {
+    check.frames.push({ level, peak });
+    if (check.frames.length > CHECK_FRAMES) check.frames.shift();
+    if (check.frames.length < CHECK_FRAMES) return;
+    const loudest = Math.max(...check.frames.map((f) => f.level));
+    const clipped = check.frames.filter((f) => f.peak >= CLIPPING_PEAK).length;
+    const device = (stream.audio && stream.audio.device) || "The microphone";
+    let kind = "good";
+    let text = `${device}: level good.`;
+    if (clipped >= 2) {
+      kind = "clipping";
+      text = `${device} is clipping: turn its gain down or move it further away.`;
+    } else if (loudest < SILENT_LEVEL) {
+      kind = "silent";
+      text = `No sound from ${device}: is it muted or switched off?`;
+    } else if (loudest < QUIET_LEVEL) {
+      kind = "quiet";
+      text = `${device} is too quiet: move it closer or turn its gain up.`;
+    }
+    if (kind !== check.shown) {
+      check.shown = kind;
+      showCheck(kind, text);
+    }
+  }
+
+  // --- Mic test: record a few seconds and play them back -----------------------------------------
+  const TEST_SECONDS = 3;
+
+  async function testMicrophone() {
+    if (stream.wanted || stream.testing) return;
+    if (!stream.audio) await checkMicrophone();
+    if (!stream.audio) return;
+    stream.testing = { frames: [] };
+    ui.micTest.textContent = "Recording… speak now";
+    controls();
+  }
+
+  function recordTestFrame(pcm) {
+    const test = stream.testing;
+    test.frames.push(new Int16Array(pcm));
+    if (test.frames.length * FRAME_SECONDS < TEST_SECONDS) return;
+    stream.testing = { frames: null }; // playing back: no more recording
+    const samples = test.frames.reduce((n, f) => n + f.length, 0);
+    const context = stream.audio.context;
+    const buffer = context.createBuffer(1, samples, 16000);
+    const out = buffer.getChannelData(0);
+    let at = 0;
+    for (const frame of test.frames) for (const v of frame) out[at++] = v / 0x8000;
+    const source = context.createBufferSource();
+    source.buffer = buffer;
+    source.connect(context.destination);
+    ui.micTest.textContent = "Playing back…";
+    source.onended = () => {
+      stream.testing = null;
+      ui.micTest.textContent = "Test microphone (3 s)";
+      ui.micTest.dataset.played = (samples / 16000).toFixed(1);
+      controls();
+    };
+    source.start();
+  }
+
+  function onFrame(pcm, level, peak) {
     ui.level.value = Math.min(1, level * 4);
+    judgeLevel(level, peak);
+    if (stream.testing && stream.testing.frames) recordTestFrame(pcm);
     if (stream.paused || stream.stopping || !stream.wanted) return;
     stream.backlog.push(pcm);
     if (stream.backlog.length > MAX_BACKLOG) {
@@ -182,6 +362,7 @@
         ui.provider.textContent = providerLabel(message.provider);
         setState("live");
         say("");
+        saveStream();
         if (stream.paused) stream.socket.send(JSON.stringify({ type: "pause" }));
         drain();
         if (stream.stopping) finishStop();
@@ -198,6 +379,7 @@
           stream.lastSpeaker = message.speaker;
           ui.transcript.insertBefore(line, ui.interim);
           ui.interim.textContent = "";
+          saveStream();
         } else {
           ui.interim.textContent = message.text;
         }
@@ -213,19 +395,9 @@
         stream.nextBatchAt = message.next_batch_at ? new Date(message.next_batch_at) : null;
         tick();
         break;
-      case "draft": {
-        const item = document.createElement("li");
-        const headline = document.createElement("strong");
-        headline.textContent = message.post.headline || "Draft";
-        const body = document.createElement("p");
-        body.textContent = message.post.body;
-        const link = document.createElement("a");
-        link.href = message.post.admin_url;
-        link.textContent = "Edit in admin";
-        item.append(headline, body, link);
-        ui.drafts.prepend(item);
+      case "draft":
+        showDraft(message.post);
         break;
-      }
       case "speaker_named":
         for (const label of ui.transcript.querySelectorAll(`.speaker[data-speaker="${Number(message.speaker)}"]`)) {
           label.textContent = `${message.speaker_name}: `;
@@ -236,7 +408,9 @@
         say(message.message);
         break;
       case "stopped":
+        stream.lastSession = message.session;
         stream.session = null;
+        forgetStream();
         break;
     }
   }
@@ -267,6 +441,7 @@
     }
     if (event.code >= 4000 && event.code < 5000) {
       // The server said why (an error message came first): reconnecting would not help.
+      forgetStream();
       finish();
       return;
     }
@@ -283,8 +458,10 @@
     stream.paused = false;
     stream.stopping = false;
     stream.backlog = [];
-    setState("offline");
+    releaseWakeLock();
+    setState("stopped");
     controls();
+    if (stream.lastSession) followAfterStop(stream.lastSession);
   }
 
   function finishStop() {
@@ -303,39 +480,84 @@
       say("This device is big-endian; the studio cannot send its audio.");
       return;
     }
+    forgetStream();
+    goLive(null);
+  });
+
+  // A new stream (saved = null) or the one this tab was streaming before a reload.
+  async function goLive(saved) {
     say("");
     stream.wanted = true;
-    stream.session = null;
-    stream.droppedSeconds = stream.reportedDropped = stream.sentSeconds = 0;
+    stream.session = saved ? saved.session : null;
+    stream.lastSession = null;
+    stream.paused = false;
+    stream.droppedSeconds = saved ? saved.droppedSeconds : 0;
+    stream.reportedDropped = stream.droppedSeconds;
+    stream.sentSeconds = saved ? saved.sentSeconds : 0;
+    // The transcript shown before the reload is gone: ask for every final again.
     stream.lastSequence = -1;
-    ui.dropped.textContent = "0.0 s";
+    ui.dropped.textContent = `${stream.droppedSeconds.toFixed(1)} s`;
+    ui.recap.hidden = true;
     controls();
+    // Space on the focused Pause button pauses, as everywhere else on the page.
+    if (document.activeElement === ui.goLive || document.activeElement === ui.resumeSession) ui.pause.focus();
+    setState("connecting");
     try {
-      await startCapture();
+      // The mic check's capture goes on into the stream unless the choices changed since it opened.
+      if (!stream.audio || stream.audio.asked !== JSON.stringify(microphoneConstraints())) await startCapture();
+      stream.testing = null;
+      ui.micTest.textContent = "Test microphone (3 s)";
     } catch (error) {
       say(`The microphone could not be opened: ${error.message || error}`);
       stream.wanted = false;
+      setState("idle");
       controls();
       return;
     }
-    stream.startedAt = Date.now();
+    stream.startedAt = saved ? saved.startedAt : Date.now();
     connect();
+    refreshDrafts();
+  }
+
+  ui.resumeSession.addEventListener("click", () => {
+    const saved = savedStream();
+    if (saved && littleEndian && !stream.wanted) goLive(saved);
   });
 
-  ui.pause.addEventListener("click", () => {
+  function togglePause() {
+    if (!stream.wanted || stream.stopping) return;
     stream.paused = !stream.paused;
     if (stream.socket && stream.ready) stream.socket.send(JSON.stringify({ type: stream.paused ? "pause" : "resume" }));
+    if (stream.ready) setState(stream.paused ? "paused" : "live");
+    saveStream();
     controls();
+  }
+
+  ui.pause.addEventListener("click", togglePause);
+
+  // Space pauses and resumes, unless focus is somewhere Space already means something.
+  document.addEventListener("keydown", (event) => {
+    if (event.code !== "Space" || event.repeat || event.ctrlKey || event.altKey || event.metaKey) return;
+    if (event.target.closest && event.target.closest("input, select, textarea, button, a, [contenteditable], audio, video")) return;
+    if (!stream.wanted) return;
+    event.preventDefault();
+    togglePause();
   });
 
   ui.stop.addEventListener("click", () => {
     stream.stopping = true;
     stopCapture();
     ui.stop.disabled = true;
+    setState("stopping");
     finishStop();
   });
 
   ui.mic.addEventListener("focus", listMicrophones);
+  ui.mic.addEventListener("change", () => {
+    remember(MIC_KEY, ui.mic.value);
+    checkMicrophone();
+  });
+  ui.micTest.addEventListener("click", testMicrophone);
   ui.noisyRoom.checked = storedNoisyRoom();
   ui.noisyRoom.addEventListener("change", () => storeNoisyRoom(ui.noisyRoom.checked));
 
@@ -348,6 +570,7 @@
 
   function tick() {
     if (stream.wanted) ui.elapsed.textContent = clock((Date.now() - stream.startedAt) / 1000);
+    if (stream.wanted && stream.ready) saveStream();
     if (!stream.nextBatchAt) ui.countdown.textContent = "with the first transcript";
     else {
       const left = (stream.nextBatchAt - Date.now()) / 1000;
@@ -355,11 +578,118 @@
     }
   }
 
+  // --- Drafts: every draft of the event, with links this user may open ---------------------------
+  const STATE_TEXT = {
+    waiting: "waiting for an editor", held: "held", approved: "approved", published: "published", rejected: "rejected",
+  };
+  const shownDrafts = new Map();
+
+  function showDraft(post) {
+    let item = shownDrafts.get(post.id);
+    if (!item) {
+      item = document.createElement("li");
+      item.dataset.post = post.id;
+      shownDrafts.set(post.id, item);
+      const newer = [...shownDrafts.keys()].filter((id) => id > post.id).sort((a, b) => a - b)[0];
+      if (newer === undefined) ui.drafts.prepend(item);
+      else shownDrafts.get(newer).after(item);
+    }
+    const headline = document.createElement("strong");
+    headline.textContent = post.headline || `Draft ${post.id}`;
+    const status = document.createElement("span");
+    status.className = `draft-state draft-state-${post.state}`;
+    status.textContent = post.state === "held" && post.hold_reason ? `held: ${post.hold_reason}` : STATE_TEXT[post.state] || post.state;
+    const body = document.createElement("p");
+    body.className = "draft-body";
+    body.textContent = post.body;
+    const links = document.createElement("p");
+    links.className = "draft-links";
+    const open = document.createElement("a");
+    open.href = post.url;
+    open.className = "draft-link";
+    open.textContent = post.state === "published" ? "Published post" : "Read draft";
+    links.append(open);
+    if (post.admin_url) {
+      const admin = document.createElement("a");
+      admin.href = post.admin_url;
+      admin.className = "admin-link";
+      admin.textContent = "Edit in admin";
+      links.append(" · ", admin);
+    }
+    item.dataset.state = post.state;
+    item.replaceChildren(headline, " ", status, body, links);
+    ui.draftsEmpty.hidden = shownDrafts.size > 0;
+  }
+
+  async function getJson(url) {
+    const response = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
+    if (!response.ok) throw new Error(`${response.status}`);
+    return response.json();
+  }
+
+  async function refreshDrafts() {
+    try {
+      const { drafts } = await getJson(root.dataset.draftsUrl);
+      drafts.forEach(showDraft);
+    } catch {
+      // the next refresh tries again
+    }
+  }
+
+  // --- After Stop: the recap, and the drafts still to come from the last words ------------------------
+  const FOLLOW_EVERY_MS = 3000;
+  const FOLLOW_AT_MOST_MS = 180000;
+
+  function showRecap(recap) {
+    const set = (id, text) => { $(id).textContent = text; };
+    set("recap-duration", clock(recap.duration_seconds));
+    set("recap-words", String(recap.words));
+    set("recap-segments", String(recap.segments));
+    set("recap-drafts", String(recap.drafts));
+    set("recap-published", String(recap.published));
+    set("recap-dropped", `${recap.dropped_seconds.toFixed(1)} s`);
+    $("recap-txt").href = recap.exports.txt;
+    $("recap-srt").href = recap.exports.srt;
+    $("recap-vtt").href = recap.exports.vtt;
+    $("recap-public").href = recap.public_url;
+    $("recap-drafting").hidden = !recap.drafting;
+    ui.recap.dataset.session = recap.session;
+    ui.recap.hidden = false;
+  }
+
+  async function followAfterStop(session) {
+    const url = root.dataset.recapUrl.replace(/\/0\/recap\.json$/, `/${session}/recap.json`);
+    const until = Date.now() + FOLLOW_AT_MOST_MS;
+    let settled = 0;
+    while (!stream.wanted && Date.now() < until && settled < 2) {
+      try {
+        const recap = await getJson(url);
+        showRecap(recap);
+        settled = recap.drafting ? 0 : settled + 1; // one more look once drafting is done: its post may be published
+      } catch {
+        // the next look tries again
+      }
+      await refreshDrafts();
+      await new Promise((resolve) => setTimeout(resolve, FOLLOW_EVERY_MS));
+    }
+  }
+
   setInterval(tick, 1000);
+  setInterval(() => { if (stream.wanted) refreshDrafts(); }, 10000);
   window.addEventListener("beforeunload", (event) => {
-    if (stream.wanted) event.preventDefault();
+    if (!stream.wanted) return;
+    saveStream();
+    event.preventDefault();
+    event.returnValue = ""; // older Chromium asks only with returnValue set
   });
+
+  const interrupted = savedStream();
+  if (interrupted) {
+    ui.resumeSession.textContent = `Resume stream (session ${interrupted.session})`;
+    say(`This tab was streaming session ${interrupted.session} when it was reloaded. Resume stream goes on with it; Go live starts a new one.`);
+  }
   listMicrophones();
+  refreshDrafts();
   controls();
 })();
 
