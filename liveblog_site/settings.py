@@ -250,7 +250,7 @@ AUDIO_ARCHIVE_MAX_PENDING_CHUNKS = env_int("AUDIO_ARCHIVE_MAX_PENDING_CHUNKS", 1
 # --- Pictures in posts (publishing.pictures) ---------------------------------------------------
 # Public, unlike the audio archive beside them: a storage of their own, served under PICTURES_URL
 # (by Daphne through readers.views.picture_file when it is this site's /media/pictures/).
-PICTURES_URL = env_str("PICTURES_URL", "/media/pictures/")
+PICTURES_URL = env_str("PICTURES_URL") or "/media/pictures/"
 
 
 def _picture_origins(url: str) -> list[str]:
@@ -263,7 +263,7 @@ def _picture_origins(url: str) -> list[str]:
     return [f"{scheme}://{host.split('/', 1)[0]}"]
 
 
-PICTURES_STORAGE_BACKEND = env_str("PICTURES_STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage")
+PICTURES_STORAGE_BACKEND = env_str("PICTURES_STORAGE_BACKEND") or "django.core.files.storage.FileSystemStorage"
 PICTURE_MAX_BYTES = env_int("PICTURE_MAX_MEGABYTES", 15, minimum=1, maximum=100) * 1024 * 1024
 PICTURE_MAX_PIXELS = env_int("PICTURE_MAX_MEGAPIXELS", 40, minimum=1, maximum=150) * 1_000_000
 PICTURE_WIDTHS = (480, 960, 1600)

@@ -115,23 +115,43 @@ def add_picture(upload, *, event: Event, alt_text: str, caption: str = "", credi
         raise PictureRefused("Describe the picture in its alt text: readers who cannot see it need it.")
     renditions = save_renditions(upload)
     largest = renditions[-1]
-    with transaction.atomic():
-        if post is not None:
-            Picture.objects.filter(post=post).delete()
-        picture = Picture.objects.create(
-            event=event,
-            post=post,
-            alt_text=alt_text[:300],
-            caption=caption.strip()[:300],
-            credit=credit.strip()[:120],
-            width=largest["width"],
-            height=largest["height"],
-            renditions=renditions,
-            uploaded_by=user if getattr(user, "pk", None) else None,
-        )
-        if post is not None:
-            post.picture_changed(user)
+    try:
+        with transaction.atomic():
+            if post is not None:
+                _drop_picture_of(post)
+            picture = Picture.objects.create(
+                event=event,
+                post=post,
+                alt_text=alt_text[:300],
+                caption=caption.strip()[:300],
+                credit=credit.strip()[:120],
+                width=largest["width"],
+                height=largest["height"],
+                renditions=renditions,
+                uploaded_by=user if getattr(user, "pk", None) else None,
+            )
+            if post is not None:
+                post.picture_changed(user)
+    except BaseException:
+        delete_files(renditions)  # nothing refers to them
+        raise
     return picture
+
+
+def delete_files(renditions: list[dict]) -> None:
+    storage = pictures_storage()
+    for rendition in renditions:
+        storage.delete(rendition["name"])
+
+
+def _drop_picture_of(post: Post) -> bool:
+    """The post's picture deleted, and its files once that commits (a rollback keeps both)."""
+    old = list(Picture.objects.filter(post=post).values_list("renditions", flat=True))
+    if not old:
+        return False
+    Picture.objects.filter(post=post).delete()
+    transaction.on_commit(lambda: [delete_files(renditions) for renditions in old])
+    return True
 
 
 def attach_waiting_picture(picture_id: int, post: Post, user) -> bool:
@@ -140,7 +160,7 @@ def attach_waiting_picture(picture_id: int, post: Post, user) -> bool:
         waiting = Picture.objects.waiting(post.event_id).select_for_update().filter(pk=picture_id).first()
         if waiting is None:
             return False
-        Picture.objects.filter(post=post).delete()
+        _drop_picture_of(post)
         waiting.post = post
         waiting.save(update_fields=["post"])
         post.picture_changed(user)
@@ -149,10 +169,10 @@ def attach_waiting_picture(picture_id: int, post: Post, user) -> bool:
 
 def remove_picture(post: Post, user) -> bool:
     with transaction.atomic():
-        removed, _ = Picture.objects.filter(post=post).delete()
+        removed = _drop_picture_of(post)
         if removed:
             post.picture_changed(user)
-    return bool(removed)
+    return removed
 
 
 def update_picture_text(post: Post, user, *, alt_text: str, caption: str, credit: str) -> bool:

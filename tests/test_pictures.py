@@ -16,6 +16,7 @@ from publishing.drafting import draft_batch
 from publishing.models import Batch, Picture, Post
 from publishing.pictures import PictureRefused, add_picture
 from tests import factories
+from tests.test_settings import _settings_in_child
 
 pytestmark = pytest.mark.django_db
 
@@ -197,7 +198,9 @@ def test_journalist_upload_from_the_studio_lands_in_the_queue_with_the_next_draf
     assert picture.thumbnail in queue and 'alt="The panel on stage"' in queue
 
 
-def test_editor_adds_replaces_and_removes_a_picture_from_the_queue(event, editor, client):
+def test_editor_adds_replaces_and_removes_a_picture_from_the_queue(
+    event, editor, client, pictures_storage, django_capture_on_commit_callbacks
+):
     post = factories.published_post(event, "On stage now.")
     client.force_login(editor)
     queue = f"/admin/publishing/post/queue/{event.pk}/?show=all"
@@ -216,8 +219,18 @@ def test_editor_adds_replaces_and_removes_a_picture_from_the_queue(event, editor
     client.post(queue, {"op": "picture", "post": post.pk, "alt_text": "The stage", "picture": upload(jpeg())})
     post.refresh_from_db()
     assert post.picture.alt_text == "The stage" and post.change_seq > seq and post.revision == 2
-    client.post(queue, {"op": "remove_picture", "post": post.pk})
+    first = [pictures_storage / "pictures" / rendition["name"] for rendition in post.picture.renditions]
+    assert all(path.exists() for path in first)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(queue, {"op": "picture", "post": post.pk, "alt_text": "Closer", "picture": upload(jpeg(900, 900))})
+    post.refresh_from_db()
+    assert post.picture.alt_text == "Closer" and post.revision == 3
+    assert not any(path.exists() for path in first)  # the replaced picture's files are gone
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(queue, {"op": "remove_picture", "post": post.pk})
     assert not Picture.objects.filter(post=post).exists()
+    assert not list((pictures_storage / "pictures").iterdir())
 
 
 def test_editor_adds_a_picture_on_the_post_change_form(event, editor, client):
@@ -296,3 +309,15 @@ def test_pictures_are_served_and_nothing_under_the_audio_prefix_is(event, client
         response = client.get(path)
         assert response.status_code == 404, path
         assert b"private audio" not in b"".join(getattr(response, "streaming_content", [response.content]))
+
+
+def test_img_src_follows_the_pictures_origin_and_a_bad_pictures_url_stops_the_start():
+    served_elsewhere = _settings_in_child(
+        {"PICTURES_URL": "https://pictures.example.net/live/"}, "s.CONTENT_SECURITY_POLICY['DIRECTIVES']['img-src']"
+    )
+    assert served_elsewhere.returncode == 0, served_elsewhere.stderr
+    assert "'self'" in served_elsewhere.stdout and "'https://pictures.example.net'" in served_elsewhere.stdout
+    local = _settings_in_child({}, "s.CONTENT_SECURITY_POLICY['DIRECTIVES']['img-src'], s.STORAGES['pictures']")
+    assert "[\"'self'\"]" in local.stdout and "pictures" in local.stdout and "/media/pictures/" in local.stdout
+    bad = _settings_in_child({"PICTURES_URL": "ftp://pictures.example.net/"}, "s.PICTURES_URL")
+    assert bad.returncode != 0 and "PICTURES_URL must be a path or an http(s) URL" in bad.stderr
