@@ -113,3 +113,29 @@ def test_another_editors_queue_shows_who_is_editing_a_post(browser, daphne, even
     expect(presence).to_have_text("", timeout=SOON)
     assert eves.evaluate("window.__sameDocument") is True
     assert not problems, problems
+
+
+def test_a_refused_edit_keeps_its_text_beside_theirs_while_the_queue_moves_on(
+    browser, daphne, event, editor, other_editor
+):
+    post = Post.objects.create(event=event, body="The keynote opens.")
+    problems: list[str] = []
+    eves = open_queue(browser, daphne, "eve", event, problems)
+    post.edit(editor, headline="", body="Ada Lovelace opens the keynote.")  # saved while Eve's form is open
+    item = eves.locator(f"#post-{post.pk}")
+    item.locator("textarea[name=body]").fill("The keynote opens late.")
+    with eves.expect_navigation():
+        item.locator("input[value='Save edit']").click()
+
+    expect(eves.locator(".messagelist")).to_contain_text("Not saved: ed saved this post (revision 2)")
+    expect(item.locator(".edit-conflict .theirs")).to_contain_text("Ada Lovelace opens the keynote.")
+    expect(item.locator("textarea[name=body]")).to_have_value("The keynote opens late.")
+    expect(eves.locator("#queue[data-connected]")).to_have_count(1, timeout=SOON)
+    eves.evaluate("window.__sameDocument = true")
+    newer = Post.objects.create(event=event, body="Questions from the floor.")
+    expect(eves.locator(f"#post-{newer.pk}")).to_have_count(1, timeout=SOON)
+    expect(item.locator("textarea[name=body]")).to_have_value("The keynote opens late.")  # not swapped away
+    assert eves.evaluate("window.__sameDocument") is True
+    post.refresh_from_db()
+    assert (post.body, post.revision) == ("Ada Lovelace opens the keynote.", 2)
+    assert not [p for p in problems if "409" not in p], problems

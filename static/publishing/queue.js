@@ -38,6 +38,7 @@
   }
 
   function inUse(container) {
+    if (container.querySelector(".edit-conflict")) return true; // a refused text waits for its editor
     var active = document.activeElement;
     if (active && container.contains(active) && /^(INPUT|TEXTAREA|SELECT)$/.test(active.tagName)) return true;
     var fields = container.querySelectorAll("input, textarea, select");
