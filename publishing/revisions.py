@@ -88,7 +88,7 @@ class RevisionCheckedForm(forms.ModelForm):
         if self.instance.pk is None:
             return data
         # In the admin's transaction: the row stays locked until this save commits.
-        theirs = Post.objects.select_for_update().select_related("last_editor").get(pk=self.instance.pk)
+        theirs = Post.objects.select_for_update().get(pk=self.instance.pk)
         if data.get("based_on_revision") != theirs.revision:
             conflict = Conflict(theirs, data.get("headline", ""), data.get("body", ""))
             # Shown again, the form carries the revision its editor has now seen.

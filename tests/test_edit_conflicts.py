@@ -3,16 +3,19 @@ the second's save from the older form is refused with both texts shown, and the 
 In the admin change form and in the draft queue's edit form alike. And the queue shows who is editing."""
 
 import re
+import threading
 from html import unescape
 
 import pytest
 from django.contrib.auth.models import Group
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
 from events.roles import EDITORS
 from publishing.live_queue import mark_editing
 from publishing.models import Post
+from publishing.revisions import EditConflict, save_edit
 
 pytestmark = pytest.mark.django_db
 
@@ -151,3 +154,56 @@ def test_the_queue_shows_who_else_is_editing_a_post(editor, other_editor, post, 
     assert "ed is editing" in eves_page and "eve is editing" not in eves_page
     mark_editing(post.event_id, other_editor, None)
     assert "is editing" not in text_of(logged_in("ed", "ed-password-123").get(queue_url(post)))
+
+
+RACERS = 4
+
+
+def at_once(work, count: int) -> list[object]:
+    """`work(n)` in `count` threads released together: what each returned or raised."""
+    start = threading.Barrier(count)
+    outcomes: list[object] = [None] * count
+
+    def run(n: int) -> None:
+        try:
+            start.wait()
+            outcomes[n] = work(n)
+        except BaseException as exc:  # kept for the test to look at
+            outcomes[n] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return outcomes
+
+
+@pytest.mark.portable
+@pytest.mark.django_db(transaction=True)
+def test_of_saves_racing_from_one_revision_exactly_one_wins_and_the_rest_are_refused(editor, post):
+    outcomes = at_once(lambda n: save_edit(post, editor, based_on=1, headline="", body=f"Text {n}."), RACERS)
+    refused = [o for o in outcomes if isinstance(o, EditConflict)]
+    assert len(refused) == RACERS - 1 and outcomes.count(None) == 1, outcomes
+    post.refresh_from_db()
+    assert (post.body, post.revision) == (f"Text {outcomes.index(None)}.", 2)
+    assert post.actions.filter(action="edited").count() == 1
+
+
+@pytest.mark.portable
+@pytest.mark.django_db(transaction=True)
+def test_change_forms_saved_at_once_from_one_revision_keep_one_text_and_refuse_the_others(
+    roles, editor, post, django_user_model
+):
+    clients = []
+    for n in range(RACERS):
+        user = django_user_model.objects.create_user(f"editor{n}", password=f"editor{n}-password-123", is_staff=True)
+        user.groups.add(Group.objects.get(name=EDITORS))
+        client = logged_in(f"editor{n}", f"editor{n}-password-123")
+        clients.append((client, as_submitted(client.get(change_url(post)), body=f"Text {n}.")))
+    outcomes = at_once(lambda n: clients[n][0].post(change_url(post), clients[n][1]).status_code, RACERS)
+    assert sorted(outcomes) == [200] * (RACERS - 1) + [302], outcomes
+    post.refresh_from_db()
+    assert (post.body, post.revision) == (f"Text {outcomes.index(302)}.", 2)
