@@ -25,9 +25,11 @@ from events.roles import create_roles
 from liveblog_site.asgi import application
 from liveblog_site.routing import reader_routes, studio_routes
 from publishing.models import Batch, Post
+from publishing.pictures import add_picture
 from tests import factories
 from tests.emulators.studio import Studio, session_cookie
 from tests.framecoded import archive_audio, pcm
+from tests.test_pictures import jpeg, upload
 from transcription.models import SegmentCorrection
 
 ROLES = ("anonymous", "reader", "journalist", "other_journalist", "editor")
@@ -116,6 +118,9 @@ def admin_rows() -> list[Row]:
     return rows
 
 
+PICTURE_ROUTE = r"^media/pictures/(?P<name>[0-9a-f]{32}-[0-9]{1,4}w\.(?:jpg|png|webp))$"
+
+
 def site_rows() -> list[Row]:
     return [
         Row("", "/", PUBLIC),
@@ -160,6 +165,10 @@ def site_rows() -> list[Row]:
         Row("api/events.json", "/api/events.json", PUBLIC),
         Row("api/events/<slug:slug>.json", "/api/events/{slug}.json", PUBLIC),
         Row("api/events/<slug:slug>.json", "/api/events/{private_slug}.json", everyone(404)),
+        # Pictures are public; the pattern admits rendition names only (test_pictures tries the rest).
+        Row(PICTURE_ROUTE, "/media/pictures/{picture}", PUBLIC),
+        Row(PICTURE_ROUTE, "/media/pictures/" + "0" * 32 + "-480w.jpg", everyone(404)),
+        Row("studio/<slug:slug>/pictures/", "/studio/{slug}/pictures/", {**everyone(405), ANON: LOGIN}),  # a POST
     ]
 
 
@@ -208,6 +217,7 @@ def world(roles_again, event, journalist, other_journalist, editor, reader):
     batch = Batch.objects.create(event=event)
     post = Post.objects.create(event=event, batch=batch, body="The keynote opens.")
     post.publish()
+    picture = add_picture(upload(jpeg(600, 400)), event=event, post=post, alt_text="The stage")
     draft = Post.objects.create(event=event, body="Not yet.")
     return {
         "slug": event.slug,
@@ -220,6 +230,7 @@ def world(roles_again, event, journalist, other_journalist, editor, reader):
         "batch": batch.pk,
         "post": post.pk,
         "draft": draft.pk,
+        "picture": picture.renditions[0]["name"],
         "user": journalist.pk,
         "group": Group.objects.get(name="Editors").pk,
         "users": {ANON: None, READER: reader, JOURNO: journalist, OTHER: other_journalist, EDITOR: editor},
