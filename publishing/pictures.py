@@ -60,6 +60,8 @@ def open_checked(upload) -> tuple[Image.Image, str]:
         upload.seek(0)
         image = Image.open(upload, formats=list(FORMATS))
         image.load()
+    except PictureRefused:
+        raise
     except Image.DecompressionBombError:
         raise PictureRefused(f"The picture declares far more than {megapixels} megapixels; it is refused.") from None
     except UnidentifiedImageError:
