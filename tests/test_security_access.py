@@ -24,7 +24,7 @@ from events.models import Event
 from events.roles import create_roles
 from liveblog_site.asgi import application
 from liveblog_site.routing import reader_routes, studio_routes
-from publishing.models import Batch, Post
+from publishing.models import Alert, Batch, Post
 from publishing.pictures import add_picture
 from tests import factories
 from tests.emulators.studio import Studio, session_cookie
@@ -110,6 +110,8 @@ def admin_rows() -> list[Row]:
         "transcription/segmentcorrection": ("correction", model_admin(add=403)),
         "publishing/post": ("post", model_admin()),
         "publishing/batch": ("batch", model_admin(add=403)),
+        # Alerts are records too, and nobody writes or deletes them by hand.
+        "publishing/alert": ("alert", model_admin(add=403)),
     }
     for model, (key, pages) in models.items():
         for suffix, expect in pages.items():
@@ -219,6 +221,7 @@ def world(roles_again, event, journalist, other_journalist, editor, reader):
     post.publish()
     picture = add_picture(upload(jpeg(600, 400)), event=event, post=post, alt_text="The stage")
     draft = Post.objects.create(event=event, body="Not yet.")
+    alert = Alert.objects.create(kind=Alert.Kind.BATCH_FAILED, event=event, message="Mavera answered 500.")
     return {
         "slug": event.slug,
         "private_slug": private.slug,
@@ -228,6 +231,7 @@ def world(roles_again, event, journalist, other_journalist, editor, reader):
         "segment": segment.pk,
         "correction": correction.pk,
         "batch": batch.pk,
+        "alert": alert.pk,
         "post": post.pk,
         "draft": draft.pk,
         "picture": picture.renditions[0]["name"],
