@@ -1,3 +1,5 @@
+"""The event: its schedule, its journalists, its speech and drafting settings, and its change number for readers."""
+
 import zoneinfo
 
 from django.conf import settings

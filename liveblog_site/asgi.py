@@ -1,3 +1,6 @@
+"""The ASGI application Daphne serves: Django for HTTP; the readers', studio and queue sockets
+behind the origin check."""
+
 import os
 
 from django.core.asgi import get_asgi_application
@@ -17,7 +20,7 @@ from liveblog_site.routing import reader_routes, studio_routes  # noqa: E402
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        # Readers are anonymous and many: their sockets skip the session and user lookup (~4 KiB each).
+        # Readers are anonymous and many: their sockets skip the session and user lookup.
         "websocket": AllowedHostsOriginValidator(
             URLRouter([*reader_routes, re_path(r"", AuthMiddlewareStack(URLRouter(studio_routes)))])
         ),

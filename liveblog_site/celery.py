@@ -1,3 +1,5 @@
+"""The Celery app: configuration from Django settings, tasks found in the apps, and the beat's schedule."""
+
 import os
 
 from celery import Celery

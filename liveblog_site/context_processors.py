@@ -1,3 +1,5 @@
+"""What every template may read about the site."""
+
 from django.conf import settings
 
 

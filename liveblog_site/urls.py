@@ -1,3 +1,5 @@
+"""The site's URLs: admin, login, health, the newsroom's studio, transcripts and the readers' pages."""
+
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path

@@ -1,3 +1,5 @@
+"""The site's own views: the health check load balancers call."""
+
 from django.http import JsonResponse
 from django.utils.cache import add_never_cache_headers
 

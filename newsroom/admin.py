@@ -1,3 +1,5 @@
+"""The event admin: the event, its stream sessions, its credits, its draft queue and its embed code."""
+
 from django.contrib import admin
 from django.db.models import OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce

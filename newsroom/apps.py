@@ -1,3 +1,5 @@
+"""The newsroom app: what journalists and editors work in, over every layer below (studio, event admin)."""
+
 from django.apps import AppConfig
 
 

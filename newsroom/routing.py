@@ -1,3 +1,5 @@
+"""The newsroom's WebSocket routes: the studio and the editors' live draft queue."""
+
 from django.urls import path
 
 from newsroom.consumers import StudioConsumer

@@ -1,3 +1,5 @@
+"""Editors' admin for posts and batches, and the draft queue of each event."""
+
 from datetime import timedelta
 
 from django import forms
@@ -229,8 +231,8 @@ class PostAdmin(admin.ModelAdmin):
         "last_editor",
         "revision",
         "batch",
-        "picture_preview",
         "corrected_at",
+        "picture_preview",
     ]
     inlines = [PostActionInline]
 

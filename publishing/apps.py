@@ -1,3 +1,5 @@
+"""The publishing app: segments into batches, batches into drafts, drafts into posts."""
+
 from django.apps import AppConfig
 from django.db.models.signals import post_save
 

@@ -1,3 +1,5 @@
+"""Celery tasks: the beat's batching tick, drafting a batch, scheduled publishing, alert delivery."""
+
 import logging
 
 from celery import shared_task

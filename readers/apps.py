@@ -1,3 +1,5 @@
+"""The readers' pages: the public live blog, its feeds, API and widget, and the live push to open pages."""
+
 from django.apps import AppConfig
 
 from events.signals import event_changed

@@ -1,3 +1,5 @@
+"""The Atom feed of an event's published posts."""
+
 from django.contrib.syndication.views import Feed
 from django.shortcuts import get_object_or_404
 from django.utils.feedgenerator import Atom1Feed, Enclosure

@@ -1,3 +1,5 @@
+"""The readers' WebSocket route: one socket per open page."""
+
 from django.urls import path
 
 from readers.consumers import ReaderConsumer

@@ -1,3 +1,5 @@
+"""The readers' URLs: the index, event pages, permalinks, cursor JSON, feed, widget, API and pictures."""
+
 from django.urls import path, re_path
 
 from readers import views

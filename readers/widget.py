@@ -1,3 +1,5 @@
+"""The embed snippet that puts an event's live posts on another site."""
+
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.html import escape

@@ -1,3 +1,5 @@
+"""Editors' admin for stream sessions, segments (with audio players and corrections) and speaker names."""
+
 from django import forms
 from django.contrib import admin, messages
 from django.urls import reverse

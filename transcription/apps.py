@@ -1,3 +1,5 @@
+"""The transcription app: speech into stored transcript segments (above events, below publishing)."""
+
 from django.apps import AppConfig
 
 

@@ -1,3 +1,5 @@
+"""Stream sessions, their transcript segments, corrections and speaker names."""
+
 from datetime import datetime, timedelta
 
 from django.conf import settings

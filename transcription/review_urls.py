@@ -1,3 +1,5 @@
+"""URLs of the transcript exports and audio for an event's journalists and editors."""
+
 from django.urls import path
 
 from transcription import review_views

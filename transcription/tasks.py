@@ -1,3 +1,5 @@
+"""Celery tasks of transcription: the daily purge of expired audio."""
+
 from celery import shared_task
 
 from transcription import retention

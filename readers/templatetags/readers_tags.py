@@ -1,3 +1,5 @@
+"""Template filters for the readers' pages: times in the event's zone, post bodies as safe HTML, author labels."""
+
 import zoneinfo
 from datetime import datetime
 
