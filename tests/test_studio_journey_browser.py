@@ -249,6 +249,7 @@ def test_a_journalist_checks_goes_live_resumes_a_reload_stops_and_gets_drafts_an
         session = StreamSession.objects.get()
         resume = page.get_by_role("button", name=f"Resume stream (session {session.pk})")
         expect(resume).to_be_visible()
+        expect(page.locator("#mic option:checked")).to_have_text("Fake Audio Input 1")  # the choice survives too
         expect(page.locator("#message")).to_contain_text(f"session {session.pk}")
         resume.click()
         expect(page.locator("#state")).to_have_text("live", timeout=SOON)
