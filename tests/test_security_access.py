@@ -50,6 +50,11 @@ ADMIN_STAFF_ONLY = {ANON: ADMIN_LOGIN, READER: ADMIN_LOGIN, JOURNO: ADMIN_LOGIN,
 REVIEWERS = {ANON: 403, READER: 403, JOURNO: 200, OTHER: 403, EDITOR: 200}
 
 
+# What the studio shows around a stream (drafts, a session's recap): log in first; then the event's
+# journalists and the editors.
+STUDIO_FOLLOWERS = {ANON: LOGIN, READER: 403, JOURNO: 200, OTHER: 403, EDITOR: 200}
+
+
 def studio_for(assigned: str) -> dict[str, object]:
     """The studio: log in first; then only the journalist assigned to the event (editors do not stream)."""
     return {ANON: LOGIN, **{role: 200 if role == assigned else 403 for role in ROLES[1:]}}
@@ -130,6 +135,13 @@ def site_rows() -> list[Row]:
         Row("accounts/login/", "/accounts/login/", PUBLIC),
         Row("accounts/logout/", "/accounts/logout/", everyone(405)),
         Row("studio/<slug:slug>/", "/studio/{slug}/", studio_for(JOURNO)),
+        Row("studio/<slug:slug>/drafts.json", "/studio/{slug}/drafts.json", STUDIO_FOLLOWERS),
+        Row("studio/<slug:slug>/drafts/<int:post_id>/", "/studio/{slug}/drafts/{draft}/", STUDIO_FOLLOWERS),
+        Row(
+            "studio/<slug:slug>/sessions/<int:session_id>/recap.json",
+            "/studio/{slug}/sessions/{session}/recap.json",
+            STUDIO_FOLLOWERS,
+        ),
         Row(
             "studio/<slug:slug>/",
             "/studio/{private_slug}/",
