@@ -38,7 +38,7 @@ from tests.processes import (
     wait_until,
 )
 
-pytestmark = [pytest.mark.scaleout]
+pytestmark = [pytest.mark.scaleout, pytest.mark.slow]
 
 SOON = 60.0  # s: a functional bound on a busy machine, not a speed claim
 UTTERANCES = 36  # about 0.9 s each: a 32 s stream
