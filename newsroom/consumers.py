@@ -64,6 +64,9 @@ class StudioConsumer(AsyncWebsocketConsumer):
         try:
             while True:
                 message = await receive()
+                if message["type"] == "websocket.receive" and message.get("bytes") is not None:
+                    await self.receive(bytes_data=message["bytes"])  # audio, nearly every message: no lookup
+                    continue
                 handler = getattr(self, get_handler_name(message), None)
                 if handler is None:
                     raise ValueError(f"No handler for message type {message['type']}")

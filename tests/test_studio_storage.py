@@ -6,12 +6,14 @@ from itertools import pairwise
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.contrib.auth.models import Group
 from django.db import OperationalError, connection
 
 from tests.emulators.deepgram import silence, word_audio
 from tests.emulators.studio import Studio
 from transcription.models import Segment, StreamSession
 from transcription.protocol import Close
+from transcription.relay import group_commit
 from transcription.storequeue import StoreQueue
 
 SEGMENTS = Segment._meta.db_table
@@ -171,3 +173,52 @@ async def test_past_the_bound_the_stream_stops_with_storage_unavailable(deepgram
     segments = await stored(ready["session"])
     assert [s.sequence for s in segments] == list(range(len(segments))), "whatever was stored, in order, once"
     await studio.disconnect()
+
+
+def _turn_of_the_writer() -> tuple[bool, int]:
+    """Whether a job runs inside a transaction, and which (the outermost atomic block is one per transaction)."""
+    return connection.in_atomic_block, id(connection.atomic_blocks[0])
+
+
+def _add_group(name: str):
+    return Group.objects.create(name=name).name
+
+
+def _refuse():
+    raise OperationalError("connection refused")
+
+
+def _fail():
+    raise ValueError("not the database")
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_finals_waiting_for_the_writer_together_are_committed_in_one_transaction():
+    turns = await asyncio.gather(*(group_commit(_turn_of_the_writer) for _ in range(4)))
+    assert all(inside for inside, _ in turns)
+    assert len({block for _, block in turns}) == 1, "one commit for the four finals"
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_database_error_in_a_group_commit_stores_none_of_its_jobs_and_fails_each():
+    outcomes = await asyncio.gather(
+        group_commit(lambda: _add_group("first")),
+        group_commit(_refuse),
+        group_commit(lambda: _add_group("third")),
+        return_exceptions=True,
+    )
+    assert all(isinstance(outcome, OperationalError) for outcome in outcomes), "each is retried by its own queue"
+    assert not await Group.objects.filter(name__in=["first", "third"]).aexists(), "none half stored"
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_another_error_in_a_group_commit_fails_only_its_own_job():
+    outcomes = await asyncio.gather(
+        group_commit(lambda: _add_group("first")),
+        group_commit(_fail),
+        group_commit(lambda: _add_group("third")),
+        return_exceptions=True,
+    )
+    assert outcomes[0] == "first" and outcomes[2] == "third"
+    assert isinstance(outcomes[1], ValueError)
+    assert {g.name async for g in Group.objects.filter(name__in=["first", "third"])} == {"first", "third"}

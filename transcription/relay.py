@@ -11,12 +11,13 @@ import dataclasses
 import functools
 import logging
 import uuid
+import weakref
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, connection
+from django.db import InterfaceError, OperationalError, connection, transaction
 
 from transcription import leases, sessions, speakers
 from transcription.archive import SessionArchive
@@ -80,6 +81,7 @@ class Relay:
             max_seconds=settings.STUDIO_STORE_BACKLOG_SECONDS,
             on_change=self._send_status,
             on_overflow=self._storage_overflowed,
+            execute_final=group_commit,
         )
 
     @property
@@ -342,6 +344,69 @@ def _db(func):
 
 async def _on_writer(run):
     return await _db(run)()
+
+
+class _GroupCommit:
+    """The finals of every stream of this process that wait for the writer, stored in one
+    transaction per turn of the writer: one commit and one thread hop for all of them, not one each.
+
+    Each stream's queue hands over only its head job, so a stream's finals still go in order, and a
+    job's result is given back only after its transaction committed (stored before sent). A database
+    error aborts the whole turn: every job in it fails and is retried by its own queue, none half
+    stored. Any other error fails only its own job, rolled back to its savepoint.
+    """
+
+    def __init__(self) -> None:
+        self._waiting: list[tuple[Callable[[], object], asyncio.Future]] = []
+        self._flusher: asyncio.Task | None = None
+
+    async def run(self, job: Callable[[], object]):
+        future = asyncio.get_running_loop().create_future()
+        self._waiting.append((job, future))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush(), name="relay-group-commit")
+        return await future
+
+    async def _flush(self) -> None:
+        while self._waiting:
+            turn, self._waiting = self._waiting, []
+            try:
+                outcomes = await _db(_commit_together)([job for job, _ in turn])
+            except Exception as error:
+                outcomes = [(False, error)] * len(turn)
+            for (_, future), (ok, value) in zip(turn, outcomes, strict=True):
+                if future.done():  # its queue gave up waiting
+                    continue
+                if ok:
+                    future.set_result(value)
+                else:
+                    future.set_exception(value)
+
+
+def _commit_together(jobs: list[Callable[[], object]]) -> list[tuple[bool, object]]:
+    outcomes: list[tuple[bool, object]] = []
+    with transaction.atomic():
+        for job in jobs:
+            try:
+                with transaction.atomic():
+                    outcomes.append((True, job()))
+            except (InterfaceError, OperationalError):
+                raise
+            except Exception as error:
+                outcomes.append((False, error))
+    return outcomes
+
+
+# Per event loop: a task or future of one loop cannot be awaited from another (tests run several).
+_group_commits: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _GroupCommit] = weakref.WeakKeyDictionary()
+
+
+async def group_commit(job: Callable[[], object]):
+    loop = asyncio.get_running_loop()
+    group = _group_commits.get(loop)
+    if group is None:
+        group = _group_commits[loop] = _GroupCommit()
+    return await group.run(job)
 
 
 def _close_connection() -> None:

@@ -51,11 +51,14 @@ class StoreQueue:
         on_overflow: Callable[[], Awaitable[None]],
         first_retry: float = FIRST_RETRY_SECONDS,
         last_retry: float = LAST_RETRY_SECONDS,
+        execute_final: Execute | None = None,
     ):
-        """`execute(run)` runs `run()` on the writer thread; `on_change` is awaited when storage becomes
+        """`execute(run)` runs `run()` on the writer thread (`execute_final(run)`, when given, runs the
+        finals: it may commit several streams' finals together); `on_change` is awaited when storage becomes
         delayed, when a final joins the wait, and when all is stored again; `on_overflow` once, when
         the finals waiting cover more than `max_seconds` of stream time."""
         self.execute = execute
+        self.execute_final = execute_final or execute
         self.max_seconds = max_seconds
         self.max_finals = max(1, int(max_seconds * FINALS_PER_SECOND))
         self.on_change = on_change
@@ -148,7 +151,7 @@ class StoreQueue:
                 continue
             job = self._jobs[0]
             try:
-                result = await self.execute(job.run)
+                result = await (self.execute if job.span is None else self.execute_final)(job.run)
             except (InterfaceError, OperationalError) as error:
                 if not self.delayed:
                     self.delayed = True

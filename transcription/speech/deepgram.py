@@ -75,6 +75,9 @@ class DeepgramBackend(SpeechBackend):
         self._conn_started = 0.0
         self._last_sent = 0.0
         self._wakeup = asyncio.Event()
+        # The open connection while the sender waits for audio with nothing queued: `send` then sends
+        # a frame itself, saving a task switch and a timer per frame.
+        self._idle_ws: ClientConnection | None = None
         self._finalize = False
         self._stopping = False
         self._close_sent = False
@@ -102,9 +105,18 @@ class DeepgramBackend(SpeechBackend):
         self._task = asyncio.create_task(self._run(), name="deepgram-relay")
 
     async def send(self, pcm: bytes) -> None:
-        self._pending.append((self._received, pcm))
+        position = self._received
         self._received += len(pcm)
         self._buffered += len(pcm)
+        ws = self._idle_ws
+        if ws is not None and not self._pending and self._within_drain_rate(time.monotonic()):
+            self._mark_sent(position, pcm)
+            self._drop_oldest_over_limit()
+            # On a dropped connection the frame is already unsettled, so it goes again on the next one.
+            with contextlib.suppress(ConnectionClosed):
+                await ws.send(pcm)
+            return
+        self._pending.append((position, pcm))
         self._drop_oldest_over_limit()
         self._wakeup.set()
 
@@ -224,6 +236,7 @@ class DeepgramBackend(SpeechBackend):
         except ConnectionClosed:
             pass
         finally:
+            self._idle_ws = None
             sender.cancel()
             with contextlib.suppress(asyncio.CancelledError, ConnectionClosed):
                 await sender
@@ -237,22 +250,29 @@ class DeepgramBackend(SpeechBackend):
         self._emit(self._status("reconnecting", request_id, f"{code} {reason}".strip()))
         return healthy, False
 
+    def _within_drain_rate(self, now: float) -> bool:
+        return self._conn_sent / BYTES_PER_SECOND <= self._drain_allowed(now)
+
+    def _drain_allowed(self, now: float) -> float:
+        return self.drain_rate * (now - self._conn_started) + self.drain_burst_seconds
+
+    def _mark_sent(self, position: int, data: bytes) -> None:
+        if not self._spans or self._spans[-1][1] + (self._conn_sent - self._spans[-1][0]) != position:
+            self._spans.append((self._conn_sent, position))
+        self._unsettled.append((position, data))
+        self._conn_sent += len(data)
+        self._last_sent = time.monotonic()
+
     async def _send_loop(self, ws: ClientConnection) -> None:
         while True:
             self._wakeup.clear()
             now = time.monotonic()
             if self._pending:
-                sent = self._conn_sent / BYTES_PER_SECOND
-                allowed = self.drain_rate * (now - self._conn_started) + self.drain_burst_seconds
-                if sent > allowed:
-                    await asyncio.sleep(sent - allowed)
+                if not self._within_drain_rate(now):
+                    await asyncio.sleep(self._conn_sent / BYTES_PER_SECOND - self._drain_allowed(now))
                     continue
                 position, data = self._pending.popleft()
-                if not self._spans or self._spans[-1][1] + (self._conn_sent - self._spans[-1][0]) != position:
-                    self._spans.append((self._conn_sent, position))
-                self._unsettled.append((position, data))
-                self._conn_sent += len(data)
-                self._last_sent = now
+                self._mark_sent(position, data)
                 await ws.send(data)
                 continue
             if self._finalize:
@@ -270,9 +290,11 @@ class DeepgramBackend(SpeechBackend):
                 continue
             # A timer rather than wait_for, which costs a task per wait: this wait comes once per audio frame.
             keepalive = asyncio.get_running_loop().call_later(self.keepalive_seconds - idle, self._wakeup.set)
+            self._idle_ws = ws
             try:
                 await self._wakeup.wait()
             finally:
+                self._idle_ws = None
                 keepalive.cancel()
 
     def _stream_byte(self, seconds: float) -> int:
@@ -309,12 +331,18 @@ class DeepgramBackend(SpeechBackend):
         text = (best.get("transcript") or "").strip()
         if not text:
             return
-        words = [
-            {**word, "start": self._stream_time(word["start"]), "end": self._stream_time(word["end"])}
-            for word in best.get("words", [])
-            if "start" in word and "end" in word
-        ]
-        speaker = words[0].get("speaker") if words and self.options.diarize else None
+        # Interim results are only shown, as text: their words are left unmapped.
+        words = (
+            [
+                {**word, "start": self._stream_time(word["start"]), "end": self._stream_time(word["end"])}
+                for word in best.get("words", [])
+                if "start" in word and "end" in word
+            ]
+            if is_final
+            else []
+        )
+        first = next((word for word in best.get("words", []) if "start" in word and "end" in word), None)
+        speaker = first.get("speaker") if first is not None and self.options.diarize else None
         self._emit(
             Transcript(
                 text=text,
