@@ -4,9 +4,12 @@ import pytest
 from django.contrib.auth.models import Group
 from django.core.cache import cache
 from django.test import override_settings
+from playwright.sync_api import sync_playwright
 
 from events.roles import EDITORS, JOURNALISTS, create_roles
+from tests.browser import launch
 from tests.factories import live_event
+from tests.processes import start_daphne
 
 
 @pytest.fixture(autouse=True)
@@ -102,3 +105,21 @@ def reader(django_user_model):
 @pytest.fixture
 def event(journalist):
     return live_event(journalist, title="Keynote", slug="keynote", glossary="Ada Lovelace\nLiveblog")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """A headless Chromium for a module's page tests (modules that need a microphone define their own)."""
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def daphne(django_db_setup):
+    """A real Daphne on a free port serving this test database, for a module; its log must hold no traceback."""
+    process, port = start_daphne()
+    yield f"http://127.0.0.1:{port}"
+    process.stop()
+    process.assert_no_traceback()

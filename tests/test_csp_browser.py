@@ -15,7 +15,6 @@ from playwright.sync_api import expect, sync_playwright
 from publishing.models import Post
 from readers.widget import embed_snippet
 from tests.browser import launch, log_in
-from tests.processes import start_daphne
 
 pytestmark = [
     pytest.mark.slow,
@@ -50,14 +49,6 @@ def browser(microphone):
         browser = launch(playwright, microphone=microphone)
         yield browser
         browser.close()
-
-
-@pytest.fixture(scope="module")
-def daphne(django_db_setup):
-    process, port = start_daphne()
-    yield f"http://127.0.0.1:{port}"
-    process.stop()
-    process.assert_no_traceback()
 
 
 @pytest.fixture

@@ -13,33 +13,16 @@ import websockets.sync.client as ws_client
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from events.roles import create_roles
 from publishing.models import Post
 from tests import factories
-from tests.browser import launch
 from tests.processes import ROOT, child_env, start_daphne
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 ARRIVES = 15_000  # ms: a functional bound, far above the 2 s the embedded mode is built for
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        browser = launch(playwright)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture(scope="module")
-def daphne(django_db_setup):
-    process, port = start_daphne()
-    yield f"http://127.0.0.1:{port}"
-    process.stop()
-    process.assert_no_traceback()
 
 
 @pytest.fixture(autouse=True)

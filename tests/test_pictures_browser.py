@@ -9,34 +9,17 @@ import pytest
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from events.roles import create_roles
 from publishing.models import Picture, Post
 from publishing.pictures import add_picture
 from tests import factories
-from tests.browser import launch, log_in
-from tests.processes import start_daphne
+from tests.browser import log_in
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 ARRIVES = 15_000  # ms: a functional bound, far above what a live update takes
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        browser = launch(playwright)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture(scope="module")
-def daphne(django_db_setup):
-    process, port = start_daphne()
-    yield f"http://127.0.0.1:{port}"
-    process.stop()
-    process.assert_no_traceback()
 
 
 @pytest.fixture(autouse=True)

@@ -6,13 +6,12 @@ import re
 
 import pytest
 from django.contrib.auth.models import Group
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from events.models import Event
 from events.roles import EDITORS
 from publishing.models import Batch, Post
-from tests.browser import launch, log_in
-from tests.processes import start_daphne
+from tests.browser import log_in
 
 pytestmark = [
     pytest.mark.slow,
@@ -22,22 +21,6 @@ pytestmark = [
 ]
 
 SOON = 15_000  # ms; the embedded layer's poll hears the test process's changes within a second
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        browser = launch(playwright)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture(scope="module")
-def daphne(django_db_setup):
-    process, port = start_daphne()
-    yield f"http://127.0.0.1:{port}"
-    process.stop()
-    process.assert_no_traceback()
 
 
 @pytest.fixture

@@ -15,19 +15,11 @@ from publishing.models import Post
 from tests.emulators.studio import session_cookie
 from tests.factories import live_event
 from tests.netclients import Socket, declare_huge_message
-from tests.processes import start_daphne, wait_until
+from tests.processes import wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_roles")]
 
 MESSAGE_TOO_BIG = 1009
-
-
-@pytest.fixture(scope="module")
-def daphne(django_db_setup):
-    process, port = start_daphne()
-    yield f"http://127.0.0.1:{port}"
-    process.stop()
-    process.assert_no_traceback()
 
 
 def queue_url(base: str, event) -> str:
