@@ -69,6 +69,7 @@ async def test_it_rejects_an_oversize_frame(deepgram, event, journalist):
     assert await counts() == (1, 0)
 
 
+@pytest.mark.slow  # waits on the clock: real-time pacing, backoff or a timeout
 async def test_it_rejects_audio_sustained_faster_than_real_time(deepgram, event, journalist):
     studio = await started(event, journalist)
     await studio.audio(silence(15))  # 15 s of audio in well under a second
@@ -77,6 +78,7 @@ async def test_it_rejects_audio_sustained_faster_than_real_time(deepgram, event,
     assert await counts() == (1, 0)
 
 
+@pytest.mark.slow  # waits on the clock: real-time pacing, backoff or a timeout
 async def test_a_backlog_within_the_burst_is_accepted(deepgram, event, journalist):
     studio = await started(event, journalist)
     await studio.audio(word_audio([1, 2]) + silence(6))  # ~7 s at once: a reconnect's offline buffer

@@ -45,6 +45,7 @@ async def test_it_recognises_most_content_words_with_a_final_at_each_pause(speec
 REAL_RECORDING = Path(__file__).parent / "data" / "endgame_16k.wav"
 
 
+@pytest.mark.slow  # waits on the clock: real-time pacing, backoff or a timeout
 async def test_streaming_real_speech_comes_within_five_percent_of_decoding_the_whole_file():
     pcm = wav_pcm(REAL_RECORDING)
     results = await stream_offline(pcm)

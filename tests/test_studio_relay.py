@@ -117,6 +117,7 @@ async def test_upstream_dropped_every_few_seconds_loses_no_final(deepgram, event
     await studio.disconnect()
 
 
+@pytest.mark.slow  # waits on the clock: real-time pacing, backoff or a timeout
 async def test_a_refused_handshake_is_retried_with_backoff(deepgram, event, journalist):
     deepgram.script.refuse.extend([429, 503])
     studio = Studio(event.slug, journalist)
@@ -171,6 +172,7 @@ async def test_studio_reconnect_resumes_the_same_session_in_stream_time(deepgram
     await second.disconnect()
 
 
+@pytest.mark.slow  # waits on the clock: real-time pacing, backoff or a timeout
 async def test_keepalive_holds_a_paused_upstream_open(deepgram, event, journalist):
     deepgram.script.idle_timeout = 5.0  # Deepgram closes after ~10 s without input; KeepAlive goes every 4 s
     studio = Studio(event.slug, journalist)
@@ -187,6 +189,7 @@ async def test_keepalive_holds_a_paused_upstream_open(deepgram, event, journalis
     await studio.disconnect()
 
 
+@pytest.mark.slow  # waits on the clock: real-time pacing, backoff or a timeout
 async def test_an_idle_timeout_close_is_reconnected(deepgram, event, journalist):
     deepgram.script.drop_every, deepgram.script.drop_code = 2.5, 1011
     studio = Studio(event.slug, journalist)

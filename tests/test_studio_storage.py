@@ -111,6 +111,7 @@ def storage_states(studio: Studio) -> list[str]:
     return [s for i, s in enumerate(states) if i == 0 or states[i - 1] != s]
 
 
+@pytest.mark.slow  # waits on the clock: real-time pacing, backoff or a timeout
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("fresh_roles")
 async def test_finals_wait_while_the_database_refuses_them_and_are_stored_in_order_after(deepgram, event, journalist):
@@ -142,6 +143,7 @@ async def test_finals_wait_while_the_database_refuses_them_and_are_stored_in_ord
     await studio.disconnect()
 
 
+@pytest.mark.slow  # waits on the clock: real-time pacing, backoff or a timeout
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("fresh_roles")
 async def test_past_the_bound_the_stream_stops_with_storage_unavailable(deepgram, event, journalist, settings):
