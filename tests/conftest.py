@@ -8,6 +8,7 @@ from playwright.sync_api import sync_playwright
 
 from events.roles import EDITORS, JOURNALISTS, create_roles
 from tests.browser import launch
+from tests.emulators.mavera import MaveraEmulator
 from tests.factories import live_event
 from tests.processes import start_daphne
 
@@ -123,3 +124,16 @@ def daphne(django_db_setup):
     yield f"http://127.0.0.1:{port}"
     process.stop()
     process.assert_no_traceback()
+
+
+@pytest.fixture
+def mavera(settings):
+    """The Mavera emulator on loopback, billing its default credits a call, with the settings pointing our
+    drafter at it (modules that need another set-up define their own)."""
+    with MaveraEmulator() as emulator:
+        settings.DRAFTER = "publishing.drafters.mavera.MaveraDrafter"
+        settings.MAVERA_API_KEY = "mvra_live_test"
+        settings.MAVERA_BASE_URL = emulator.base_url
+        settings.MAVERA_ENDPOINT = "generations"
+        settings.MAVERA_BACKOFF_SECONDS = 0.01
+        yield emulator

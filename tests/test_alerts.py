@@ -13,7 +13,6 @@ from publishing import drafting
 from publishing.batching import flush_remaining, tick
 from publishing.models import Alert, Batch, Post
 from publishing.tasks import deliver_alert
-from tests.emulators.mavera import MaveraEmulator
 from tests.emulators.studio import Studio
 from tests.emulators.webhook import WebhookReceiver
 from tests.processes import start_worker, wait_until
@@ -35,17 +34,6 @@ def receiver(settings):
     with WebhookReceiver() as webhook:
         settings.ALERT_WEBHOOK_URL = webhook.url
         yield webhook
-
-
-@pytest.fixture
-def mavera(settings):
-    with MaveraEmulator(credits_per_call=CALL_COST) as emulator:
-        settings.DRAFTER = "publishing.drafters.mavera.MaveraDrafter"
-        settings.MAVERA_API_KEY = "mvra_live_test"
-        settings.MAVERA_BASE_URL = emulator.base_url
-        settings.MAVERA_ENDPOINT = "generations"
-        settings.MAVERA_BACKOFF_SECONDS = 0.01
-        yield emulator
 
 
 def dead_url() -> str:

@@ -12,7 +12,6 @@ from events.models import Event
 from publishing import credits, drafting
 from publishing.batching import flush_remaining, tick
 from publishing.models import Batch
-from tests.emulators.mavera import MaveraEmulator
 from tests.factories import live_event
 from transcription.models import Segment, StreamSession
 
@@ -29,17 +28,6 @@ SENTENCES = [
 @pytest.fixture(autouse=True)
 def _reserve_one_call_at_first(settings):
     settings.CREDIT_RESERVE_PER_BATCH = CALL_COST
-
-
-@pytest.fixture
-def mavera(settings):
-    with MaveraEmulator(credits_per_call=CALL_COST) as emulator:
-        settings.DRAFTER = "publishing.drafters.mavera.MaveraDrafter"
-        settings.MAVERA_API_KEY = "mvra_live_test"
-        settings.MAVERA_BASE_URL = emulator.base_url
-        settings.MAVERA_ENDPOINT = "generations"
-        settings.MAVERA_BACKOFF_SECONDS = 0.01
-        yield emulator
 
 
 def add_segments(event: Event, texts: list[str]) -> None:
