@@ -23,6 +23,13 @@ def schedule_periodic_tasks(sender: Celery, **kwargs) -> None:
         name="batch live events",
     )
     sender.add_periodic_task(10.0, sender.signature("publishing.tasks.publish_due_posts"), name="publish due posts")
+    compress = settings.AUDIO_COMPRESS_SECONDS
+    # Likewise a compression pass that waited a whole interval: the next pass compresses what it would have.
+    sender.add_periodic_task(
+        compress,
+        sender.signature("transcription.tasks.compress_archived_audio", options={"expires": compress}),
+        name="compress archived audio",
+    )
     sender.add_periodic_task(
         24 * 3600.0, sender.signature("transcription.tasks.purge_expired_audio"), name="purge expired audio"
     )

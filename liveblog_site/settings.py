@@ -246,6 +246,8 @@ MEDIA_ROOT = Path(env_str("MEDIA_ROOT") or DATA_DIR / "media")
 MEDIA_URL = "/media/"
 AUDIO_ARCHIVE_CHUNK_SECONDS = env_float("AUDIO_ARCHIVE_CHUNK_SECONDS", 5.0, minimum=0.5)
 AUDIO_ARCHIVE_MAX_PENDING_CHUNKS = env_int("AUDIO_ARCHIVE_MAX_PENDING_CHUNKS", 120, minimum=1)
+# The web process archives WAV; every this many seconds a worker compresses it to FLAC.
+AUDIO_COMPRESS_SECONDS = env_float("AUDIO_COMPRESS_SECONDS", 60.0, minimum=5.0)
 
 # --- Pictures in posts (publishing.pictures) ---------------------------------------------------
 # Public, unlike the audio archive beside them: a storage of their own, served under PICTURES_URL

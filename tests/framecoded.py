@@ -42,7 +42,7 @@ def archive_audio(session_id: int, audio: bytes, *, at: float | None = None) -> 
     async def run():
         archive = SessionArchive.open(session_id, RATE, at=at)
         for packet in packets(audio):
-            await archive.write(packet)
+            archive.write(packet)
         await archive.close()
 
     asyncio.run(run())

@@ -1,4 +1,4 @@
-"""The session audio archive: FLAC chunks written while streaming, read back by stream time."""
+"""The session audio archive: WAV chunks written while streaming, compressed to FLAC later, read back by stream time."""
 
 import asyncio
 import signal
@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile
+from asgiref.sync import sync_to_async
 from django.core.files.base import ContentFile
 
 from tests import factories, framecoded
@@ -18,6 +19,7 @@ from tests.processes import ROOT, child_env
 from transcription import archive
 from transcription.archive import SessionArchive
 from transcription.models import StreamSession
+from transcription.tasks import compress_archived_audio
 
 # Audio is archived from worker threads, which see only committed rows; the roles (groups) come from
 # a data migration, so they are restored after each flush.
@@ -52,12 +54,18 @@ async def test_audio_written_while_streaming_decodes_back_to_the_same_duration(s
     written = pcm(0, 234) + pcm(234, 1)[:1234]  # 23.4 s and a ragged tail of 617 samples
     archive_ = SessionArchive.open(session.pk, RATE)
     for packet in framecoded.packets(written):
-        await archive_.write(packet)
+        archive_.write(packet)
     await archive_.close()
     await archive_.close()  # idempotent
 
-    files = sorted((media / archive.archive_dir(session.pk)).glob("*.flac"))
-    assert len(files) == 5  # 5 s chunks: 4 full and the rest
+    folder = media / archive.archive_dir(session.pk)
+    wavs = sorted(folder.glob("*.wav"))
+    assert len(wavs) == 5  # 5 s chunks: 4 full and the rest
+    assert b"".join(soundfile.read(f, dtype="int16")[0].tobytes() for f in wavs) == written
+    assert await sync_to_async(compress_archived_audio)() == 5
+    assert not list(folder.glob("*.wav"))
+    files = sorted(folder.glob("*.flac"))
+    assert [f.stem for f in files] == [f.stem for f in wavs]
     decoded = b"".join(decode_with_flac_cli(f) for f in files)
     assert abs(len(decoded) / 2 / RATE - len(written) / 2 / RATE) < 0.1
     assert decoded == written  # lossless, and the chunks join up in order
@@ -110,7 +118,7 @@ from transcription.archive import SessionArchive
 async def main():
     archive = SessionArchive.open(int(sys.argv[1]), RATE)
     for frame in range(173):
-        await archive.write(pcm(frame, 1))
+        archive.write(pcm(frame, 1))
     print("wrote 17.3 s", flush=True)
     await asyncio.sleep(3600)  # never closed: the test kills the process
 
@@ -119,7 +127,7 @@ asyncio.run(main())
 
 
 def three_whole_chunks(folder: Path) -> bool:
-    files = sorted(folder.glob("*.flac"))
+    files = sorted(folder.glob("*.wav"))
     try:
         return len(files) == 3 and all(len(soundfile.read(f)[0]) == 5 * RATE for f in files)
     except soundfile.LibsndfileError:
@@ -146,9 +154,9 @@ def test_a_crash_leaves_all_but_the_last_few_seconds_decodable(session, media):
         child.send_signal(signal.SIGKILL)
         child.wait(timeout=30)
 
-    files = sorted(folder.glob("*.flac"))
-    assert [f.name for f in files] == ["000000000000-80000.flac", "000000080000-80000.flac", "000000160000-80000.flac"]
-    decoded = b"".join(decode_with_flac_cli(f) for f in files)
+    files = sorted(folder.glob("*.wav"))
+    assert [f.name for f in files] == ["000000000000-80000.wav", "000000080000-80000.wav", "000000160000-80000.wav"]
+    decoded = b"".join(soundfile.read(f, dtype="int16")[0].tobytes() for f in files)
     assert decoded == pcm(0, 150)  # only the unfinished chunk (2.3 s < one 5 s chunk) was lost
     assert frames_in(archive.read_pcm(session.pk, 0, 17.3, RATE)) == list(range(150))
 
@@ -169,11 +177,11 @@ async def test_writing_never_waits_for_storage(session, settings):
     framecoded.GatedStorage.gate.clear()
     framecoded.GatedStorage.stalled = 0
     archive_ = SessionArchive.open(session.pk, RATE)
-    await archive_.write(pcm(0, 100))
+    archive_.write(pcm(0, 100))
     while framecoded.GatedStorage.stalled == 0:  # the first chunk's save is now stuck in the store
         await asyncio.sleep(0.01)
     for frame in range(100, 300):  # 20 s more while the store is stalled: every write returns
-        await archive_.write(pcm(frame, 1))
+        archive_.write(pcm(frame, 1))
     assert archive.list_chunks(session.pk) == []
     framecoded.GatedStorage.gate.set()
     await archive_.close()
@@ -186,11 +194,11 @@ async def test_a_stalled_store_drops_audio_beyond_its_bound_but_keeps_stream_tim
     framecoded.GatedStorage.gate.clear()
     framecoded.GatedStorage.stalled = 0
     archive_ = SessionArchive.open(session.pk, RATE)
-    await archive_.write(pcm(0, 300))  # six chunks while the store is stalled: two are held, four dropped
+    archive_.write(pcm(0, 300))  # six chunks while the store is stalled: two are held, four dropped
     framecoded.GatedStorage.gate.set()
     while len(archive.list_chunks(session.pk)) < 2:  # the store catches up
         await asyncio.sleep(0.01)
-    await archive_.write(pcm(300, 50))
+    archive_.write(pcm(300, 50))
     await archive_.close()
     assert [c.start // RATE for c in archive.list_chunks(session.pk)] == [0, 5, 30]
     assert frames_in(archive.read_pcm(session.pk, 9.0, 31.0, RATE)) == [*range(90, 100), 0, *range(300, 310)]
@@ -200,7 +208,7 @@ async def test_a_failed_save_loses_that_chunk_only_and_keeps_stream_time(session
     settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": "tests.framecoded.FailingStorage"}}
     framecoded.FailingStorage.failed = 0
     archive_ = SessionArchive.open(session.pk, RATE)
-    await archive_.write(pcm(0, 120))
+    archive_.write(pcm(0, 120))
     await archive_.close()
     assert framecoded.FailingStorage.failed == 1
     assert [c.start for c in archive.list_chunks(session.pk)] == [5 * RATE, 10 * RATE]

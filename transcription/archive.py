@@ -1,11 +1,12 @@
 """Each stream session's audio, archived as it arrives and read back by stream time.
 
-The archive of a session is a run of self-contained FLAC files ("chunks") under
+The archive of a session is a run of self-contained audio files ("chunks") under
 ``audio/sessions/<session id>/``, saved through the audio field's Django storage as each fills
-(``AUDIO_ARCHIVE_CHUNK_SECONDS``, 5 s by default). A chunk's name starts with its first sample in
-stream time, so:
+(``AUDIO_ARCHIVE_CHUNK_SECONDS``, 5 s by default). The web process saves them as WAV, spending no
+CPU on compression; a Celery worker turns them into FLAC soon after (``transcription.compaction``),
+and readers take either. A chunk's name starts with its first sample in stream time, so:
 
-* a crash loses at most the chunk being filled (plus any chunk still being encoded);
+* a crash loses at most the chunk being filled (plus any chunk still being saved);
 * any storage backend works: files are only ever written whole, never appended to or seeked;
 * a segment's [start, end] maps straight to the chunks that cover it, and a gap (audio lost to a
   crash before a resume) reads back as silence, keeping later audio on the stream-time axis.
@@ -41,7 +42,7 @@ from transcription.protocol import Start
 
 logger = logging.getLogger(__name__)
 
-_CHUNK_NAME = re.compile(r"^(?P<start>\d{12})-(?P<frames>\d+)(?:_[^.]*)?\.flac$")
+_CHUNK_NAME = re.compile(r"^(?P<stem>(?P<start>\d{12})-(?P<frames>\d+)(?:_[^.]*)?)\.(?P<format>wav|flac)$")
 
 
 def chunk_seconds() -> float:
@@ -73,18 +74,30 @@ class Chunk:
     def end(self) -> int:
         return self.start + self.frames
 
+    @property
+    def is_wav(self) -> bool:
+        return self.name.endswith(".wav")
+
+    @property
+    def flac_name(self) -> str:
+        return self.name.rsplit(".", 1)[0] + ".flac"
+
 
 def list_chunks(session_id: int) -> list[Chunk]:
+    """The session's chunks by stream time, each once, WAV or FLAC."""
     folder = archive_dir(session_id)
     try:
         _dirs, files = storage().listdir(folder)
     except FileNotFoundError:
         return []
-    chunks = []
+    chunks: dict[str, Chunk] = {}
     for filename in files:
-        if match := _CHUNK_NAME.match(filename):
-            chunks.append(Chunk(f"{folder}/{filename}", int(match["start"]), int(match["frames"])))
-    return sorted(chunks, key=lambda c: (c.start, c.name))
+        match = _CHUNK_NAME.match(filename)
+        # Both formats of one chunk exist while it is being compressed, or after a compression stopped
+        # by a crash: the WAV is read, as the FLAC may be cut short.
+        if match and (match["format"] == "wav" or match["stem"] not in chunks):
+            chunks[match["stem"]] = Chunk(f"{folder}/{filename}", int(match["start"]), int(match["frames"]))
+    return sorted(chunks.values(), key=lambda c: (c.start, c.name))
 
 
 def archived_frames(session_id: int) -> int:
@@ -99,16 +112,22 @@ def encode_flac(pcm: bytes, sample_rate: int) -> bytes:
     return out.getvalue()
 
 
-def _decode_chunk(chunk: Chunk) -> np.ndarray | None:
+def decode_file(name: str) -> tuple[np.ndarray, int] | None:
+    """A stored WAV or FLAC file's samples and sample rate; None when it cannot be read."""
     try:
-        with storage().open(chunk.name, "rb") as f:
+        with storage().open(name, "rb") as f:
             data = f.read()
-        samples, _rate = soundfile.read(io.BytesIO(data), dtype="int16", always_2d=False)
+        samples, rate = soundfile.read(io.BytesIO(data), dtype="int16", always_2d=False)
     except (OSError, RuntimeError, soundfile.LibsndfileError):
-        # A chunk cut short by a crash mid-save: the rest of the archive still plays.
-        logger.warning("unreadable audio chunk %s", chunk.name, exc_info=True)
+        logger.warning("unreadable audio chunk %s", name, exc_info=True)
         return None
-    return samples
+    return samples, rate
+
+
+def _decode_chunk(chunk: Chunk) -> np.ndarray | None:
+    # None for a chunk cut short by a crash mid-save: the rest of the archive still plays.
+    decoded = decode_file(chunk.name)
+    return None if decoded is None else decoded[0]
 
 
 class Stretch:
@@ -283,8 +302,8 @@ def _resume_figures(session_id: int) -> tuple[float, float, float, int]:
 class SessionArchive:
     """Archives one session's audio as the relay receives it.
 
-    ``write`` only appends to a buffer; each full chunk is encoded and saved in a worker thread,
-    one at a time per archive so chunk offsets follow the order audio arrived in.
+    ``write`` only collects frames; each full chunk is saved as WAV in a worker thread, one at a
+    time per archive so chunk offsets follow the order audio arrived in.
     """
 
     def __init__(self, session_id: int, sample_rate: int, at: float | None) -> None:
@@ -292,7 +311,8 @@ class SessionArchive:
         self.sample_rate = sample_rate
         self._at = at
         self._next_frame: int | None = None  # found off-loop, before the first chunk is saved
-        self._buffer = bytearray()
+        self._frames: list[bytes] = []  # joined once per chunk, not copied per frame
+        self._buffered = 0  # bytes in _frames
         self._chunk_bytes = 2 * max(1, round(chunk_seconds() * sample_rate))
         self._pending = 0  # chunks holding audio, waiting to be saved
         self._tail: asyncio.Future | None = None
@@ -324,14 +344,22 @@ class SessionArchive:
             max_gap=settings.STUDIO_RESUME_MAX_GAP_SECONDS,
         )
 
-    async def write(self, pcm: bytes) -> None:
+    def write(self, pcm: bytes) -> None:
+        """Never waits: must be called from the event loop's thread."""
         if self._closed:
             raise RuntimeError(f"audio archive of session {self.session_id} is closed")
-        self._buffer += pcm
-        while len(self._buffer) >= self._chunk_bytes:
-            chunk = bytes(self._buffer[: self._chunk_bytes])
-            del self._buffer[: self._chunk_bytes]
-            self._enqueue(chunk)
+        frame = bytes(pcm)  # the same object when it is bytes already
+        self._frames.append(frame)
+        self._buffered += len(frame)
+        if self._buffered < self._chunk_bytes:
+            return
+        data = b"".join(self._frames)
+        whole = len(data) - len(data) % self._chunk_bytes
+        for at in range(0, whole, self._chunk_bytes):
+            self._enqueue(data[at : at + self._chunk_bytes])
+        rest = data[whole:]
+        self._frames = [rest] if rest else []
+        self._buffered = len(rest)
 
     async def close(self) -> None:
         if self._closed:
@@ -339,10 +367,11 @@ class SessionArchive:
                 await asyncio.shield(self._tail)
             return
         self._closed = True
-        usable = len(self._buffer) - len(self._buffer) % 2
+        data = b"".join(self._frames)
+        usable = len(data) - len(data) % 2
         if usable:
-            self._enqueue(bytes(self._buffer[:usable]))
-        self._buffer.clear()
+            self._enqueue(data[:usable])
+        self._frames, self._buffered = [], 0
         if self._tail is not None:
             await asyncio.shield(self._tail)
 
@@ -383,8 +412,8 @@ class SessionArchive:
         # The offset moves on even if saving fails, so later audio keeps its stream time.
         self._next_frame += frames
         if pcm is not None:
-            name = f"{archive_dir(self.session_id)}/{start:012d}-{frames}.flac"
-            storage().save(name, ContentFile(encode_flac(pcm, self.sample_rate)))
+            name = f"{archive_dir(self.session_id)}/{start:012d}-{frames}.wav"
+            storage().save(name, ContentFile(wav_bytes(pcm, self.sample_rate)))
 
     def _mark_session(self) -> None:
         StreamSession.objects.filter(pk=self.session_id).exclude(audio_file=archive_dir(self.session_id)).update(

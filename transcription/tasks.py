@@ -1,12 +1,23 @@
-"""Celery tasks of transcription: the daily purge of expired audio."""
+"""Celery tasks of transcription: the archive's audio compressed soon after it is saved, and the
+daily purge of expired audio."""
 
 from celery import shared_task
 
-from transcription import retention
+from transcription import archive, compaction, retention
+
+
+@shared_task(name="transcription.tasks.compress_archived_audio", ignore_result=True)
+def compress_archived_audio() -> int:
+    """Every AUDIO_COMPRESS_SECONDS from beat: the WAV chunks of open and recently ended sessions
+    to FLAC. Returns the number of chunks compressed."""
+    return compaction.compress_sessions(compaction.recent_session_ids())
 
 
 @shared_task(name="transcription.tasks.purge_expired_audio", ignore_result=True)
 def purge_expired_audio() -> int:
-    """Daily from beat: what `manage.py purge_audio` does. Returns the number of sessions' audio purged."""
+    """Daily from beat: what `manage.py purge_audio` does, then compresses any WAV chunk left in the
+    archive (sessions that ended while no worker ran). Returns the number of sessions' audio purged."""
     purged, _files = retention.purge_expired()
+    # After the purge, not beside it: compressing a folder as it is purged could save a FLAC back into it.
+    compaction.compress_sessions(archive.archived_session_ids())
     return purged
