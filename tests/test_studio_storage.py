@@ -2,6 +2,7 @@
 and past the bound the stream stops with 4504 (the outage drills are tests/test_outages_scaleout.py)."""
 
 import asyncio
+import threading
 from itertools import pairwise
 
 import pytest
@@ -11,10 +12,12 @@ from django.db import OperationalError, connection
 
 from tests.emulators.deepgram import silence, word_audio
 from tests.emulators.studio import Studio
+from transcription import sessions
 from transcription.models import Segment, StreamSession
 from transcription.protocol import Close
-from transcription.relay import group_commit
+from transcription.speech.base import Transcript
 from transcription.storequeue import StoreQueue
+from transcription.writer import writer
 
 SEGMENTS = Segment._meta.db_table
 HIDDEN = f"{SEGMENTS}_away"
@@ -196,7 +199,7 @@ def _fail():
 
 @pytest.mark.django_db(transaction=True)
 async def test_finals_waiting_for_the_writer_together_are_committed_in_one_transaction():
-    turns = await asyncio.gather(*(group_commit(_turn_of_the_writer) for _ in range(4)))
+    turns = await asyncio.gather(*(writer.store(_turn_of_the_writer) for _ in range(4)))
     assert all(inside for inside, _ in turns)
     assert len({block for _, block in turns}) == 1, "one commit for the four finals"
 
@@ -204,9 +207,9 @@ async def test_finals_waiting_for_the_writer_together_are_committed_in_one_trans
 @pytest.mark.django_db(transaction=True)
 async def test_a_database_error_in_a_group_commit_stores_none_of_its_jobs_and_fails_each():
     outcomes = await asyncio.gather(
-        group_commit(lambda: _add_group("first")),
-        group_commit(_refuse),
-        group_commit(lambda: _add_group("third")),
+        writer.store(lambda: _add_group("first")),
+        writer.store(_refuse),
+        writer.store(lambda: _add_group("third")),
         return_exceptions=True,
     )
     assert all(isinstance(outcome, OperationalError) for outcome in outcomes), "each is retried by its own queue"
@@ -216,11 +219,98 @@ async def test_a_database_error_in_a_group_commit_stores_none_of_its_jobs_and_fa
 @pytest.mark.django_db(transaction=True)
 async def test_another_error_in_a_group_commit_fails_only_its_own_job():
     outcomes = await asyncio.gather(
-        group_commit(lambda: _add_group("first")),
-        group_commit(_fail),
-        group_commit(lambda: _add_group("third")),
+        writer.store(lambda: _add_group("first")),
+        writer.store(_fail),
+        writer.store(lambda: _add_group("third")),
         return_exceptions=True,
     )
     assert outcomes[0] == "first" and outcomes[2] == "third"
     assert isinstance(outcomes[1], ValueError)
     assert {g.name async for g in Group.objects.filter(name__in=["first", "third"])} == {"first", "third"}
+
+
+class FollowOn:
+    """A final's job as the relay hands it to the writer: `row()` when it follows straight on from `after`."""
+
+    def __init__(self, session: StreamSession, after: Segment, text: str):
+        self.session, self.after = session, after
+        self.result = Transcript(text=text, start=after.end, end=after.end + 1, is_final=True)
+
+    def row(self) -> Segment:
+        return sessions.next_segment(
+            self.session.pk, self.session.event_id, self.result, after=self.after, started_at=self.session.started_at
+        )
+
+    def __call__(self) -> Segment:
+        return sessions.store_final(
+            self.session.pk, self.session.event_id, self.result, after=self.after, started_at=self.session.started_at
+        )
+
+
+async def _in_one_turn(jobs: list[FollowOn]) -> list[Segment]:
+    """Store `jobs` as one turn of the writer: it is held busy until all of them wait."""
+    busy, go_on = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        busy.set()
+        go_on.wait(10)
+
+    held = asyncio.ensure_future(writer.call(hold))
+    await asyncio.to_thread(busy.wait, 10)
+    stores = [asyncio.ensure_future(writer.store(job)) for job in jobs]
+    await asyncio.sleep(0)
+    go_on.set()
+    await held
+    return list(await asyncio.gather(*stores))
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_finals_of_several_streams_that_follow_on_go_in_as_one_insert(event, journalist, other_journalist):
+    firsts = []
+    for person in (journalist, other_journalist, journalist):
+        session = await StreamSession.objects.acreate(
+            event=event, journalist=person, provider="offline", status="ended"
+        )
+        first = Transcript(text="First.", start=0.0, end=1.0, is_final=True)
+        firsts.append((session, await writer.call(sessions.store_final, session.pk, event.pk, first)))
+    statements: list[str] = []
+
+    def record(execute, sql, params, many, context):
+        statements.append(sql)
+        return execute(sql, params, many, context)
+
+    # The writer thread's own connection: `connection` is per thread.
+    await writer.call(lambda: connection.execute_wrappers.append(record))
+    try:
+        stored_now = await _in_one_turn([FollowOn(session, first, "Next.") for session, first in firsts])
+    finally:
+        await writer.call(lambda: connection.execute_wrappers.remove(record))
+    assert [s.sequence for s in stored_now] == [1, 1, 1] and all(s.pk for s in stored_now)
+    assert sum(sql.lstrip().upper().startswith("INSERT") for sql in statements) == 1, statements
+    for session, _ in firsts:
+        assert [s.text for s in await stored(session.pk)] == ["First.", "Next."]
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_when_another_relay_stored_in_between_each_final_of_the_turn_goes_its_own_way(event, journalist):
+    sessions_and_firsts = []
+    for _ in range(3):
+        session = await StreamSession.objects.acreate(
+            event=event, journalist=journalist, provider="offline", status="ended"
+        )
+        first = Transcript(text="First.", start=0.0, end=1.0, is_final=True)
+        sessions_and_firsts.append((session, await writer.call(sessions.store_final, session.pk, event.pk, first)))
+    taken_session, _ = sessions_and_firsts[1]
+    # A takeover's relay stored sequence 1 of the second session meanwhile.
+    await writer.call(
+        sessions.store_final,
+        taken_session.pk,
+        event.pk,
+        Transcript(text="Theirs.", start=1.0, end=2.0, is_final=True),
+    )
+    jobs = [FollowOn(session, first, "Mine.") for session, first in sessions_and_firsts]
+    stored_now = await _in_one_turn(jobs)
+    assert [s.sequence for s in stored_now] == [1, 2, 1]
+    assert [s.text for s in await stored(taken_session.pk)] == ["First.", "Theirs.", "Mine."]
+    for session, _ in (sessions_and_firsts[0], sessions_and_firsts[2]):
+        assert [s.text for s in await stored(session.pk)] == ["First.", "Mine."]

@@ -8,9 +8,9 @@ from django.db import connection
 
 from transcription import sessions
 from transcription.models import Segment, StreamSession
-from transcription.relay import _close_connection, _db, _on_writer
 from transcription.speech.base import Transcript
 from transcription.storequeue import StoreQueue
+from transcription.writer import close_connection, writer
 
 pytestmark = [pytest.mark.scaleout, pytest.mark.django_db(transaction=True)]
 
@@ -35,7 +35,7 @@ async def test_a_final_is_stored_once_after_the_database_drops_the_writers_conne
     async def nothing() -> None:
         pass
 
-    queue = StoreQueue(_on_writer, max_seconds=120, on_change=nothing, on_overflow=nothing)
+    queue = StoreQueue(writer.call, max_seconds=120, on_change=nothing, on_overflow=nothing)
 
     def store(text: str, start: float) -> None:
         final = functools.partial(
@@ -45,7 +45,7 @@ async def test_a_final_is_stored_once_after_the_database_drops_the_writers_conne
 
     store("Before.", 0.0)
     assert await queue.drain(timeout=30)
-    writer_pid = await _db(_writer_backend_pid)()
+    writer_pid = await writer.call(_writer_backend_pid)
 
     def terminate() -> bool:  # from another thread's connection, as a database restart would
         with connection.cursor() as cursor:
@@ -55,9 +55,9 @@ async def test_a_final_is_stored_once_after_the_database_drops_the_writers_conne
     assert await sync_to_async(terminate)() is True
     store("After.", 1.0)
     assert await queue.drain(timeout=30)
-    assert [s.sequence for s in stored] == [0, 1] and await _db(_writer_backend_pid)() != writer_pid
+    assert [s.sequence for s in stored] == [0, 1] and await writer.call(_writer_backend_pid) != writer_pid
     texts = [s.text async for s in Segment.objects.filter(session=session).order_by("sequence")]
     assert texts == ["Before.", "After."]
     # Connections kept by the writer and by the async ORM's thread would hold the test database open.
-    await _db(_close_connection)()
-    await sync_to_async(_close_connection)()
+    await writer.call(close_connection)
+    await sync_to_async(close_connection)()

@@ -28,9 +28,13 @@ def acquire(event_id: int, journalist_id: int, holder: str, *, take_over: bool =
 
 def renew(event_id: int, journalist_id: int, holder: str) -> bool:
     """Extend the lease; False when someone else took it over."""
-    if cache.get(_key(event_id, journalist_id)) not in (holder, None):
+    key = _key(event_id, journalist_id)
+    current = cache.get(key)
+    if current not in (holder, None):
         return False
-    cache.set(_key(event_id, journalist_id), holder, LEASE_SECONDS)
+    # Touching only moves the expiry, which on the file cache skips the folder scan a `set` makes.
+    if current is None or not cache.touch(key, LEASE_SECONDS):
+        cache.set(key, holder, LEASE_SECONDS)
     return True
 
 

@@ -11,13 +11,9 @@ import dataclasses
 import functools
 import logging
 import uuid
-import weakref
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, connection, transaction
 
 from transcription import leases, sessions, speakers
 from transcription.archive import SessionArchive
@@ -34,6 +30,7 @@ from transcription.speech.base import (
     open_backend,
 )
 from transcription.storequeue import StoreQueue
+from transcription.writer import close_connection, writer
 
 logger = logging.getLogger(__name__)
 
@@ -77,11 +74,11 @@ class Relay:
         self._finishing: asyncio.Task | None = None
         # Finals and saves wait here, in order, while the database is away.
         self.storage = StoreQueue(
-            _on_writer,
+            writer.call,
             max_seconds=settings.STUDIO_STORE_BACKLOG_SECONDS,
             on_change=self._send_status,
             on_overflow=self._storage_overflowed,
-            execute_final=group_commit,
+            execute_final=writer.store,
         )
 
     @property
@@ -94,9 +91,9 @@ class Relay:
         if start.session is not None:
             # Before the lease and the session's running relay are touched: a colleague's session id
             # must not take over the lease or detach the owner's stream.
-            await _db(sessions.check_resumable)(start.session, self.event.id, self.journalist_id)
-        taken = await _db(leases.acquire)(
-            self.event.id, self.journalist_id, self.holder, take_over=start.session is not None
+            await writer.call(sessions.check_resumable, start.session, self.event.id, self.journalist_id)
+        taken = await writer.call(
+            leases.acquire, self.event.id, self.journalist_id, self.holder, take_over=start.session is not None
         )
         if not taken:
             raise StudioError(
@@ -108,11 +105,11 @@ class Relay:
             await previous.detach()  # its finals stored and its figures saved before this one goes on
         backend = open_backend(StreamOptions.for_event(self.event))
         try:
-            self.session = await _db(sessions.open_session)(
-                self.event.id, self.journalist_id, backend.provider, resume=start.session
+            self.session = await writer.call(
+                sessions.open_session, self.event.id, self.journalist_id, backend.provider, resume=start.session
             )
         except StudioError:
-            await _db(leases.release)(self.event.id, self.journalist_id, self.holder)
+            await writer.call(leases.release, self.event.id, self.journalist_id, self.holder)
             raise
         if self.session.resumed:
             # A resuming client knows how much audio it sent before; frames lost in flight stay a gap.
@@ -123,9 +120,9 @@ class Relay:
         await backend.start()
         missed = []
         if self.session.resumed:
-            self.speaker_names = await _db(speakers.session_names)(self.session.id)
+            self.speaker_names = await writer.call(speakers.session_names, self.session.id)
         if start.session is not None and start.last_sequence is not None:
-            missed = await _db(sessions.finals_after)(self.session.id, start.last_sequence)
+            missed = await writer.call(sessions.finals_after, self.session.id, start.last_sequence)
         self._pump = asyncio.create_task(self._run_pump(), name=f"relay-pump-{self.session.id}")
         ready = {
             "type": "ready",
@@ -145,7 +142,7 @@ class Relay:
         if self.guard is not None:
             self.guard.take(len(pcm) / BYTES_PER_SECOND)
         self.received += len(pcm)
-        await self.archive.write(pcm)
+        self.archive.write(pcm)
         await self.backend.send(pcm)
 
     async def pause(self) -> None:
@@ -180,7 +177,7 @@ class Relay:
         self._save_figures()
         if self.finished:
             return True
-        return await _db(leases.renew)(self.event.id, self.journalist_id, self.holder)
+        return await writer.call(leases.renew, self.event.id, self.journalist_id, self.holder)
 
     async def _finish(self, status: str, error: str = "") -> None:
         """Wind down once; later callers (a resume waiting for this relay) wait for the same end."""
@@ -205,12 +202,12 @@ class Relay:
                 self.storage.add(functools.partial(_stream_ended, self.event.id, self.session_id))
             # Past this wait (the bound of the queue, in seconds) the database is given up on; the audio is archived.
             await self.storage.drain(timeout=settings.STUDIO_STORE_BACKLOG_SECONDS)
-            await _db(leases.release)(self.event.id, self.journalist_id, self.holder)
+            await writer.call(leases.release, self.event.id, self.journalist_id, self.holder)
             if _RELAYS.get(self.session_id) is self:
                 del _RELAYS[self.session_id]
             if not _RELAYS:
                 # No stream left in this process: let the writer's kept connection go.
-                await _db(_close_connection)()
+                await writer.call(close_connection)
 
     def _save_figures(self) -> None:
         save = functools.partial(sessions.record_progress, self.session_id, **self._figures())
@@ -266,15 +263,7 @@ class Relay:
         words = [{**w, "start": round(w["start"] + base, 3), "end": round(w["end"] + base, 3)} for w in result.words]
         result = dataclasses.replace(result, start=start, end=end, words=words)
         for part in speakers.split_by_speaker(result):
-            store = functools.partial(self._store_final, part)
-            self.storage.add_final(store, part.start, part.end, done=self._stored)
-
-    def _store_final(self, result: Transcript) -> Segment:
-        # Runs on the writer thread, when this final's turn comes: the one stored before it is known then.
-        assert self.session is not None
-        return sessions.store_final(
-            self.session_id, self.event.id, result, after=self._last, started_at=self.session.started_at
-        )
+            self.storage.add_final(_StoreFinal(self, part), part.start, part.end, done=self._stored)
 
     async def _stored(self, segment: Segment) -> None:
         self._last = segment
@@ -284,7 +273,7 @@ class Relay:
         """Name one of this session's speakers (an empty name forgets it): the studio's answer."""
         try:
             label = speakers.check_label(label)
-            stored = await _db(speakers.name_speaker)(self.session_id, label, name)
+            stored = await writer.call(speakers.name_speaker, self.session_id, label, name)
         except speakers.BadSpeakerName as error:
             return {"type": "speaker_not_named", "speaker": label, "message": str(error)}
         if stored:
@@ -318,99 +307,29 @@ class Relay:
             await self.notify(message)
 
 
-# One thread does this process's relay database work, over a connection it keeps: no hop through a
-# busy pool, no new connection per call, and never two writers of this process at once. (On SQLite a
-# writer that finds the write lock taken sleeps in SQLite's busy handler, 1 ms, then 2, 5, 10 ms and
-# more, however soon the lock is free: with progress saves on another thread, finals at 200 streams
-# waited tens to hundreds of milliseconds.)
-_writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="relay-writer")
+@dataclasses.dataclass(frozen=True)
+class _StoreFinal:
+    """A final's job for the writer thread, run when its turn comes: the segment stored before it is known then."""
 
+    relay: Relay
+    result: Transcript
 
-def _db(func):
-    """`func` as a coroutine run on the writer thread. After a database error the kept connection is
-    closed if it no longer works (a database restart), as Django does between requests, so the next
-    call reconnects. (Whether the connection was the cause cannot be told afterwards: leaving a failed
-    transaction, Django already opens a new one.)"""
+    def row(self) -> Segment | None:
+        """The unsaved segment, when it follows straight on from this relay's last one (the writer
+        inserts such rows of every stream together)."""
+        relay = self.relay
+        if relay._last is None or relay.session is None:
+            return None
+        return sessions.next_segment(
+            relay.session_id, relay.event.id, self.result, after=relay._last, started_at=relay.session.started_at
+        )
 
-    def call(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except (InterfaceError, OperationalError):
-            connection.close_if_unusable_or_obsolete()
-            raise
-
-    return sync_to_async(call, thread_sensitive=False, executor=_writer)
-
-
-async def _on_writer(run):
-    return await _db(run)()
-
-
-class _GroupCommit:
-    """The finals of every stream of this process that wait for the writer, stored in one
-    transaction per turn of the writer: one commit and one thread hop for all of them, not one each.
-
-    Each stream's queue hands over only its head job, so a stream's finals still go in order, and a
-    job's result is given back only after its transaction committed (stored before sent). A database
-    error aborts the whole turn: every job in it fails and is retried by its own queue, none half
-    stored. Any other error fails only its own job, rolled back to its savepoint.
-    """
-
-    def __init__(self) -> None:
-        self._waiting: list[tuple[Callable[[], object], asyncio.Future]] = []
-        self._flusher: asyncio.Task | None = None
-
-    async def run(self, job: Callable[[], object]):
-        future = asyncio.get_running_loop().create_future()
-        self._waiting.append((job, future))
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.create_task(self._flush(), name="relay-group-commit")
-        return await future
-
-    async def _flush(self) -> None:
-        while self._waiting:
-            turn, self._waiting = self._waiting, []
-            try:
-                outcomes = await _db(_commit_together)([job for job, _ in turn])
-            except Exception as error:
-                outcomes = [(False, error)] * len(turn)
-            for (_, future), (ok, value) in zip(turn, outcomes, strict=True):
-                if future.done():  # its queue gave up waiting
-                    continue
-                if ok:
-                    future.set_result(value)
-                else:
-                    future.set_exception(value)
-
-
-def _commit_together(jobs: list[Callable[[], object]]) -> list[tuple[bool, object]]:
-    outcomes: list[tuple[bool, object]] = []
-    with transaction.atomic():
-        for job in jobs:
-            try:
-                with transaction.atomic():
-                    outcomes.append((True, job()))
-            except (InterfaceError, OperationalError):
-                raise
-            except Exception as error:
-                outcomes.append((False, error))
-    return outcomes
-
-
-# Per event loop: a task or future of one loop cannot be awaited from another (tests run several).
-_group_commits: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _GroupCommit] = weakref.WeakKeyDictionary()
-
-
-async def group_commit(job: Callable[[], object]):
-    loop = asyncio.get_running_loop()
-    group = _group_commits.get(loop)
-    if group is None:
-        group = _group_commits[loop] = _GroupCommit()
-    return await group.run(job)
-
-
-def _close_connection() -> None:
-    connection.close()  # the calling thread's own connection (django.db.connection is per thread)
+    def __call__(self) -> Segment:
+        relay = self.relay
+        assert relay.session is not None
+        return sessions.store_final(
+            relay.session_id, relay.event.id, self.result, after=relay._last, started_at=relay.session.started_at
+        )
 
 
 def _stream_ended(event_id: int, session_id: int) -> None:

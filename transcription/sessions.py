@@ -90,7 +90,9 @@ def store_final(
     if after is not None and started_at is not None:
         try:
             with transaction.atomic():
-                return _create(session_id, event_id, result, after.sequence + 1, after.end, started_at)
+                segment = next_segment(session_id, event_id, result, after=after, started_at=started_at)
+                segment.save(force_insert=True)
+                return segment
         except IntegrityError:
             pass
     with transaction.atomic():
@@ -98,14 +100,29 @@ def store_final(
         started_at = StreamSession.objects.select_for_update().values_list("started_at", flat=True).get(pk=session_id)
         last = Segment.objects.filter(session_id=session_id).aggregate(sequence=Max("sequence"), end=Max("end"))
         sequence = 0 if last["sequence"] is None else last["sequence"] + 1
-        return _create(session_id, event_id, result, sequence, last["end"] or 0.0, started_at)
+        segment = _segment(session_id, event_id, result, sequence, last["end"] or 0.0, started_at)
+        segment.save(force_insert=True)
+        return segment
 
 
-def _create(
+def next_segment(
+    session_id: int, event_id: int, result: Transcript, *, after: Segment, started_at: datetime
+) -> Segment:
+    """The unsaved segment of `result` that follows `after`: what `store_final` inserts when no other
+    relay stored in between."""
+    return _segment(session_id, event_id, result, after.sequence + 1, after.end, started_at)
+
+
+def insert_segments(segments: list[Segment]) -> None:
+    """Insert unsaved segments (`next_segment`'s) in one statement; IntegrityError if any is taken."""
+    Segment.objects.bulk_create(segments)
+
+
+def _segment(
     session_id: int, event_id: int, result: Transcript, sequence: int, previous_end: float, started_at: datetime
 ) -> Segment:
     start = max(result.start, previous_end)
-    return Segment.objects.create(
+    return Segment(
         session_id=session_id,
         event_id=event_id,
         sequence=sequence,

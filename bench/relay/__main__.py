@@ -15,8 +15,9 @@ first 3 s, before the first one stopped); and the whole run, each stream's first
 session setup) and last second (the final that comes from the stop) left out but the storms in.
 "Added" is that minus the same figure for clients talking to the emulator directly (measured first,
 in the same run).
-CPU is the server process's user+system time per stream-second of audio. The relay path also stores
-every final and archives the audio, as in production; the proxy only forwards bytes.
+CPU is the server process's user+system time per stream-second of audio, in the steady state (sampled
+every 50 ms, read over the same window as the latencies) and over the whole phase. The relay path also
+stores every final and archives the audio, as in production; the proxy only forwards bytes.
 
 The issue's target is 200 streams; on a 2-core machine that also runs the emulator and the clients,
 200 saturates even the bare proxy, so the default is 50 (pass --streams 200 to see it).
@@ -31,6 +32,7 @@ import random
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 from bench.fanout.stack import ROOT, cpu_seconds, free_port, percentile, wait_port
@@ -121,7 +123,8 @@ async def stream(url: str, audio: bytes, *, headers: dict, studio: bool, delay: 
     await asyncio.sleep(delay)
     loop = asyncio.get_running_loop()
     sent_at: list[float] = []
-    latencies: list[float] = []
+    latencies: list[tuple[float, float]] = []
+    interims: list[tuple[float, float]] = []
     finals = 0
     done = asyncio.Event()
 
@@ -137,15 +140,12 @@ async def stream(url: str, audio: bytes, *, headers: dict, studio: bool, delay: 
                 arrived = loop.time()
                 message = json.loads(raw)
                 if studio:
-                    final = message.get("type") == "transcript" and message["is_final"]
+                    result = message.get("type") == "transcript"
                     end = message.get("end", 0.0)
                 else:
-                    final = (
-                        message.get("type") == "Results"
-                        and message["is_final"]
-                        and message["channel"]["alternatives"][0]["transcript"]
-                    )
+                    result = message.get("type") == "Results" and message["channel"]["alternatives"][0]["transcript"]
                     end = message.get("start", 0.0) + message.get("duration", 0.0)
+                final = result and message["is_final"]
                 if message.get("type") in ("stopped", "Metadata"):
                     done.set()
                 if final:
@@ -154,6 +154,11 @@ async def stream(url: str, audio: bytes, *, headers: dict, studio: bool, delay: 
                     # Steady state only: the first 3 s hold every stream's connect and session setup.
                     if WARMUP_FRAMES <= frame < min(len(sent_at), total_frames - COOLDOWN_FRAMES):
                         latencies.append((sent_at[frame], (arrived - sent_at[frame]) * 1000))
+                elif result:
+                    # Interim results take the same way back without being stored: the latency split.
+                    frame = math.ceil(round(end * 10, 6)) - 1
+                    if WARMUP_FRAMES <= frame < min(len(sent_at), total_frames - COOLDOWN_FRAMES):
+                        interims.append((sent_at[frame], (arrived - sent_at[frame]) * 1000))
 
         total_frames = len(audio) // FRAME
         reader = asyncio.create_task(receive())
@@ -171,11 +176,12 @@ async def stream(url: str, audio: bytes, *, headers: dict, studio: bool, delay: 
             out["timeouts"] = out.get("timeouts", 0) + 1
         reader.cancel()
     out["latencies"].extend(latencies)
+    out["interims"].extend(interims)
     out["finals"] += finals
 
 
 async def run_phase(urls: list[str], headers: list[dict], audio: bytes, studio: bool) -> dict:
-    out: dict = {"latencies": [], "finals": 0, "windows": []}
+    out: dict = {"latencies": [], "interims": [], "finals": 0, "windows": []}
     await asyncio.gather(
         *(
             stream(url, audio, headers=h, studio=studio, delay=random.uniform(0, 1.7), out=out)
@@ -186,17 +192,59 @@ async def run_phase(urls: list[str], headers: list[dict], audio: bytes, studio: 
     steady_from, steady_to = max(start for start, _ in out["windows"]), min(end for _, end in out["windows"])
     out["steady"] = [latency for sent, latency in out["latencies"] if steady_from <= sent < steady_to]
     out["whole"] = [latency for _, latency in out["latencies"]]
+    out["steady_interims"] = [latency for sent, latency in out["interims"] if steady_from <= sent < steady_to]
     out["steady_seconds"] = steady_to - steady_from
+    out["steady_window"] = (steady_from, steady_to)
     return out
+
+
+class CpuSampler:
+    """The server's CPU time every 50 ms on the monotonic clock (asyncio's loop.time()), so the CPU spent
+    in any stretch of the phase, such as the steady state, can be read afterwards."""
+
+    def __init__(self, pid: int | None) -> None:
+        self.pid = pid
+        self.samples: list[tuple[float, float]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> "CpuSampler":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while self.pid and not self._stop.is_set():
+            self.samples.append((time.monotonic(), cpu_seconds(self.pid)))
+            self._stop.wait(0.05)
+
+    def between(self, start: float, end: float) -> float:
+        """CPU seconds used between two monotonic times, interpolated between samples."""
+        if not self.samples:
+            return 0.0
+        times = [t for t, _ in self.samples]
+        return self._at(times, end) - self._at(times, start)
+
+    def _at(self, times: list[float], when: float) -> float:
+        import bisect
+
+        index = min(max(bisect.bisect_left(times, when), 1), len(times) - 1)
+        (t0, c0), (t1, c1) = self.samples[index - 1], self.samples[index]
+        return c0 + (c1 - c0) * min(max((when - t0) / (t1 - t0), 0.0), 1.0) if t1 > t0 else c1
 
 
 def phase(name: str, urls, headers, audio, studio: bool, server_pid: int | None, emulator_pid: int) -> dict:
     cpu_before = cpu_seconds(server_pid) if server_pid else 0.0
     emulator_before, clients_before = cpu_seconds(emulator_pid), time.process_time()
     began = time.monotonic()
-    result = asyncio.run(run_phase(urls, headers, audio, studio))
+    with CpuSampler(server_pid) as sampler:
+        result = asyncio.run(run_phase(urls, headers, audio, studio))
     result["wall"] = time.monotonic() - began
     result["cpu"] = cpu_seconds(server_pid) - cpu_before if server_pid else 0.0
+    result["steady_cpu"] = sampler.between(*result["steady_window"])
     # The rest of the machine's load: what the server under test competes with for the cores.
     result["emulator_cpu"] = cpu_seconds(emulator_pid) - emulator_before
     result["clients_cpu"] = time.process_time() - clients_before
@@ -295,15 +343,21 @@ def main() -> None:
             added50 = percentile(result[span], 50) - base50
             added99 = percentile(result[span], 99) - base99
             if span == "steady":
-                rows.append((added50, added99, result["cpu"] / audio_seconds * 1000))
+                steady_stream_seconds = n * result["steady_seconds"]
+                rows.append((added50, added99, result["steady_cpu"] / steady_stream_seconds * 1000))
+            interims = ""
+            if span == "steady" and result["steady_interims"]:
+                interim50 = percentile(result["steady_interims"], 50) - percentile(direct["steady_interims"], 50)
+                interims = f"; interim results added p50 {interim50:+.2f} ms"
             print(
                 f"  {result['name']:>6}: added p50 {added50:+.2f} ms, added p99 {added99:+.2f} ms "
-                f"({len(result[span])} finals)"
+                f"({len(result[span])} finals){interims}"
             )
     for result, (_, _, cpu) in zip((bare, floor, relay), rows, strict=True):
         print(
-            f"{result['name']:>6}: CPU {cpu:.2f} ms per stream-second, finals {result['finals']}/{expected}, "
-            f"timeouts {result.get('timeouts', 0)}"
+            f"{result['name']:>6}: CPU {cpu:.2f} ms per stream-second in the steady state "
+            f"({result['cpu'] / audio_seconds * 1000:.2f} over the whole phase, storms included), "
+            f"finals {result['finals']}/{expected}, timeouts {result.get('timeouts', 0)}"
         )
     for result in (direct, bare, floor, relay):
         emulator_cores, clients_cores = result["emulator_cpu"] / result["wall"], result["clients_cpu"] / result["wall"]

@@ -1,0 +1,174 @@
+"""The relays' database writer: one thread of this process does every relay's database work.
+
+One thread, over a connection it keeps: no hop through a busy pool, no new connection per call, and
+never two writers of this process at once. (On SQLite a writer that finds the write lock taken
+sleeps in SQLite's busy handler, 1 ms, then 2, 5, 10 ms and more, however soon the lock is free.)
+
+Work comes in two kinds:
+
+* `call(func, *args)`: one call on its own, as for opening a session or renewing a lease;
+* `store(job)`: a stream's final (or other stored state). Every `store` job waiting when the writer
+  takes its turn is committed in one transaction: one commit and one hop back to the event loop for
+  all of them. Finals that follow straight on from their relay's last one (`job.row()` gives their
+  unsaved segment) go in as one INSERT.
+
+A result is handed back only after its transaction committed, so a final is stored before it is
+sent. A database error aborts the whole turn: every job in it fails and is retried by its own store
+queue, none half stored. Any other error fails only its own job, rolled back to its savepoint.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
+
+from transcription import sessions
+
+
+@dataclass
+class _Work:
+    func: Callable[[], Any]
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future
+    together: bool
+    outcome: tuple[bool, Any] | None = None
+
+
+class Writer:
+    def __init__(self) -> None:
+        self._waiting: list[_Work] = []
+        self._ready = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    async def call(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """`func(*args, **kwargs)` on the writer thread, on its own."""
+        return await self._submit(lambda: func(*args, **kwargs), together=False)
+
+    async def store(self, job: Callable[[], Any]) -> Any:
+        """`job()` on the writer thread, committed together with the other jobs waiting for it."""
+        return await self._submit(job, together=True)
+
+    def _submit(self, func: Callable[[], Any], *, together: bool) -> asyncio.Future:
+        loop = asyncio.get_running_loop()
+        work = _Work(func, loop, loop.create_future(), together)
+        with self._ready:
+            self._waiting.append(work)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="relay-writer", daemon=True)
+                self._thread.start()
+            self._ready.notify()
+        return work.future
+
+    def _run(self) -> None:
+        while True:
+            with self._ready:
+                while not self._waiting:
+                    self._ready.wait()
+                turn, self._waiting = self._waiting, []
+            try:
+                _do(turn)
+            except Exception as error:  # a bug here must not leave the callers waiting forever
+                for work in turn:
+                    if work.outcome is None:
+                        work.outcome = (False, error)
+            by_loop: dict[asyncio.AbstractEventLoop, list[_Work]] = defaultdict(list)
+            for work in turn:
+                by_loop[work.loop].append(work)
+            for loop, done in by_loop.items():
+                with contextlib.suppress(RuntimeError):  # a loop closed meanwhile: nobody waits for these
+                    loop.call_soon_threadsafe(_hand_back, done)
+
+
+def _do(turn: list[_Work]) -> None:
+    together = [work for work in turn if work.together]
+    if together:
+        for work, outcome in zip(together, _store_together([w.func for w in together]), strict=True):
+            work.outcome = outcome
+    for work in turn:
+        if not work.together:
+            work.outcome = _call(work.func)
+
+
+def _hand_back(done: list[_Work]) -> None:
+    for work in done:
+        if work.future.done():  # its caller gave up waiting
+            continue
+        assert work.outcome is not None
+        ok, value = work.outcome
+        if ok:
+            work.future.set_result(value)
+        else:
+            work.future.set_exception(value)
+
+
+def _call(func: Callable[[], Any]) -> tuple[bool, Any]:
+    try:
+        return True, func()
+    except (InterfaceError, OperationalError) as error:
+        _after_database_error()
+        return False, error
+    except Exception as error:
+        return False, error
+
+
+def _after_database_error() -> None:
+    """Close the kept connection if it no longer works (a database restart), as Django does between
+    requests, so the next call reconnects. (Whether the connection was the cause cannot be told
+    afterwards: leaving a failed transaction, Django already opens a new one.)"""
+    connection.close_if_unusable_or_obsolete()
+
+
+def _store_together(jobs: list[Callable[[], Any]]) -> list[tuple[bool, Any]]:
+    try:
+        with transaction.atomic():
+            return _store_in_transaction(jobs)
+    except (InterfaceError, OperationalError) as error:
+        _after_database_error()
+        return [(False, error)] * len(jobs)
+
+
+def _store_in_transaction(jobs: list[Callable[[], Any]]) -> list[tuple[bool, Any]]:
+    outcomes: list[tuple[bool, Any] | None] = [None] * len(jobs)
+    rows = [(index, row) for index, job in enumerate(jobs) if (row := _row(job)) is not None]
+    if rows:
+        try:
+            with transaction.atomic():
+                sessions.insert_segments([row for _, row in rows])
+        except IntegrityError:
+            rows = []  # another relay stored in between (a takeover): each goes its own way below
+        for index, row in rows:
+            outcomes[index] = (True, row)
+    for index, job in enumerate(jobs):
+        if outcomes[index] is not None:
+            continue
+        try:
+            with transaction.atomic():
+                outcomes[index] = (True, job())
+        except (InterfaceError, OperationalError):
+            raise
+        except Exception as error:
+            outcomes[index] = (False, error)
+    return outcomes  # type: ignore[return-value]
+
+
+def _row(job: Callable[[], Any]):
+    row = getattr(job, "row", None)
+    try:
+        return row() if row is not None else None
+    except Exception:
+        return None  # the job goes its own way, where its error is its own
+
+
+writer = Writer()
+
+
+def close_connection() -> None:
+    """Run on the writer (`writer.call(close_connection)`): let its kept connection go."""
+    connection.close()
