@@ -16,7 +16,7 @@ from django.conf import settings
 
 from events.models import Event
 from events.roles import can_stream
-from liveblog_site.fastpaths import SocketClosed, limit_messages
+from liveblog_site.fastpaths import DaphneSocket, SocketClosed, daphne_socket, limit_messages, prepared_frame
 from newsroom import studio_feed
 from transcription.models import StreamSession
 from transcription.protocol import Close, SpeakerNaming, Start, StudioError, parse_control
@@ -40,6 +40,7 @@ class StudioConsumer(AsyncWebsocketConsumer):
     event: Event
     relay: Relay | None = None
     closing = False
+    socket: DaphneSocket | None = None
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -50,6 +51,7 @@ class StudioConsumer(AsyncWebsocketConsumer):
         self.event = event
         limit_messages(self.base_send, settings.STUDIO_MAX_MESSAGE_BYTES)  # before accept: no frame is read yet
         await self.accept()
+        self.socket = daphne_socket(self.base_send)
         self.progress = asyncio.create_task(self.keep_progress())
         await studio_feed.watch(event.id, self, staff=user.is_staff)
 
@@ -131,9 +133,15 @@ class StudioConsumer(AsyncWebsocketConsumer):
             await self.relay.detach()
 
     async def send_json(self, message: dict) -> None:
+        text = json.dumps(message)
+        if self.socket is not None and (frame := prepared_frame(text)) is not None:
+            # Framed and written to Daphne's socket as the readers' pushes are, not through the ASGI
+            # send; a socket no longer open takes nothing, as below.
+            self.socket.write(frame)
+            return
         # Nobody is left to read it; the socket's disconnect, which winds the relay down, follows.
         with contextlib.suppress(SocketClosed):
-            await self.send(text_data=json.dumps(message))
+            await self.send(text_data=text)
 
     async def keep_progress(self) -> None:
         while True:

@@ -28,7 +28,6 @@ from typing import IO
 
 import numpy as np
 import soundfile
-from channels.db import database_sync_to_async
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import Storage
@@ -39,6 +38,7 @@ from django.utils import timezone
 
 from transcription.models import StreamSession
 from transcription.protocol import Start
+from transcription.writer import writer
 
 logger = logging.getLogger(__name__)
 
@@ -333,7 +333,7 @@ class SessionArchive:
     async def resume_point(session_id: int, start: Start) -> tuple[float, float]:
         """clamp_resume for a session being opened or resumed with the client's `start` message."""
         archived = await asyncio.to_thread(archived_frames, session_id)  # storage may be remote: off the loop
-        received, dropped_before, session_age, rate = await database_sync_to_async(_resume_figures)(session_id)
+        received, dropped_before, session_age, rate = await writer.call(_resume_figures, session_id)
         return clamp_resume(
             start.stream_time,
             start.dropped_seconds,
@@ -395,7 +395,7 @@ class SessionArchive:
             await asyncio.to_thread(self._save_chunk, pcm, frames)
             if pcm is not None and not self._marked:
                 self._marked = True
-                await database_sync_to_async(self._mark_session)()
+                await writer.call(self._mark_session)
         except Exception:
             # Archiving must never break the relay: the live transcript matters more than its audio.
             logger.exception("could not archive audio of session %s", self.session_id)

@@ -96,7 +96,7 @@ def archive_write(packets: list[bytes]) -> None:
     async def run():
         archive = BenchArchive.open(1, RATE)
         for packet in packets:
-            await archive.write(packet)
+            archive.write(packet)
         await archive.close()
 
     asyncio.run(run())
@@ -129,7 +129,7 @@ def relay(packets: list[bytes], archived: bool) -> None:
                 async for message in ws:
                     await up.send(message)
                     if archive is not None:
-                        await archive.write(message)
+                        archive.write(message)
                 await done.wait()
             if archive is not None:
                 await archive.close()
