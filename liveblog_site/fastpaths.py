@@ -15,6 +15,9 @@ the servers' public API (the versions case logs one WARNING naming the path and 
   off, Daphne's own.
 - gc_tuning: what the process loads at start-up is frozen out of the cyclic collector, full passes
   are rarer, and no pass runs during a push; off, Python's defaults.
+- quiet_reads: autobahn builds the arguments of a debug log line (colour-styled names) for every
+  chunk a socket reads, even with debug logging off; each read skips that line; off, autobahn's own
+  read, line and all.
 
 The WebSocket message limits (limit_messages, limit_every_socket) reach into the same internals but
 are limits, not speed: they have no switch.
@@ -55,6 +58,7 @@ WRITTEN_FOR: dict[str, tuple[str, ...]] = {
     "heartbeat": ("daphne", "autobahn"),  # Daphne's last_ping
     "daphne_shutdown_fix": ("daphne",),  # Server.kill_all_applications and Server.connections
     "gc_tuning": (),  # Python's own gc module only
+    "quiet_reads": ("autobahn",),  # WebSocketAdapterProtocol.dataReceived forwards to _dataReceived
 }
 FASTPATHS = tuple(WRITTEN_FOR)
 
@@ -359,6 +363,9 @@ def limit_every_socket(max_bytes: int) -> bool:
             finally:
                 self.maxMessagePayloadSize = limit
 
+    if active("quiet_reads"):
+        IncomingLimitedProtocol.dataReceived = _read_quietly  # type: ignore[method-assign]
+
     class LimitedWebSocketFactory(factory):
         limits_messages = True
         protocol = IncomingLimitedProtocol
@@ -369,3 +376,8 @@ def limit_every_socket(max_bytes: int) -> bool:
 
     daphne_server.WebSocketFactory = LimitedWebSocketFactory
     return True
+
+
+def _read_quietly(protocol: WebSocketServerProtocol, data: bytes) -> None:
+    """autobahn's WebSocketAdapterProtocol.dataReceived without its debug line (quiet_reads)."""
+    protocol._dataReceived(data)

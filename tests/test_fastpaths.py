@@ -143,9 +143,10 @@ def test_without_gc_tuning_the_collector_runs_during_a_push(switch_off):
 
 def _server_as_loaded(**env: str) -> dict:
     code = (
-        "import gc, json, liveblog_site.asgi; from daphne.server import Server; "
+        "import gc, json, liveblog_site.asgi; from daphne.server import Server, WebSocketFactory; "
         "print(json.dumps({'shutdown': Server.kill_all_applications.__module__, "
-        "'frozen': gc.get_freeze_count(), 'full_every': gc.get_threshold()[2]}))"
+        "'frozen': gc.get_freeze_count(), 'full_every': gc.get_threshold()[2], "
+        "'reads': WebSocketFactory.protocol.dataReceived.__module__}))"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, env=child_env(**env), capture_output=True, text=True, check=True
@@ -155,11 +156,14 @@ def _server_as_loaded(**env: str) -> dict:
 
 @pytest.mark.slow
 @pytest.mark.django_db
-def test_the_shutdown_fix_and_gc_tuning_are_in_place_unless_switched_off():
+def test_the_shutdown_fix_gc_tuning_and_quiet_reads_are_in_place_unless_switched_off():
     on = _server_as_loaded()
     assert on["shutdown"] == "liveblog_site.fastpaths" and on["frozen"] > 0 and on["full_every"] == 1000
-    off = _server_as_loaded(FASTPATH_DAPHNE_SHUTDOWN_FIX="false", FASTPATH_GC_TUNING="false")
-    assert off == {"shutdown": "daphne.server", "frozen": 0, "full_every": 10}
+    assert on["reads"] == "liveblog_site.fastpaths"
+    off = _server_as_loaded(
+        FASTPATH_DAPHNE_SHUTDOWN_FIX="false", FASTPATH_GC_TUNING="false", FASTPATH_QUIET_READS="false"
+    )
+    assert off == {"shutdown": "daphne.server", "frozen": 0, "full_every": 10, "reads": "autobahn.twisted.websocket"}
 
 
 @pytest.mark.slow
