@@ -15,6 +15,9 @@ the servers' public API (the versions case logs one WARNING naming the path and 
   off, Daphne's own.
 - gc_tuning: what the process loads at start-up is frozen out of the cyclic collector, full passes
   are rarer, and no pass runs during a push; off, Python's defaults.
+- client_send: the relay's audio frames to the speech service go out through the websockets
+  protocol's own framing straight to the transport when the connection is open and its buffer
+  empty, without the send's async context manager; off, or with data buffered, websockets' send.
 - quiet_reads: autobahn builds the arguments of a debug log line (colour-styled names) for every
   chunk a socket reads, even with debug logging off; each read skips that line; off, autobahn's own
   read, line and all.
@@ -47,17 +50,20 @@ from twisted.logger import (
     STDLibLogObserver,
     globalLogPublisher,
 )
+from websockets.asyncio.connection import Connection as ClientConnection
+from websockets.protocol import OPEN as CLIENT_OPEN
 
 logger = logging.getLogger(__name__)
 
 # The installed versions each path was read against and checked with (its tests and the benches).
-VERIFIED = {"daphne": ("4.2.1",), "twisted": ("26.10.0",), "autobahn": ("26.10.2",)}
+VERIFIED = {"daphne": ("4.2.1",), "twisted": ("26.10.0",), "autobahn": ("26.10.2",), "websockets": ("15.0.1",)}
 WRITTEN_FOR: dict[str, tuple[str, ...]] = {
     "prepared_frames": ("daphne", "autobahn"),  # Daphne's send is partial(Server.handle_reply, protocol)
     "direct_write": ("autobahn", "twisted"),  # autobahn's send_queue, Twisted's tcp.Connection buffers
     "heartbeat": ("daphne", "autobahn"),  # Daphne's last_ping
     "daphne_shutdown_fix": ("daphne",),  # Server.kill_all_applications and Server.connections
     "gc_tuning": (),  # Python's own gc module only
+    "client_send": ("websockets",),  # Connection.protocol, fragmented_send_waiter, send_data, transport
     "quiet_reads": ("autobahn",),  # WebSocketAdapterProtocol.dataReceived forwards to _dataReceived
 }
 FASTPATHS = tuple(WRITTEN_FOR)
@@ -381,3 +387,32 @@ def limit_every_socket(max_bytes: int) -> bool:
 def _read_quietly(protocol: WebSocketServerProtocol, data: bytes) -> None:
     """autobahn's WebSocketAdapterProtocol.dataReceived without its debug line (quiet_reads)."""
     protocol._dataReceived(data)
+
+
+# --- client_send: audio frames to the speech service ----------------------------------------------
+
+
+def send_binary_now(connection: ClientConnection, data: bytes) -> bool:
+    """Sends `data` as one binary message at once, as websockets' send does with nothing to wait for;
+    False when the caller must await `connection.send(data)` instead (the path is off, the connection
+    is not open, a fragmented message is being sent, or data waits in the transport's buffer, which
+    is where websockets' send applies flow control).
+
+    On a socket error the connection is aborted, as websockets' send would close it: the caller
+    learns of the loss from its receive loop.
+    """
+    if not active("client_send"):
+        return False
+    transport = connection.transport
+    if (
+        connection.protocol.state is not CLIENT_OPEN
+        or connection.fragmented_send_waiter is not None
+        or transport.get_write_buffer_size()
+    ):
+        return False
+    connection.protocol.send_binary(data)
+    try:
+        connection.send_data()
+    except OSError:
+        transport.abort()
+    return True

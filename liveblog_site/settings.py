@@ -238,7 +238,15 @@ READER_CHANGES_PAGE = env_int("READER_CHANGES_PAGE", 100, minimum=20, maximum=10
 # checked against, the servers' public API serves instead.
 FASTPATHS = {
     name: env_bool(f"FASTPATH_{name.upper()}", True)
-    for name in ("prepared_frames", "direct_write", "heartbeat", "daphne_shutdown_fix", "gc_tuning", "quiet_reads")
+    for name in (
+        "prepared_frames",
+        "direct_write",
+        "heartbeat",
+        "daphne_shutdown_fix",
+        "gc_tuning",
+        "quiet_reads",
+        "client_send",
+    )
 }
 
 # --- Audio archive --------------------------------------------------------------------------

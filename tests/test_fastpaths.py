@@ -1,7 +1,8 @@
 """The server fast paths (liveblog_site.fastpaths): each one's switch turns it off and the servers'
-public API serves instead; versions of Daphne, Twisted or autobahn a path was not checked against
-turn it off too, with one warning."""
+public API serves instead; versions of Daphne, Twisted, autobahn or websockets a path was not checked
+against turn it off too, with one warning."""
 
+import asyncio
 import gc
 import json
 import logging
@@ -14,6 +15,8 @@ from autobahn.websocket.protocol import WebSocketProtocol
 from twisted.internet import tcp
 from twisted.internet.protocol import Protocol
 from twisted.internet.testing import MemoryReactor
+from websockets.asyncio.client import connect
+from websockets.asyncio.server import serve
 
 from liveblog_site import fastpaths
 from publishing.models import Post
@@ -22,7 +25,7 @@ from tests.netclients import ReaderSocket
 from tests.processes import ROOT, child_env, start_daphne
 from tests.test_live_push import TEXT, daphne_reader, tcp_connection, unframed
 
-CHECKED = {"daphne": "4.2.1", "twisted": "26.10.0", "autobahn": "26.10.2"}
+CHECKED = {"daphne": "4.2.1", "twisted": "26.10.0", "autobahn": "26.10.2", "websockets": "15.0.1"}
 
 
 @pytest.fixture
@@ -188,3 +191,59 @@ def test_a_daphne_with_the_push_fast_paths_off_still_brings_readers_their_posts(
         daphne.stop()
     assert daphne.popen.returncode == 0, daphne.output()
     daphne.assert_no_traceback()
+
+
+# --- client_send ----------------------------------------------------------------------------------
+
+
+async def _echo_sizes(frames: list[bytes]) -> tuple[list[bool], list[bytes]]:
+    """Sends `frames` with send_binary_now to a real websockets server; what it answered and what it got."""
+    received: list[bytes] = []
+    got_all = asyncio.Event()
+
+    async def keep(ws) -> None:
+        async for message in ws:
+            received.append(message)
+            if len(received) == len(frames):
+                got_all.set()
+
+    async with serve(keep, "127.0.0.1", 0) as server:
+        port = server.sockets[0].getsockname()[1]
+        async with connect(f"ws://127.0.0.1:{port}", compression=None) as client:
+            answers = []
+            for frame in frames:
+                sent = fastpaths.send_binary_now(client, frame)
+                if not sent:
+                    await client.send(frame)
+                answers.append(sent)
+            await asyncio.wait_for(got_all.wait(), 10)
+    return answers, received
+
+
+async def test_audio_frames_to_the_speech_service_go_straight_to_the_socket_in_order():
+    frames = [bytes([n]) * 3200 for n in range(20)]
+    answers, received = await _echo_sizes(frames)
+    assert all(answers) and received == frames
+
+
+async def test_without_client_send_websockets_own_send_takes_the_frames(switch_off):
+    switch_off("client_send")
+    frames = [bytes([n]) * 3200 for n in range(5)]
+    answers, received = await _echo_sizes(frames)
+    assert not any(answers) and received == frames
+
+
+async def test_a_closed_connection_or_a_full_buffer_is_left_to_websockets_send():
+    async def nothing(ws) -> None:
+        await ws.wait_closed()
+
+    async with serve(nothing, "127.0.0.1", 0) as server:
+        port = server.sockets[0].getsockname()[1]
+        async with connect(f"ws://127.0.0.1:{port}", compression=None) as client:
+            assert client.transport.get_write_buffer_size() == 0
+            # More than the kernel takes at once (the server reads nothing): the rest stays in the buffer.
+            big = bytes(64 * 1024 * 1024)
+            assert fastpaths.send_binary_now(client, big)
+            assert client.transport.get_write_buffer_size() > 0
+            assert not fastpaths.send_binary_now(client, b"after"), "flow control: websockets' send waits"
+        assert not fastpaths.send_binary_now(client, b"closed")

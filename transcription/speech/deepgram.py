@@ -21,6 +21,7 @@ from django.conf import settings
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
+from liveblog_site.fastpaths import send_binary_now
 from transcription.speech.base import (
     BYTES_PER_SECOND,
     SAMPLE_RATE,
@@ -112,6 +113,8 @@ class DeepgramBackend(SpeechBackend):
         if ws is not None and not self._pending and self._within_drain_rate(time.monotonic()):
             self._mark_sent(position, pcm)
             self._drop_oldest_over_limit()
+            if send_binary_now(ws, pcm):
+                return
             # On a dropped connection the frame is already unsettled, so it goes again on the next one.
             with contextlib.suppress(ConnectionClosed):
                 await ws.send(pcm)
