@@ -8,7 +8,8 @@ from tests.emulators.studio import Studio
 from transcription.models import Segment, StreamSession
 from transcription.protocol import Close
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_roles")]
+# Each test gets its own audio archive folder: session ids restart, and a resume reads what is archived.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_roles", "media")]
 
 
 def test_the_assigned_journalist_gets_the_studio(client, event, journalist):

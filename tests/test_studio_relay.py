@@ -10,7 +10,8 @@ from tests.emulators.deepgram import silence, word_audio
 from tests.emulators.studio import Studio
 from transcription.models import Segment, StreamSession
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_roles")]
+# Each test gets its own audio archive folder: session ids restart, and a resume reads what is archived.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_roles", "media")]
 
 
 def spoken(ids: list[int], per_utterance: int = 3) -> bytes:

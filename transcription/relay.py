@@ -78,7 +78,7 @@ class Relay:
             max_seconds=settings.STUDIO_STORE_BACKLOG_SECONDS,
             on_change=self._send_status,
             on_overflow=self._storage_overflowed,
-            execute_final=writer.store,
+            execute_together=writer.store,
         )
 
     @property
@@ -150,14 +150,18 @@ class Relay:
             return
         self.paused = True
         await self.backend.finalize()
-        self.storage.add(functools.partial(sessions.set_status, self.session_id, StreamSession.Status.PAUSED))
+        self.storage.add(
+            functools.partial(sessions.set_status, self.session_id, StreamSession.Status.PAUSED), together=True
+        )
         await self._send_status()
 
     async def resume(self) -> None:
         if self.backend is None or self.finished:
             return
         self.paused = False
-        self.storage.add(functools.partial(sessions.set_status, self.session_id, StreamSession.Status.LIVE))
+        self.storage.add(
+            functools.partial(sessions.set_status, self.session_id, StreamSession.Status.LIVE), together=True
+        )
         await self._send_status()
 
     async def stop(self, status: str = StreamSession.Status.ENDED, error: str = "") -> None:
@@ -211,7 +215,7 @@ class Relay:
 
     def _save_figures(self) -> None:
         save = functools.partial(sessions.record_progress, self.session_id, **self._figures())
-        self.storage.add(save, key="progress")
+        self.storage.add(save, key="progress", together=True)
 
     async def _storage_overflowed(self) -> None:
         minutes = self.storage.max_seconds / 60

@@ -39,6 +39,7 @@ class _Job:
     done: Done | None = None
     key: str | None = None
     span: tuple[float, float] | None = None  # a final's stream time
+    together: bool = False  # may be committed with other streams' stored state
 
 
 class StoreQueue:
@@ -51,14 +52,15 @@ class StoreQueue:
         on_overflow: Callable[[], Awaitable[None]],
         first_retry: float = FIRST_RETRY_SECONDS,
         last_retry: float = LAST_RETRY_SECONDS,
-        execute_final: Execute | None = None,
+        execute_together: Execute | None = None,
     ):
-        """`execute(run)` runs `run()` on the writer thread (`execute_final(run)`, when given, runs the
-        finals: it may commit several streams' finals together); `on_change` is awaited when storage becomes
-        delayed, when a final joins the wait, and when all is stored again; `on_overflow` once, when
-        the finals waiting cover more than `max_seconds` of stream time."""
+        """`execute(run)` runs `run()` on the writer thread (`execute_together(run)`, when given, runs
+        the finals and the jobs added `together`: it may commit several streams' jobs in one
+        transaction); `on_change` is awaited when storage becomes delayed, when a final joins the
+        wait, and when all is stored again; `on_overflow` once, when the finals waiting cover more
+        than `max_seconds` of stream time."""
         self.execute = execute
-        self.execute_final = execute_final or execute
+        self.execute_together = execute_together or execute
         self.max_seconds = max_seconds
         self.max_finals = max(1, int(max_seconds * FINALS_PER_SECOND))
         self.on_change = on_change
@@ -82,17 +84,20 @@ class StoreQueue:
         spans = [job.span for job in self._jobs if job.span is not None]
         return spans[-1][1] - spans[0][0] if spans else 0.0
 
-    def add(self, run: Callable[[], Any], *, done: Done | None = None, key: str | None = None) -> None:
-        """Queue `run`; a job with the same `key` still waiting (not yet begun) is replaced by it."""
+    def add(
+        self, run: Callable[[], Any], *, done: Done | None = None, key: str | None = None, together: bool = False
+    ) -> None:
+        """Queue `run`; a job with the same `key` still waiting (not yet begun) is replaced by it.
+        A job added `together` (a plain save, nothing that acts on its commit) may share a transaction."""
         if key is not None:
             for job in list(self._jobs)[1:]:
                 if job.key == key:
                     job.run, job.done = run, done
                     return
-        self._put(_Job(run, done, key))
+        self._put(_Job(run, done, key, together=together))
 
     def add_final(self, run: Callable[[], Any], start: float, end: float, *, done: Done) -> None:
-        self._put(_Job(run, done, span=(start, end)))
+        self._put(_Job(run, done, span=(start, end), together=True))
         if self.delayed:
             self._call(self.on_change)
         if not self.overflowed and (self.waiting_seconds > self.max_seconds or self.waiting_finals > self.max_finals):
@@ -151,7 +156,7 @@ class StoreQueue:
                 continue
             job = self._jobs[0]
             try:
-                result = await (self.execute if job.span is None else self.execute_final)(job.run)
+                result = await (self.execute_together if job.together else self.execute)(job.run)
             except (InterfaceError, OperationalError) as error:
                 if not self.delayed:
                     self.delayed = True
