@@ -1,10 +1,12 @@
-"""Audio archive benchmark: storage per hour of speech and CPU per stream for the FLAC encoding.
+"""Audio archive benchmark: storage per hour of speech and CPU per stream for archiving it.
 
     python -m bench.archive [--minutes 10]
 
 Every figure is printed next to a baseline measured in the same run:
-* storage: FLAC chunks (what the archive writes) against plain 16-bit PCM (WAV data);
-* encoding CPU: SessionArchive against a plain PCM file write of the same packets;
+* storage: FLAC chunks (what the archive keeps once the worker has compressed the web process's WAV
+  chunks) against plain 16-bit PCM (WAV data);
+* archiving CPU on the web process: SessionArchive (WAV chunks) against a plain PCM file write of the
+  same packets;
 * relay CPU: a loopback WebSocket relay (studio socket in, upstream socket out, 20 ms packets) with and
   without archiving every packet, so the archive's share of a stream's CPU is visible.
 Speech is espeak-ng reading keynote text, resampled to 16 kHz with sox; a second take adds a
@@ -182,7 +184,7 @@ def main() -> None:
     archiving = cpu(lambda: archive_write(packets)) * hour_scale
     print("\nCPU per stream-hour for archiving (20 ms packets; process CPU incl. encoder threads)")
     print(f"  baseline plain PCM write       {baseline:8.2f} s    ratio 1.00")
-    print(f"  SessionArchive (FLAC chunks)   {archiving:8.2f} s    ratio {archiving / baseline:.2f}")
+    print(f"  SessionArchive (WAV chunks)    {archiving:8.2f} s    ratio {archiving / baseline:.2f}")
     print(f"                                 = {100 * archiving / 3600:.3f}% of one core per live stream")
 
     relay_only = cpu(lambda: relay(packets, archived=False)) * hour_scale
