@@ -3,7 +3,9 @@ and past the bound the stream stops with 4504 (the outage drills are tests/test_
 
 import asyncio
 import threading
+from collections.abc import Callable
 from itertools import pairwise
+from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -197,33 +199,41 @@ def _fail():
     raise ValueError("not the database")
 
 
+async def _in_one_turn(jobs: list[Callable[[], Any]]) -> list[Any]:
+    """Store `jobs` as one turn of the writer (it is held busy until all of them wait); their
+    results, or the exceptions they raised."""
+    busy, go_on = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        busy.set()
+        go_on.wait(10)
+
+    held = asyncio.ensure_future(writer.call(hold))
+    await asyncio.to_thread(busy.wait, 10)
+    stores = [asyncio.ensure_future(writer.store(job)) for job in jobs]
+    await asyncio.sleep(0)
+    go_on.set()
+    await held
+    return list(await asyncio.gather(*stores, return_exceptions=True))
+
+
 @pytest.mark.django_db(transaction=True)
 async def test_finals_waiting_for_the_writer_together_are_committed_in_one_transaction():
-    turns = await asyncio.gather(*(writer.store(_turn_of_the_writer) for _ in range(4)))
+    turns = await _in_one_turn([_turn_of_the_writer] * 4)
     assert all(inside for inside, _ in turns)
     assert len({block for _, block in turns}) == 1, "one commit for the four finals"
 
 
 @pytest.mark.django_db(transaction=True)
 async def test_a_database_error_in_a_group_commit_stores_none_of_its_jobs_and_fails_each():
-    outcomes = await asyncio.gather(
-        writer.store(lambda: _add_group("first")),
-        writer.store(_refuse),
-        writer.store(lambda: _add_group("third")),
-        return_exceptions=True,
-    )
+    outcomes = await _in_one_turn([lambda: _add_group("first"), _refuse, lambda: _add_group("third")])
     assert all(isinstance(outcome, OperationalError) for outcome in outcomes), "each is retried by its own queue"
     assert not await Group.objects.filter(name__in=["first", "third"]).aexists(), "none half stored"
 
 
 @pytest.mark.django_db(transaction=True)
 async def test_another_error_in_a_group_commit_fails_only_its_own_job():
-    outcomes = await asyncio.gather(
-        writer.store(lambda: _add_group("first")),
-        writer.store(_fail),
-        writer.store(lambda: _add_group("third")),
-        return_exceptions=True,
-    )
+    outcomes = await _in_one_turn([lambda: _add_group("first"), _fail, lambda: _add_group("third")])
     assert outcomes[0] == "first" and outcomes[2] == "third"
     assert isinstance(outcomes[1], ValueError)
     assert {g.name async for g in Group.objects.filter(name__in=["first", "third"])} == {"first", "third"}
@@ -245,23 +255,6 @@ class FollowOn:
         return sessions.store_final(
             self.session.pk, self.session.event_id, self.result, after=self.after, started_at=self.session.started_at
         )
-
-
-async def _in_one_turn(jobs: list[FollowOn]) -> list[Segment]:
-    """Store `jobs` as one turn of the writer: it is held busy until all of them wait."""
-    busy, go_on = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        busy.set()
-        go_on.wait(10)
-
-    held = asyncio.ensure_future(writer.call(hold))
-    await asyncio.to_thread(busy.wait, 10)
-    stores = [asyncio.ensure_future(writer.store(job)) for job in jobs]
-    await asyncio.sleep(0)
-    go_on.set()
-    await held
-    return list(await asyncio.gather(*stores))
 
 
 @pytest.mark.django_db(transaction=True)

@@ -321,19 +321,19 @@ class _StoreFinal:
     def row(self) -> Segment | None:
         """The unsaved segment, when it follows straight on from this relay's last one (the writer
         inserts such rows of every stream together)."""
-        relay = self.relay
-        if relay._last is None or relay.session is None:
+        if self.relay._last is None:
             return None
-        return sessions.next_segment(
-            relay.session_id, relay.event.id, self.result, after=relay._last, started_at=relay.session.started_at
-        )
+        return sessions.next_segment(*self._where(), after=self.relay._last, started_at=self._started_at())
 
     def __call__(self) -> Segment:
-        relay = self.relay
-        assert relay.session is not None
-        return sessions.store_final(
-            relay.session_id, relay.event.id, self.result, after=relay._last, started_at=relay.session.started_at
-        )
+        return sessions.store_final(*self._where(), after=self.relay._last, started_at=self._started_at())
+
+    def _where(self) -> tuple[int, int, Transcript]:
+        return self.relay.session_id, self.relay.event.id, self.result
+
+    def _started_at(self):
+        assert self.relay.session is not None
+        return self.relay.session.started_at
 
 
 def _stream_ended(event_id: int, session_id: int) -> None:

@@ -25,6 +25,7 @@ The issue's target is 200 streams; on a 2-core machine that also runs the emulat
 
 import argparse
 import asyncio
+import bisect
 import json
 import math
 import os
@@ -229,8 +230,6 @@ class CpuSampler:
         return self._at(times, end) - self._at(times, start)
 
     def _at(self, times: list[float], when: float) -> float:
-        import bisect
-
         index = min(max(bisect.bisect_left(times, when), 1), len(times) - 1)
         (t0, c0), (t1, c1) = self.samples[index - 1], self.samples[index]
         return c0 + (c1 - c0) * min(max((when - t0) / (t1 - t0), 0.0), 1.0) if t1 > t0 else c1
