@@ -31,11 +31,11 @@ def speech_wav(path: Path, sentences: list[str], *, rate: int = 16000, gap_secon
         part = path.with_name(f"{path.stem}-{n}.wav")
         subprocess.run(["espeak-ng", "-v", "en-us+klatt2", "-s", "130", "-w", str(raw), sentence], check=True)
         subprocess.run(
-            ["sox", "-q", str(raw), "-r", str(rate), "-c", "1", "-b", "16", str(part), "pad", "1", str(gap_seconds)],
+            ["sox", "-D", "-q", str(raw), "-r", str(rate), "-c", "1", "-b", "16", str(part), "pad", "1", str(gap_seconds)],
             check=True,
         )
         parts.append(str(part))
-    subprocess.run(["sox", "-q", *parts, "-r", str(rate), "-c", "1", "-b", "16", str(path)], check=True)
+    subprocess.run(["sox", "-D", "-q", *parts, "-r", str(rate), "-c", "1", "-b", "16", str(path)], check=True)
     return path
 
 

@@ -77,7 +77,7 @@ def test_stream_audio_stores_finals_through_the_offline_recognizer(fresh_roles, 
 @pytest.mark.django_db(transaction=True)
 def test_stream_audio_reads_other_formats_through_ffmpeg(fresh_roles, speech_wav, tmp_path, event, journalist):
     stereo = tmp_path / "stereo-44k.wav"
-    subprocess.run(["sox", str(speech_wav), "-r", "44100", "-c", "2", str(stereo)], check=True)
+    subprocess.run(["sox", "-D", str(speech_wav), "-r", "44100", "-c", "2", str(stereo)], check=True)
     call_command("stream_audio", event.slug, str(stereo), "--fast", stdout=StringIO(), stderr=StringIO())
     texts = Segment.objects.values_list("text", flat=True)
     assert len(CONTENT_WORDS & recognised(texts)) >= 0.6 * len(CONTENT_WORDS)
