@@ -13,6 +13,7 @@ SENTENCES = [
     "We will meet the team at the station tomorrow morning.",
 ]
 CONTENT_WORDS = {"weather", "today", "cold", "river", "very", "quiet", "meet", "team", "station", "tomorrow", "morning"}
+SOX = ("sox", "-D", "-q")  # no dither: its random noise made every run speak a little differently
 
 
 def recognised(texts) -> set[str]:
@@ -31,11 +32,11 @@ def speech_wav(path: Path, sentences: list[str], *, rate: int = 16000, gap_secon
         part = path.with_name(f"{path.stem}-{n}.wav")
         subprocess.run(["espeak-ng", "-v", "en-us+klatt2", "-s", "130", "-w", str(raw), sentence], check=True)
         subprocess.run(
-            ["sox", "-D", "-q", str(raw), "-r", str(rate), "-c", "1", "-b", "16", str(part), "pad", "1", str(gap_seconds)],
+            [*SOX, str(raw), "-r", str(rate), "-c", "1", "-b", "16", str(part), "pad", "1", str(gap_seconds)],
             check=True,
         )
         parts.append(str(part))
-    subprocess.run(["sox", "-D", "-q", *parts, "-r", str(rate), "-c", "1", "-b", "16", str(path)], check=True)
+    subprocess.run([*SOX, *parts, "-r", str(rate), "-c", "1", "-b", "16", str(path)], check=True)
     return path
 
 

@@ -44,7 +44,8 @@ def speech_pcm(seconds: float) -> np.ndarray:
         wav, raw = Path(tmp, "speech.wav"), Path(tmp, "speech.raw")
         subprocess.run(["espeak-ng", "-s", "160", "-w", str(wav), TEXT], check=True)
         subprocess.run(
-            ["sox", "-D", str(wav), "-r", str(RATE), "-c", "1", "-b", "16", "-e", "signed", "-t", "raw", str(raw)], check=True
+            ["sox", "-D", str(wav), "-r", str(RATE), "-c", "1", "-b", "16", "-e", "signed", "-t", "raw", str(raw)],
+            check=True,
         )
         take = np.frombuffer(raw.read_bytes(), dtype="<i2")
     repeats = int(np.ceil(seconds * RATE / len(take)))

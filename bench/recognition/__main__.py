@@ -42,10 +42,8 @@ def dialogue_wav(folder: Path) -> Path:
     for n, (voice, line, pause) in enumerate(DIALOGUE):
         spoken, part = folder / f"line-{n}.espeak.wav", folder / f"line-{n}.wav"
         subprocess.run(["espeak-ng", "-v", voice, "-s", "150", "-w", str(spoken), line], check=True)
-        subprocess.run(
-            ["sox", "-D", "-q", "-G", str(spoken), "-r", "16000", "-c", "1", "-b", "16", str(part), "pad", "0", str(pause)],
-            check=True,
-        )
+        as_16k = ["-r", "16000", "-c", "1", "-b", "16"]
+        subprocess.run(["sox", "-D", "-q", "-G", str(spoken), *as_16k, str(part), "pad", "0", str(pause)], check=True)
         parts.append(str(part))
     path = folder / "dialogue.wav"
     subprocess.run(["sox", "-D", "-q", *parts, str(path)], check=True)
