@@ -14,7 +14,8 @@ Work comes in two kinds:
 
 A result is handed back only after its transaction committed, so a final is stored before it is
 sent. A database error aborts the whole turn: every job in it fails and is retried by its own store
-queue, none half stored. Any other error fails only its own job, rolled back to its savepoint.
+queue, none half stored. Any other error fails only its own job: the turn is rolled back and done
+again with each job in a savepoint of its own (so a `store` job may run twice, and must only write).
 """
 
 from __future__ import annotations
@@ -127,14 +128,33 @@ def _after_database_error() -> None:
 
 def _store_together(jobs: list[Callable[[], Any]]) -> list[tuple[bool, Any]]:
     try:
-        with transaction.atomic():
-            return _store_in_transaction(jobs)
+        outcomes = _store_at_once(jobs)
+        if outcomes is None:
+            with transaction.atomic():
+                outcomes = _store_one_by_one(jobs)
+        return outcomes
     except (InterfaceError, OperationalError) as error:
         _after_database_error()
         return [(False, error)] * len(jobs)
 
 
-def _store_in_transaction(jobs: list[Callable[[], Any]]) -> list[tuple[bool, Any]]:
+def _store_at_once(jobs: list[Callable[[], Any]]) -> list[tuple[bool, Any]] | None:
+    """The usual turn, without a savepoint; None when any error but the database's (another relay's
+    final in between, a job's own error) rolled it back, for `_store_one_by_one`."""
+    try:
+        with transaction.atomic():
+            rows = [(index, row) for index, job in enumerate(jobs) if (row := _row(job)) is not None]
+            if rows:
+                sessions.insert_segments([row for _, row in rows])
+            stored: dict[int, tuple[bool, Any]] = {index: (True, row) for index, row in rows}
+            return [stored[index] if index in stored else (True, job()) for index, job in enumerate(jobs)]
+    except (InterfaceError, OperationalError):
+        raise
+    except Exception:
+        return None
+
+
+def _store_one_by_one(jobs: list[Callable[[], Any]]) -> list[tuple[bool, Any]]:
     outcomes: list[tuple[bool, Any] | None] = [None] * len(jobs)
     rows = [(index, row) for index, job in enumerate(jobs) if (row := _row(job)) is not None]
     if rows:

@@ -372,6 +372,7 @@ def main() -> None:
         f"CPU {_ratio(rcpu, fcpu)}"
     )
     print(f"segments stored by the relay: {stored} (finals seen by its clients: {relay['finals']})")
+    print(_targets(rows, relay["finals"], stored, expected))
     logs = ", ".join(f"{name} {p.log_path}" for name, p in (("daphne", daphne), ("pipe", pipe), ("proxy", proxy)))  # type: ignore[attr-defined]
     print(f"logs: {logs}, emulator {emulator.log_path}")  # type: ignore[attr-defined]
 
@@ -379,7 +380,19 @@ def main() -> None:
 def _ratio(value: float, baseline: float) -> str:
     if baseline <= 0:
         return f"{value:.2f} ms vs {baseline:.2f} ms (baseline ≤ 0)"
-    return f"{value / baseline:.1f}×"
+    return f"{value / baseline:.2f}×"
+
+
+def _targets(rows: list[tuple[float, float, float]], delivered: int, stored: int, expected: int) -> str:
+    """The relay's targets against Daphne's floor in this run (issue 16), each with whether it holds."""
+    _, (f50, f99, fcpu), (r50, r99, rcpu) = rows
+    checks = [
+        (f"CPU {rcpu / fcpu:.2f}× the floor", "≤ 1.30×", rcpu <= 1.3 * fcpu),
+        (f"added p50 +{r50:.2f} ms", f"≤ floor + 2 = +{f50 + 2:.2f}", r50 <= f50 + 2),
+        (f"added p99 +{r99:.2f} ms", f"≤ 2 × floor + 10 = +{2 * f99 + 10:.2f}", r99 <= 2 * f99 + 10),
+        (f"finals delivered {delivered}, stored {stored}", f"= {expected}", delivered == stored == expected),
+    ]
+    return "targets: " + "; ".join(f"{figure} ({target}) {'met' if ok else 'NOT met'}" for figure, target, ok in checks)
 
 
 if __name__ == "__main__":
