@@ -1,7 +1,7 @@
 """The publishing app: segments into batches, batches into drafts, drafts into posts."""
 
 from django.apps import AppConfig
-from django.db.models.signals import post_save
+from django.db.models.signals import post_delete, post_save
 
 from events.signals import event_ended
 from transcription.signals import stream_ended, stream_failed
@@ -15,7 +15,8 @@ class PublishingConfig(AppConfig):
         from publishing.alerts import alert_stream_failed
         from publishing.batching import flush_remaining_receiver
         from publishing.live_queue import post_saved_receiver
-        from publishing.models import Post
+        from publishing.models import Picture, Post
+        from publishing.pictures import picture_deleted_receiver
 
         # What the last beat did not take becomes the final batch, once the event or a stream ends.
         event_ended.connect(flush_remaining_receiver, dispatch_uid="publishing-flush-at-event-end")
@@ -23,3 +24,4 @@ class PublishingConfig(AppConfig):
         stream_failed.connect(alert_stream_failed, dispatch_uid="publishing-alert-stream-failed")
         # Open draft queues look again when a post of their event changes (publishing.live_queue).
         post_save.connect(post_saved_receiver, sender=Post, dispatch_uid="publishing-queue-post-saved")
+        post_delete.connect(picture_deleted_receiver, sender=Picture, dispatch_uid="publishing-picture-files-deleted")

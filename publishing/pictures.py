@@ -146,14 +146,17 @@ def delete_files(renditions: list[dict]) -> None:
         storage.delete(rendition["name"])
 
 
+def picture_deleted_receiver(sender, instance: Picture, **kwargs) -> None:
+    """However a picture is deleted (removed, replaced, or with its post or event), its files go once
+    that commits: no URL keeps serving what an editor took down. A rollback keeps both."""
+    renditions = list(instance.renditions)
+    transaction.on_commit(lambda: delete_files(renditions), robust=True)
+
+
 def _drop_picture_of(post: Post) -> bool:
-    """The post's picture deleted, and its files once that commits (a rollback keeps both)."""
-    old = list(Picture.objects.filter(post=post).values_list("renditions", flat=True))
-    if not old:
-        return False
-    Picture.objects.filter(post=post).delete()
-    transaction.on_commit(lambda: [delete_files(renditions) for renditions in old])
-    return True
+    """The post's picture deleted (its files with it: picture_deleted_receiver)."""
+    deleted, _ = Picture.objects.filter(post=post).delete()
+    return deleted > 0
 
 
 def attach_waiting_picture(picture_id: int, post: Post, user) -> bool:

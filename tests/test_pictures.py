@@ -1,6 +1,7 @@
 """Pictures in posts (issue 15 point 1), through the Django test client: what is accepted and what is
 refused, what is stripped, where the renditions are served from, and what readers' formats carry."""
 
+import contextlib
 import json
 import struct
 import zlib
@@ -9,6 +10,7 @@ from xml.etree import ElementTree
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
 from django.test import Client
 from PIL import Image
 
@@ -321,3 +323,41 @@ def test_img_src_follows_the_pictures_origin_and_a_bad_pictures_url_stops_the_st
     assert "[\"'self'\"]" in local.stdout and "pictures" in local.stdout and "/media/pictures/" in local.stdout
     bad = _settings_in_child({"PICTURES_URL": "ftp://pictures.example.net/"}, "s.PICTURES_URL")
     assert bad.returncode != 0 and "PICTURES_URL must be a path or an http(s) URL" in bad.stderr
+
+
+class _Undone(Exception):
+    pass
+
+
+def test_deleting_a_post_or_its_event_takes_its_pictures_files_down(
+    event, admin_user, client, pictures_storage, django_capture_on_commit_callbacks
+):
+    """Files of a deleted picture are gone and its address answers 404, however the row went: a draft
+    deleted in the admin, or an event deleted with its posts and a picture still waiting for a draft."""
+    post = Post.objects.create(event=event, body="A draft with a picture.")
+    post_id = post.pk
+    on_post = add_picture(upload(jpeg()), event=event, alt_text="The stage", post=post)
+    waiting = add_picture(upload(jpeg(600, 600)), event=event, alt_text="The hall")
+    files = {
+        picture.pk: [pictures_storage / "pictures" / rendition["name"] for rendition in picture.renditions]
+        for picture in (on_post, waiting)
+    }
+    assert all(path.exists() for paths in files.values() for path in paths)
+
+    with django_capture_on_commit_callbacks() as callbacks, contextlib.suppress(_Undone), transaction.atomic():
+        post.delete()
+        raise _Undone
+    assert not callbacks and all(path.exists() for path in files[on_post.pk]), "a rollback keeps the files"
+
+    client.force_login(admin_user)
+    with django_capture_on_commit_callbacks(execute=True):
+        deleted = client.post(f"/admin/publishing/post/{post_id}/delete/", {"post": "yes"})
+    assert deleted.status_code == 302 and not Post.objects.filter(pk=post_id).exists()
+    assert not any(path.exists() for path in files[on_post.pk])
+    assert client.get(on_post.src).status_code == 404
+    assert all(path.exists() for path in files[waiting.pk]), "another picture is not touched"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        event.delete()
+    assert not Picture.objects.exists()
+    assert not list((pictures_storage / "pictures").iterdir())
