@@ -84,6 +84,51 @@ async def test_a_final_with_two_speakers_is_two_segments_shown_and_named_in_the_
     assert names == [(1, "Jane Doe")]
 
 
+def final_with(word: str):
+    return lambda m: m["type"] == "transcript" and m["is_final"] and word in m["text"]
+
+
+async def test_a_name_never_passes_to_whoever_a_new_connection_numbers_the_same(deepgram, event, journalist):
+    """Deepgram numbers the speakers of every connection from 0 again: after a reconnect, and after the
+    journalist's page resumes the session, its numbers are new labels, and Jane's name stays with Jane."""
+    await diarized(event)
+    deepgram.script.speakers = {2: 1}
+    first = Studio(event.slug, journalist)
+    assert await first.connect()
+    ready = await first.start()
+    await first.audio(word_audio([1, 2]) + silence(0.6))
+    await first.wait_for(final_with("word2"))
+    await first.send({"type": "name_speaker", "speaker": 1, "name": "Jane Doe"})
+    await first.wait_for(lambda m: m["type"] == "speaker_named")
+
+    deepgram.drop_all()  # the connection to Deepgram drops; the relay reconnects
+    await first.audio(word_audio([3]) + silence(0.6))
+    deepgram.script.speakers = {4: 1}
+    await first.audio(word_audio([4]) + silence(0.6))
+    after_reconnect = await first.wait_for(final_with("word4"))
+    assert len(deepgram.connections) == 2
+    assert (after_reconnect["speaker"], after_reconnect["speaker_name"]) == (3, "Speaker 3")
+    await first.disconnect()  # the laptop's Wi-Fi drops; the page resumes the session
+
+    second = Studio(event.slug, journalist)
+    assert await second.connect()
+    await second.start(session=ready["session"], last_sequence=-1)
+    deepgram.script.speakers = {5: 1}
+    await second.audio(word_audio([5]) + silence(0.6))
+    after_resume = await second.wait_for(final_with("word5"))
+    assert (after_resume["speaker"], after_resume["speaker_name"]) == (5, "Speaker 5")
+    await second.send({"type": "name_speaker", "speaker": 5, "name": "John Roe"})
+    assert (await second.wait_for(lambda m: m["type"] == "speaker_named"))["speaker_name"] == "John Roe"
+    await second.stop()
+    await second.disconnect()
+
+    segments = await stored(ready["session"])
+    by_word = {s.text: s.speaker for s in segments}
+    assert by_word == {"word1": 0, "word2": 1, "word3": 2, "word4": 3, "word5": 5}
+    names = await sync_to_async(lambda: dict(SpeakerName.objects.values_list("label", "name")))()
+    assert names == {1: "Jane Doe", 5: "John Roe"}
+
+
 @pytest.fixture
 def two_speakers(event, journalist):
     session = factories.stream_session(event, journalist)
@@ -131,8 +176,8 @@ def test_a_name_too_long_or_blank_is_refused_in_admin(client, editor, two_speake
     base = {"speaker_names-TOTAL_FORMS": "1", "speaker_names-INITIAL_FORMS": "0", "speaker_names-0-label": "0"}
     response = client.post(url, {**base, "speaker_names-0-name": "x" * 81})
     assert response.status_code == 200 and not SpeakerName.objects.exists()
-    response = client.post(url, {**base, "speaker_names-0-label": "100", "speaker_names-0-name": "Jane"})
-    assert response.status_code == 200 and "0 to 99" in response.content.decode()
+    response = client.post(url, {**base, "speaker_names-0-label": "1000", "speaker_names-0-name": "Jane"})
+    assert response.status_code == 200 and "0 to 999" in response.content.decode()
     assert not SpeakerName.objects.exists()
 
 

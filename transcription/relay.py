@@ -71,6 +71,7 @@ class Relay:
         self._pump: asyncio.Task | None = None
         self._last: Segment | None = None
         self.speaker_names: dict[int, str] = {}
+        self.labels = speakers.Labels()
         self._finishing: asyncio.Task | None = None
         # Finals and saves wait here, in order, while the database is away.
         self.storage = StoreQueue(
@@ -121,6 +122,7 @@ class Relay:
         missed = []
         if self.session.resumed:
             self.speaker_names = await writer.call(speakers.session_names, self.session.id)
+            self.labels = speakers.Labels(await writer.call(speakers.first_free_label, self.session.id))
         if start.session is not None and start.last_sequence is not None:
             missed = await writer.call(sessions.finals_after, self.session.id, start.last_sequence)
         self._pump = asyncio.create_task(self._run_pump(), name=f"relay-pump-{self.session.id}")
@@ -246,6 +248,8 @@ class Relay:
                 await self._transcript(item)
             elif isinstance(item, UpstreamStatus):
                 self.upstream = item.state
+                if item.state == "live":
+                    self.labels.new_connection()
                 if item.request_id:
                     self._save_figures()
                 await self._send_status(detail=item.detail)
@@ -265,7 +269,7 @@ class Relay:
             await self._notify(interim)
             return
         words = [{**w, "start": round(w["start"] + base, 3), "end": round(w["end"] + base, 3)} for w in result.words]
-        result = dataclasses.replace(result, start=start, end=end, words=words)
+        result = self.labels.relabel(dataclasses.replace(result, start=start, end=end, words=words))
         for part in speakers.split_by_speaker(result):
             self.storage.add_final(_StoreFinal(self, part), part.start, part.end, done=self._stored)
 

@@ -2,7 +2,10 @@
 every transcript shows (studio, exports, the draft queue, the drafters' brief).
 
 A speaker label is the provider's number (Deepgram counts from 0), shown as "Speaker 0" until someone
-names it: the number shown is the one the studio protocol's messages carry. Labels are per session:
+names it: the number shown is the one the studio protocol's messages carry. A provider numbers the
+speakers of each connection afresh, so after a reconnect or a resume its numbers are shifted past
+every label the session has used (`Labels`): a name given to Speaker 0 never passes to whoever the
+new connection calls 0, and the journalist names the new labels again. Labels are per session:
 where one event's sessions are shown together, an unnamed speaker is qualified by the journalist who
 streamed it ("Speaker 0 (jo)"), so two sessions' "Speaker 0" never read as one person.
 """
@@ -13,10 +16,12 @@ import dataclasses
 import unicodedata
 from collections import Counter
 
+from django.db.models import Max
+
 from transcription.models import Segment, SpeakerName, StreamSession
 from transcription.speech.base import Transcript
 
-MAX_LABEL = 99  # Deepgram numbers a few speakers per stream; anything past this is a bad request
+MAX_LABEL = 999  # a few speakers per connection, shifted past the session's labels at each reconnect
 
 
 class BadSpeakerName(ValueError):
@@ -51,6 +56,39 @@ def split_by_speaker(result: Transcript) -> list[Transcript]:
             )
         )
     return parts
+
+
+class Labels:
+    """One relay's speaker labels: the provider's numbers on the current connection, shifted past
+    every label its session used before that connection."""
+
+    def __init__(self, first_free: int = 0):
+        self.first_free = first_free  # one past every label used so far
+        self.shift = first_free
+
+    def new_connection(self) -> None:
+        self.shift = self.first_free
+
+    def relabel(self, result: Transcript) -> Transcript:
+        words = [{**w, "speaker": self._label(w["speaker"])} if "speaker" in w else w for w in result.words]
+        return dataclasses.replace(result, speaker=self._label(result.speaker), words=words)
+
+    def _label(self, number) -> int | None:
+        """A provider's number as this session's label; None for no number or one no provider sends."""
+        if not isinstance(number, int) or isinstance(number, bool) or not 0 <= number <= MAX_LABEL - self.shift:
+            return None
+        label = self.shift + number
+        self.first_free = max(self.first_free, label + 1)
+        return label
+
+
+def first_free_label(session_id: int) -> int:
+    """One past every speaker label the session's segments and names use: where a resumed session's
+    new connection starts numbering."""
+    stored = Segment.objects.filter(session_id=session_id).aggregate(label=Max("speaker"))["label"]
+    named = SpeakerName.objects.filter(session_id=session_id).aggregate(label=Max("label"))["label"]
+    used = [label for label in (stored, named) if label is not None]
+    return max(used) + 1 if used else 0
 
 
 def _mean_confidence(words: list[dict], fallback: float | None) -> float | None:
