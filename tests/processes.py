@@ -6,6 +6,7 @@ and its output is kept so a test can assert that no traceback was logged.
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -37,6 +38,14 @@ def wait_for_port(port: int, timeout: float = 30.0, process: "Process | None" = 
             return
         time.sleep(0.1)
     raise TimeoutError(f"nothing listening on port {port} after {timeout} s")
+
+
+def empty_broker_queue() -> None:
+    """Start a worker's queue empty: messages left by earlier tests point at rows that no longer exist,
+    and a fresh worker would work through them before anything the test sends."""
+    folder = settings.BROKER_DIR / "in"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
 
 
 def wait_until(check: Callable[[], object], timeout: float = 30.0, *processes: "Process", what: str = "") -> None:

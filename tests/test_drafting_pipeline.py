@@ -1,6 +1,5 @@
 """The whole pipeline with a real Celery worker and beat: segments → beat tick → batch → post, under faults."""
 
-import shutil
 import time
 from datetime import timedelta
 
@@ -12,7 +11,7 @@ from events.models import Event
 from publishing.models import Batch, Post
 from tests import factories
 from tests.emulators.mavera import MaveraEmulator
-from tests.processes import Process, start_beat, start_worker, wait_until
+from tests.processes import Process, empty_broker_queue, start_beat, start_worker, wait_until
 from tests.test_drafting_backends import SENTENCES, add_segments
 from transcription.models import Segment
 
@@ -21,10 +20,7 @@ TICK = "0.5"
 
 @pytest.fixture
 def empty_broker():
-    # Messages left by earlier tests would point at rows that no longer exist: start from an empty queue.
-    folder = settings.BROKER_DIR / "in"
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
+    empty_broker_queue()
 
 
 @pytest.fixture

@@ -8,12 +8,10 @@ emulators standing in for the real services."""
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-from django.conf import settings
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from events.models import Event
@@ -23,7 +21,7 @@ from tests.browser import launch, log_in
 from tests.emulators.deepgram import EmulatorThread
 from tests.emulators.mavera import MaveraEmulator
 from tests.factories import live_event
-from tests.processes import Process, start_beat, start_daphne, start_worker, wait_until
+from tests.processes import Process, empty_broker_queue, start_beat, start_daphne, start_worker, wait_until
 from transcription.models import Segment, StreamSession
 
 pytestmark = [
@@ -60,11 +58,7 @@ def browser(tmp_path_factory) -> Iterator[Browser]:
 
 @pytest.fixture(scope="module", params=["offline", "emulators"])
 def stack(request, django_db_setup) -> Iterator[Stack]:
-    # Messages left by earlier tests point at rows that no longer exist, and a fresh worker would
-    # work through them before the first beat of this stack: start from an empty queue.
-    folder = settings.BROKER_DIR / "in"
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
+    empty_broker_queue()
     # Each batch is a few seconds of speech: short drafts must still auto-publish here.
     env = {"BATCH_TICK_SECONDS": "1", "HOLD_DRAFTS_UNDER_WORDS": "1", "BATCH_MIN_WORDS": "1"}
     deepgram = mavera = None

@@ -143,11 +143,10 @@ def _store_at_once(jobs: list[Callable[[], Any]]) -> list[tuple[bool, Any]] | No
     final in between, a job's own error) rolled it back, for `_store_one_by_one`."""
     try:
         with transaction.atomic():
-            rows = [(index, row) for index, job in enumerate(jobs) if (row := _row(job)) is not None]
+            rows = _rows(jobs)
             if rows:
-                sessions.insert_segments([row for _, row in rows])
-            stored: dict[int, tuple[bool, Any]] = {index: (True, row) for index, row in rows}
-            return [stored[index] if index in stored else (True, job()) for index, job in enumerate(jobs)]
+                sessions.insert_segments(list(rows.values()))
+            return [(True, rows[index]) if index in rows else (True, job()) for index, job in enumerate(jobs)]
     except (InterfaceError, OperationalError):
         raise
     except Exception:
@@ -155,18 +154,16 @@ def _store_at_once(jobs: list[Callable[[], Any]]) -> list[tuple[bool, Any]] | No
 
 
 def _store_one_by_one(jobs: list[Callable[[], Any]]) -> list[tuple[bool, Any]]:
-    outcomes: list[tuple[bool, Any] | None] = [None] * len(jobs)
-    rows = [(index, row) for index, job in enumerate(jobs) if (row := _row(job)) is not None]
+    rows = _rows(jobs)
     if rows:
         try:
             with transaction.atomic():
-                sessions.insert_segments([row for _, row in rows])
+                sessions.insert_segments(list(rows.values()))
         except IntegrityError:
-            rows = []  # another relay stored in between (a takeover): each goes its own way below
-        for index, row in rows:
-            outcomes[index] = (True, row)
+            rows = {}  # another relay stored in between (a takeover): each goes its own way below
+    outcomes: dict[int, tuple[bool, Any]] = {index: (True, row) for index, row in rows.items()}
     for index, job in enumerate(jobs):
-        if outcomes[index] is not None:
+        if index in outcomes:
             continue
         try:
             with transaction.atomic():
@@ -175,15 +172,22 @@ def _store_one_by_one(jobs: list[Callable[[], Any]]) -> list[tuple[bool, Any]]:
             raise
         except Exception as error:
             outcomes[index] = (False, error)
-    return outcomes  # type: ignore[return-value]
+    return [outcomes[index] for index in range(len(jobs))]
 
 
-def _row(job: Callable[[], Any]):
-    row = getattr(job, "row", None)
-    try:
-        return row() if row is not None else None
-    except Exception:
-        return None  # the job goes its own way, where its error is its own
+def _rows(jobs: list[Callable[[], Any]]) -> dict[int, Any]:
+    """By the job's place in the turn, the unsaved segment of each job that gives one (`job.row()`:
+    a final that follows straight on from its relay's last), built afresh on every call."""
+    rows = {}
+    for index, job in enumerate(jobs):
+        row = getattr(job, "row", None)
+        try:
+            segment = row() if row is not None else None
+        except Exception:
+            segment = None  # the job goes its own way, where its error is its own
+        if segment is not None:
+            rows[index] = segment
+    return rows
 
 
 writer = Writer()
