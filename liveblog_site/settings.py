@@ -191,6 +191,8 @@ STUDIO_OFFLINE_BUFFER_SECONDS = env_int("STUDIO_OFFLINE_BUFFER_SECONDS", 60, min
 STUDIO_RESUME_MAX_GAP_SECONDS = env_int("STUDIO_RESUME_MAX_GAP_SECONDS", 300, minimum=10)
 # Stream time of finals a relay holds while the database is away; past it the stream stops (4504).
 STUDIO_STORE_BACKLOG_SECONDS = env_int("STUDIO_STORE_BACKLOG_SECONDS", 300, minimum=120)
+# On SQLite, finals are inserted on the event loop's thread when the write lock is free (transcription/loopstore.py).
+STUDIO_STORE_ON_LOOP = env_bool("STUDIO_STORE_ON_LOOP", True)
 
 # --- Drafting (Mavera or offline) -----------------------------------------------------------
 MAVERA_API_KEY = env_str("MAVERA_API_KEY")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import random
 
+import orjson
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
@@ -133,7 +133,7 @@ class StudioConsumer(AsyncWebsocketConsumer):
             await self.relay.detach()
 
     async def send_json(self, message: dict) -> None:
-        text = json.dumps(message)
+        text = orjson.dumps(message, option=orjson.OPT_NON_STR_KEYS).decode()
         if self.socket is not None and (frame := prepared_frame(text)) is not None:
             # Framed and written to Daphne's socket as the readers' pushes are, not through the ASGI
             # send; a socket no longer open takes nothing, as below.

@@ -2,6 +2,7 @@
 and past the bound the stream stops with 4504 (the outage drills are tests/test_outages_scaleout.py)."""
 
 import asyncio
+import sqlite3
 import threading
 from collections.abc import Callable
 from itertools import pairwise
@@ -14,7 +15,7 @@ from django.db import OperationalError, connection
 
 from tests.emulators.deepgram import silence, word_audio
 from tests.emulators.studio import Studio
-from transcription import sessions
+from transcription import loopstore, sessions
 from transcription.models import Segment, StreamSession
 from transcription.protocol import Close
 from transcription.speech.base import Transcript
@@ -310,3 +311,97 @@ async def test_when_another_relay_stored_in_between_each_final_of_the_turn_goes_
     assert [s.text for s in await stored(taken_session.pk)] == ["First.", "Theirs.", "Mine."]
     for session, _ in (sessions_and_firsts[0], sessions_and_firsts[2]):
         assert [s.text for s in await stored(session.pk)] == ["First.", "Mine."]
+
+
+async def _first_finals(event, people) -> list[tuple[StreamSession, Segment]]:
+    """A session of each person's, with its first final stored."""
+    firsts = []
+    for person in people:
+        session = await StreamSession.objects.acreate(
+            event=event, journalist=person, provider="offline", status="ended"
+        )
+        first = Transcript(text="First.", start=0.0, end=1.0, is_final=True)
+        firsts.append((session, await writer.call(sessions.store_final, session.pk, event.pk, first)))
+    return firsts
+
+
+async def _recording_the_writers_inserts(statements: list[str]):
+    def record(execute, sql, params, many, context):
+        if sql.lstrip().upper().startswith("INSERT"):
+            statements.append(sql)
+        return execute(sql, params, many, context)
+
+    await writer.call(lambda: connection.execute_wrappers.append(record))
+    return lambda: writer.call(lambda: connection.execute_wrappers.remove(record))
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_finals_of_one_turn_of_the_loop_are_stored_on_it_while_the_writer_is_busy(
+    event, journalist, other_journalist
+):
+    firsts = await _first_finals(event, (journalist, other_journalist))
+    busy, go_on = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        busy.set()
+        go_on.wait(10)
+
+    held = asyncio.ensure_future(writer.call(hold))
+    await asyncio.to_thread(busy.wait, 10)
+    try:
+        stores = [loopstore.store(FollowOn(session, first, "Next.")) for session, first in firsts]
+        stored_now = await asyncio.wait_for(asyncio.gather(*stores), timeout=5)
+    finally:
+        go_on.set()
+        await held
+    assert [s.sequence for s in stored_now] == [1, 1] and all(s.pk for s in stored_now)
+    for (session, _), segment in zip(firsts, stored_now, strict=True):
+        assert [(s.pk, s.text) for s in await stored(session.pk)][1:] == [(segment.pk, "Next.")]
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_finals_go_to_the_writer_while_another_connection_holds_the_write_lock(event, journalist):
+    [(session, first)] = await _first_finals(event, (journalist,))
+    other = sqlite3.connect(connection.settings_dict["NAME"], isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # as a Celery worker or another Daphne process writing
+    inserts: list[str] = []
+    stop_recording = await _recording_the_writers_inserts(inserts)
+    try:
+        store = asyncio.ensure_future(loopstore.store(FollowOn(session, first, "Next.")))
+        await asyncio.sleep(0.3)
+        assert not store.done(), "the loop does not wait for the lock, the writer does"
+        other.execute("COMMIT")
+        segment = await asyncio.wait_for(store, timeout=10)
+    finally:
+        other.close()
+        await stop_recording()
+    assert len(inserts) == 1, "the writer stored it"
+    assert [(s.sequence, s.text) for s in await stored(session.pk)] == [(0, "First."), (1, "Next.")]
+    assert segment.sequence == 1 and segment.pk
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_final_another_relay_stored_before_goes_to_the_writer_after_its_own(event, journalist):
+    firsts = await _first_finals(event, (journalist, journalist))
+    taken_session, _ = firsts[0]
+    await writer.call(
+        sessions.store_final, taken_session.pk, event.pk, Transcript(text="Theirs.", start=1.0, end=2.0, is_final=True)
+    )
+    jobs = [FollowOn(session, first, "Mine.") for session, first in firsts]
+    stored_now = await asyncio.gather(*(loopstore.store(job) for job in jobs))
+    assert [s.sequence for s in stored_now] == [2, 1]
+    assert [s.text for s in await stored(taken_session.pk)] == ["First.", "Theirs.", "Mine."]
+    assert [s.text for s in await stored(firsts[1][0].pk)] == ["First.", "Mine."]
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_with_storing_on_the_loop_switched_off_the_writer_stores_every_final(event, journalist, settings):
+    settings.STUDIO_STORE_ON_LOOP = False
+    [(session, first)] = await _first_finals(event, (journalist,))
+    inserts: list[str] = []
+    stop_recording = await _recording_the_writers_inserts(inserts)
+    try:
+        segment = await loopstore.store(FollowOn(session, first, "Next."))
+    finally:
+        await stop_recording()
+    assert len(inserts) == 1 and segment.sequence == 1

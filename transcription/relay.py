@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 
 from django.conf import settings
 
-from transcription import leases, sessions, speakers
+from transcription import leases, loopstore, sessions, speakers
 from transcription.archive import SessionArchive
 from transcription.models import Segment, StreamSession
 from transcription.protocol import Close, RateGuard, Start, StudioError, check_frame
@@ -79,7 +79,7 @@ class Relay:
             max_seconds=settings.STUDIO_STORE_BACKLOG_SECONDS,
             on_change=self._send_status,
             on_overflow=self._storage_overflowed,
-            execute_together=writer.store,
+            execute_together=loopstore.store,
         )
 
     @property
@@ -212,8 +212,9 @@ class Relay:
             if _RELAYS.get(self.session_id) is self:
                 del _RELAYS[self.session_id]
             if not _RELAYS:
-                # No stream left in this process: let the writer's kept connection go.
+                # No stream left in this process: let the writer's kept connection, and the loop's, go.
                 await writer.call(close_connection)
+                loopstore.close()
 
     def _save_figures(self) -> None:
         save = functools.partial(sessions.record_progress, self.session_id, **self._figures())

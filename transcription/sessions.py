@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -116,41 +115,59 @@ def next_segment(
 
 def insert_segments(segments: list[Segment]) -> None:
     """Insert unsaved segments (`next_segment`'s) in one statement and give each its primary key;
-    IntegrityError if any is taken.
-
-    The statement is written here, not by `bulk_create`: compiling it through the ORM cost the relay's
-    writer more than the INSERT and its commit. Each value still goes through its field's own
-    conversion for the database (`pre_save`, `get_db_prep_save`), as `bulk_create` does."""
+    IntegrityError if any is taken."""
     # This thread's connection itself: every use of the `connection` proxy looks it up again.
     database = connections[DEFAULT_DB_ALIAS]
     if not database.features.can_return_rows_from_bulk_insert:
         Segment.objects.bulk_create(segments)
         return
+    sql, params = segments_insert(segments, database)
+    with database.cursor() as cursor:
+        cursor.execute(sql, params)
+        keys = cursor.fetchall()
+    segments_inserted(segments, keys, database.alias)
+
+
+def segments_insert(segments: list[Segment], database) -> tuple[str, list]:
+    """The INSERT of unsaved segments for `database` (a connection of Django's, only read for its
+    conversions), and its parameters: one statement RETURNING each row's id, session and sequence.
+
+    Written here, not by `bulk_create`: compiling it through the ORM cost the relay's writer more than
+    the INSERT and its commit. Each value still goes through its field's own conversion for the
+    database (`pre_save`, `get_db_prep_save`), as `bulk_create` does."""
     fields = _inserted_fields()
     params = [field.get_db_prep_save(field.pre_save(row, True), database) for row in segments for field in fields]
-    with database.cursor() as cursor:
-        cursor.execute(_insert_sql(database.vendor, len(segments)), params)
-        # Matched by (session, sequence), which is unique: the order of RETURNING's rows is not promised.
-        keys = {(session_id, sequence): pk for pk, session_id, sequence in cursor.fetchall()}
+    return _insert_sql(database, len(segments)), params
+
+
+def segments_inserted(segments: list[Segment], keys: list[tuple[int, int, int]], alias: str) -> None:
+    """Give inserted segments their primary keys, from `segments_insert`'s RETURNING rows."""
+    # Matched by (session, sequence), which is unique: the order of RETURNING's rows is not promised.
+    by_place = {(session_id, sequence): pk for pk, session_id, sequence in keys}
     for segment in segments:
-        segment.pk = keys[segment.session_id, segment.sequence]
+        segment.pk = by_place[segment.session_id, segment.sequence]
         segment._state.adding = False
-        segment._state.db = database.alias
+        segment._state.db = alias
 
 
 def _inserted_fields() -> list:
     return [field for field in Segment._meta.concrete_fields if not field.primary_key]
 
 
-@functools.lru_cache(maxsize=64)
-def _insert_sql(vendor: str, rows: int) -> str:
-    """INSERT of `rows` segments, RETURNING each one's id, session and sequence; names quoted for `vendor`."""
-    quote = connections[DEFAULT_DB_ALIAS].ops.quote_name
-    columns = ", ".join(quote(field.column) for field in _inserted_fields())
-    row = f"({', '.join(['%s'] * len(_inserted_fields()))})"
-    values = ", ".join([row] * rows)
-    returning = ", ".join(quote(Segment._meta.get_field(name).column) for name in ("id", "session", "sequence"))
-    return f"INSERT INTO {quote(Segment._meta.db_table)} ({columns}) VALUES {values} RETURNING {returning}"  # noqa: S608  (names from the model, values as parameters)
+_INSERTS: dict[tuple[str, int], str] = {}
+
+
+def _insert_sql(database, rows: int) -> str:
+    """The INSERT of `rows` segments for `database`'s vendor, RETURNING each one's id, session and sequence."""
+    key = (database.vendor, rows)
+    if key not in _INSERTS:
+        quote = database.ops.quote_name
+        columns = ", ".join(quote(field.column) for field in _inserted_fields())
+        row = f"({', '.join(['%s'] * len(_inserted_fields()))})"
+        values = ", ".join([row] * rows)
+        returning = ", ".join(quote(Segment._meta.get_field(name).column) for name in ("id", "session", "sequence"))
+        _INSERTS[key] = f"INSERT INTO {quote(Segment._meta.db_table)} ({columns}) VALUES {values} RETURNING {returning}"  # noqa: S608  (names from the model, values as parameters)
+    return _INSERTS[key]
 
 
 def _segment(

@@ -17,6 +17,7 @@ import time
 from collections import deque
 from urllib.parse import urlencode
 
+import orjson
 from django.conf import settings
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
@@ -224,7 +225,7 @@ class DeepgramBackend(SpeechBackend):
             async for message in ws:
                 if isinstance(message, bytes):
                     continue
-                data = json.loads(message)
+                data = orjson.loads(message)
                 kind = data.get("type")
                 if kind == "Results":
                     # Healthy means progress: a final settled audio. Drops before any final count as failures.

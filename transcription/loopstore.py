@@ -1,0 +1,142 @@
+"""Finals stored on the event loop's own thread, on SQLite, whenever its write lock is free.
+
+Handing a final to the writer thread and back costs a relay more than storing it: two switches of
+thread, each waiting for the GIL the other side holds. On SQLite a write is local and its cost is
+bounded (in WAL mode with `synchronous=NORMAL` a commit does not wait for the disk), so the finals
+that arrive in one turn of the event loop are inserted together, in one transaction, on a
+connection of the loop's thread, at the end of that turn. That connection never waits: it tries the
+write lock once (busy timeout 0) and leaves the WAL checkpoints, which do wait for the disk, to the
+other connections (`wal_autocheckpoint` 0). When the lock is taken, another relay stored in
+between, or anything else fails, its finals go to the writer thread as before (`writer.store`),
+each in its own stream's order. Every other job, and every database but SQLite, goes to the writer.
+
+`settings.STUDIO_STORE_ON_LOOP` (on by default) switches it off.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sqlite3
+import threading
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connections
+
+from transcription import sessions
+from transcription.models import Segment
+from transcription.writer import writer
+
+logger = logging.getLogger(__name__)
+
+
+async def store(job: Callable[[], Any]) -> Any:
+    """`job()`, committed: a final (a job with `row()`) on this loop when it can, anything else on
+    the writer thread (`writer.store`)."""
+    if getattr(job, "row", None) is None or not settings.STUDIO_STORE_ON_LOOP:
+        return await writer.store(job)
+    loop_store = _for_this_loop()
+    if loop_store is None:
+        return await writer.store(job)
+    segment = await loop_store.store(job)
+    if segment is None:
+        return await writer.store(job)
+    return segment
+
+
+def close() -> None:
+    """Let this thread's connection go (the relay calls it once no stream is left in the process)."""
+    state = getattr(_connections, "state", None)
+    _connections.state = None
+    if state is not None and state[1] is not None:
+        state[1].close()
+
+
+_stores: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopStore | None] = weakref.WeakKeyDictionary()
+_connections = threading.local()
+
+
+def _for_this_loop() -> _LoopStore | None:
+    loop = asyncio.get_running_loop()
+    if loop not in _stores:
+        engine = settings.DATABASES[DEFAULT_DB_ALIAS]["ENGINE"]
+        _stores[loop] = _LoopStore(loop) if engine == "django.db.backends.sqlite3" else None
+    return _stores[loop]
+
+
+class _LoopStore:
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.waiting: list[tuple[Callable[[], Any], asyncio.Future]] = []
+        # Used for its field conversions only (`get_db_prep_save`): it never connects.
+        self.database = connections.create_connection(DEFAULT_DB_ALIAS)
+
+    def store(self, job: Callable[[], Any]) -> asyncio.Future:
+        """A future of the job's stored segment, or of None when the writer must store it."""
+        future = self.loop.create_future()
+        if not self.waiting:
+            self.loop.call_soon(self._store_waiting)
+        self.waiting.append((job, future))
+        return future
+
+    def _store_waiting(self) -> None:
+        turn = [(job, future) for job, future in self.waiting if not future.done()]
+        self.waiting = []
+        rows = []
+        for job, future in turn:
+            try:
+                rows.append((future, job.row()))
+            except Exception:
+                rows.append((future, None))  # the writer runs the job, where its error is its own
+        segments = [segment for _, segment in rows if segment is not None]
+        stored = bool(segments) and self._insert(segments)
+        for future, segment in rows:
+            future.set_result(segment if stored else None)
+
+    def _insert(self, segments: list[Segment]) -> bool:
+        database = _connection(self.database.settings_dict["NAME"])
+        if database is None:
+            return False
+        try:
+            database.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error:
+            return False  # the write lock is taken: the writer waits for it
+        try:
+            sql, params = sessions.segments_insert(segments, self.database)
+            keys = database.execute(sql.replace("%s", "?"), params).fetchall()
+            database.execute("COMMIT")
+        except sqlite3.Error as error:
+            if not isinstance(error, sqlite3.IntegrityError):  # another relay stored in between: the writer sorts it
+                logger.warning("storing finals on the event loop failed, the writer stores them: %s", error)
+            with contextlib.suppress(sqlite3.Error):
+                database.execute("ROLLBACK")
+            return False
+        sessions.segments_inserted(segments, keys, self.database.alias)
+        return True
+
+
+def _connection(name: str) -> sqlite3.Connection | None:
+    """This thread's connection to the SQLite file `name`; None if there is none or the file is not in WAL mode."""
+    state = getattr(_connections, "state", None)
+    if state is not None and state[0] == name:
+        return state[1]
+    close()
+    connection = None
+    try:
+        connection = sqlite3.connect(name, timeout=0, isolation_level=None)
+        connection.execute("PRAGMA foreign_keys = ON")
+        connection.execute("PRAGMA synchronous = NORMAL")
+        connection.execute("PRAGMA wal_autocheckpoint = 0")
+        (mode,) = connection.execute("PRAGMA journal_mode").fetchone()
+    except sqlite3.Error as error:
+        logger.warning("no connection for storing finals on the event loop: %s", error)
+        mode = None
+    if mode != "wal" and connection is not None:
+        connection.close()
+        connection = None
+    _connections.state = (name, connection)
+    return connection
