@@ -64,22 +64,25 @@ def _for_this_loop() -> _LoopStore | None:
     loop = asyncio.get_running_loop()
     if loop not in _stores:
         engine = settings.DATABASES[DEFAULT_DB_ALIAS]["ENGINE"]
-        _stores[loop] = _LoopStore(loop) if engine == "django.db.backends.sqlite3" else None
+        _stores[loop] = _LoopStore() if engine == "django.db.backends.sqlite3" else None
     return _stores[loop]
 
 
 class _LoopStore:
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
+    """The finals waiting for the end of one loop's turn. It keeps no reference to its loop (the key of
+    `_stores`), so a loop that is done with can go."""
+
+    def __init__(self) -> None:
         self.waiting: list[tuple[Callable[[], Any], asyncio.Future]] = []
         # Used for its field conversions only (`get_db_prep_save`): it never connects.
         self.database = connections.create_connection(DEFAULT_DB_ALIAS)
 
     def store(self, job: Callable[[], Any]) -> asyncio.Future:
         """A future of the job's stored segment, or of None when the writer must store it."""
-        future = self.loop.create_future()
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
         if not self.waiting:
-            self.loop.call_soon(self._store_waiting)
+            loop.call_soon(self._store_waiting)
         self.waiting.append((job, future))
         return future
 

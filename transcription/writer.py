@@ -1,8 +1,10 @@
-"""The relays' database writer: one thread of this process does every relay's database work.
+"""The relays' database writer: one thread of this process does every relay's database work except
+the finals that the event loop stores itself on SQLite (transcription/loopstore.py).
 
 One thread, over a connection it keeps: no hop through a busy pool, no new connection per call, and
-never two writers of this process at once. (On SQLite a writer that finds the write lock taken
-sleeps in SQLite's busy handler, 1 ms, then 2, 5, 10 ms and more, however soon the lock is free.)
+never two writers of this process waiting for the database at once (the loop's never waits). (On
+SQLite a writer that finds the write lock taken sleeps in SQLite's busy handler, 1 ms, then 2, 5,
+10 ms and more, however soon the lock is free.)
 
 Work comes in two kinds:
 
