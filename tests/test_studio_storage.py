@@ -2,9 +2,11 @@
 and past the bound the stream stops with 4504 (the outage drills are tests/test_outages_scaleout.py)."""
 
 import asyncio
+import dataclasses
 import sqlite3
 import threading
 from collections.abc import Callable
+from datetime import timedelta
 from itertools import pairwise
 from typing import Any
 
@@ -349,14 +351,22 @@ async def test_finals_of_one_turn_of_the_loop_are_stored_on_it_while_the_writer_
     held = asyncio.ensure_future(writer.call(hold))
     await asyncio.to_thread(busy.wait, 10)
     try:
-        stores = [loopstore.store(FollowOn(session, first, "Next.")) for session, first in firsts]
+        jobs = [FollowOn(session, first, "Next.") for session, first in firsts]
+        for job in jobs:
+            word = {"word": "next", "start": job.result.start, "end": job.result.end, "punctuated_word": "Next."}
+            job.result = dataclasses.replace(job.result, words=[word], speaker=2, confidence=0.9)
+        stores = [loopstore.store(job) for job in jobs]
         stored_now = await asyncio.wait_for(asyncio.gather(*stores), timeout=5)
     finally:
         go_on.set()
         await held
     assert [s.sequence for s in stored_now] == [1, 1] and all(s.pk for s in stored_now)
     for (session, _), segment in zip(firsts, stored_now, strict=True):
-        assert [(s.pk, s.text) for s in await stored(session.pk)][1:] == [(segment.pk, "Next.")]
+        [read_back] = (await stored(session.pk))[1:]
+        fields = ("pk", "text", "start", "end", "confidence", "speaker", "words", "spoken_at", "created_at", "event_id")
+        assert [getattr(read_back, name) for name in fields] == [getattr(segment, name) for name in fields]
+        assert read_back.spoken_at == session.started_at + timedelta(seconds=segment.start)
+        assert read_back.words[0]["punctuated_word"] == "Next." and read_back.speaker == 2
 
 
 @pytest.mark.django_db(transaction=True)
