@@ -2,6 +2,7 @@
 and past the bound the stream stops with 4504 (the outage drills are tests/test_outages_scaleout.py)."""
 
 import asyncio
+import contextlib
 import dataclasses
 import sqlite3
 import threading
@@ -202,9 +203,9 @@ def _fail():
     raise ValueError("not the database")
 
 
-async def _in_one_turn(jobs: list[Callable[[], Any]]) -> list[Any]:
-    """Store `jobs` as one turn of the writer (it is held busy until all of them wait); their
-    results, or the exceptions they raised."""
+@contextlib.asynccontextmanager
+async def writer_held():
+    """The writer thread kept busy until the block ends."""
     busy, go_on = threading.Event(), threading.Event()
 
     def hold() -> None:
@@ -213,10 +214,19 @@ async def _in_one_turn(jobs: list[Callable[[], Any]]) -> list[Any]:
 
     held = asyncio.ensure_future(writer.call(hold))
     await asyncio.to_thread(busy.wait, 10)
-    stores = [asyncio.ensure_future(writer.store(job)) for job in jobs]
-    await asyncio.sleep(0)
-    go_on.set()
-    await held
+    try:
+        yield
+    finally:
+        go_on.set()
+        await held
+
+
+async def _in_one_turn(jobs: list[Callable[[], Any]]) -> list[Any]:
+    """Store `jobs` as one turn of the writer (it is held busy until all of them wait); their
+    results, or the exceptions they raised."""
+    async with writer_held():
+        stores = [asyncio.ensure_future(writer.store(job)) for job in jobs]
+        await asyncio.sleep(0)
     return list(await asyncio.gather(*stores, return_exceptions=True))
 
 
@@ -260,31 +270,47 @@ class FollowOn:
         )
 
 
-@pytest.mark.django_db(transaction=True)
-async def test_finals_of_several_streams_that_follow_on_go_in_as_one_insert_without_a_savepoint(
-    event, journalist, other_journalist
-):
+async def _first_finals(event, people) -> list[tuple[StreamSession, Segment]]:
+    """A session of each person's, with its first final stored."""
     firsts = []
-    for person in (journalist, other_journalist, journalist):
+    for person in people:
         session = await StreamSession.objects.acreate(
             event=event, journalist=person, provider="offline", status="ended"
         )
         first = Transcript(text="First.", start=0.0, end=1.0, is_final=True)
         firsts.append((session, await writer.call(sessions.store_final, session.pk, event.pk, first)))
+    return firsts
+
+
+@contextlib.asynccontextmanager
+async def writers_statements():
+    """The SQL the writer thread runs in the block (on its own connection: `connection` is per thread)."""
     statements: list[str] = []
 
     def record(execute, sql, params, many, context):
         statements.append(sql)
         return execute(sql, params, many, context)
 
-    # The writer thread's own connection: `connection` is per thread.
     await writer.call(lambda: connection.execute_wrappers.append(record))
     try:
-        stored_now = await _in_one_turn([FollowOn(session, first, "Next.") for session, first in firsts])
+        yield statements
     finally:
         await writer.call(lambda: connection.execute_wrappers.remove(record))
+
+
+def inserts(statements: list[str]) -> int:
+    return sum(sql.lstrip().upper().startswith("INSERT") for sql in statements)
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_finals_of_several_streams_that_follow_on_go_in_as_one_insert_without_a_savepoint(
+    event, journalist, other_journalist
+):
+    firsts = await _first_finals(event, (journalist, other_journalist, journalist))
+    async with writers_statements() as statements:
+        stored_now = await _in_one_turn([FollowOn(session, first, "Next.") for session, first in firsts])
     assert [s.sequence for s in stored_now] == [1, 1, 1] and all(s.pk for s in stored_now)
-    assert sum(sql.lstrip().upper().startswith("INSERT") for sql in statements) == 1, statements
+    assert inserts(statements) == 1, statements
     assert not any("SAVEPOINT" in sql.upper() for sql in statements), "the usual turn needs no savepoint"
     for session, _ in firsts:
         assert [s.text for s in await stored(session.pk)] == ["First.", "Next."]
@@ -292,13 +318,7 @@ async def test_finals_of_several_streams_that_follow_on_go_in_as_one_insert_with
 
 @pytest.mark.django_db(transaction=True)
 async def test_when_another_relay_stored_in_between_each_final_of_the_turn_goes_its_own_way(event, journalist):
-    sessions_and_firsts = []
-    for _ in range(3):
-        session = await StreamSession.objects.acreate(
-            event=event, journalist=journalist, provider="offline", status="ended"
-        )
-        first = Transcript(text="First.", start=0.0, end=1.0, is_final=True)
-        sessions_and_firsts.append((session, await writer.call(sessions.store_final, session.pk, event.pk, first)))
+    sessions_and_firsts = await _first_finals(event, (journalist,) * 3)
     taken_session, _ = sessions_and_firsts[1]
     # A takeover's relay stored sequence 1 of the second session meanwhile.
     await writer.call(
@@ -315,51 +335,17 @@ async def test_when_another_relay_stored_in_between_each_final_of_the_turn_goes_
         assert [s.text for s in await stored(session.pk)] == ["First.", "Mine."]
 
 
-async def _first_finals(event, people) -> list[tuple[StreamSession, Segment]]:
-    """A session of each person's, with its first final stored."""
-    firsts = []
-    for person in people:
-        session = await StreamSession.objects.acreate(
-            event=event, journalist=person, provider="offline", status="ended"
-        )
-        first = Transcript(text="First.", start=0.0, end=1.0, is_final=True)
-        firsts.append((session, await writer.call(sessions.store_final, session.pk, event.pk, first)))
-    return firsts
-
-
-async def _recording_the_writers_inserts(statements: list[str]):
-    def record(execute, sql, params, many, context):
-        if sql.lstrip().upper().startswith("INSERT"):
-            statements.append(sql)
-        return execute(sql, params, many, context)
-
-    await writer.call(lambda: connection.execute_wrappers.append(record))
-    return lambda: writer.call(lambda: connection.execute_wrappers.remove(record))
-
-
 @pytest.mark.django_db(transaction=True)
 async def test_finals_of_one_turn_of_the_loop_are_stored_on_it_while_the_writer_is_busy(
     event, journalist, other_journalist
 ):
     firsts = await _first_finals(event, (journalist, other_journalist))
-    busy, go_on = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        busy.set()
-        go_on.wait(10)
-
-    held = asyncio.ensure_future(writer.call(hold))
-    await asyncio.to_thread(busy.wait, 10)
-    try:
-        jobs = [FollowOn(session, first, "Next.") for session, first in firsts]
-        for job in jobs:
-            word = {"word": "next", "start": job.result.start, "end": job.result.end, "punctuated_word": "Next."}
-            job.result = dataclasses.replace(job.result, words=[word], speaker=2, confidence=0.9)
-        stores = [loopstore.store(job) for job in jobs]
-        stored_now = await asyncio.wait_for(asyncio.gather(*stores), timeout=5)
-    finally:
-        go_on.set()
-        await held
+    jobs = [FollowOn(session, first, "Next.") for session, first in firsts]
+    for job in jobs:
+        word = {"word": "next", "start": job.result.start, "end": job.result.end, "punctuated_word": "Next."}
+        job.result = dataclasses.replace(job.result, words=[word], speaker=2, confidence=0.9)
+    async with writer_held():
+        stored_now = await asyncio.wait_for(asyncio.gather(*(loopstore.store(job) for job in jobs)), timeout=5)
     assert [s.sequence for s in stored_now] == [1, 1] and all(s.pk for s in stored_now)
     for (session, _), segment in zip(firsts, stored_now, strict=True):
         [read_back] = (await stored(session.pk))[1:]
@@ -374,18 +360,16 @@ async def test_finals_go_to_the_writer_while_another_connection_holds_the_write_
     [(session, first)] = await _first_finals(event, (journalist,))
     other = sqlite3.connect(connection.settings_dict["NAME"], isolation_level=None)
     other.execute("BEGIN IMMEDIATE")  # as a Celery worker or another Daphne process writing
-    inserts: list[str] = []
-    stop_recording = await _recording_the_writers_inserts(inserts)
     try:
-        store = asyncio.ensure_future(loopstore.store(FollowOn(session, first, "Next.")))
-        await asyncio.sleep(0.3)
-        assert not store.done(), "the loop does not wait for the lock, the writer does"
-        other.execute("COMMIT")
-        segment = await asyncio.wait_for(store, timeout=10)
+        async with writers_statements() as statements:
+            store = asyncio.ensure_future(loopstore.store(FollowOn(session, first, "Next.")))
+            await asyncio.sleep(0.3)
+            assert not store.done(), "the loop does not wait for the lock, the writer does"
+            other.execute("COMMIT")
+            segment = await asyncio.wait_for(store, timeout=10)
     finally:
         other.close()
-        await stop_recording()
-    assert len(inserts) == 1, "the writer stored it"
+    assert inserts(statements) == 1, "the writer stored it"
     assert [(s.sequence, s.text) for s in await stored(session.pk)] == [(0, "First."), (1, "Next.")]
     assert segment.sequence == 1 and segment.pk
 
@@ -408,10 +392,6 @@ async def test_a_final_another_relay_stored_before_goes_to_the_writer_after_its_
 async def test_with_storing_on_the_loop_switched_off_the_writer_stores_every_final(event, journalist, settings):
     settings.STUDIO_STORE_ON_LOOP = False
     [(session, first)] = await _first_finals(event, (journalist,))
-    inserts: list[str] = []
-    stop_recording = await _recording_the_writers_inserts(inserts)
-    try:
+    async with writers_statements() as statements:
         segment = await loopstore.store(FollowOn(session, first, "Next."))
-    finally:
-        await stop_recording()
-    assert len(inserts) == 1 and segment.sequence == 1
+    assert inserts(statements) == 1 and segment.sequence == 1

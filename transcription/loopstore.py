@@ -19,7 +19,6 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
-import threading
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -37,45 +36,41 @@ logger = logging.getLogger(__name__)
 async def store(job: Callable[[], Any]) -> Any:
     """`job()`, committed: a final (a job with `row()`) on this loop when it can, anything else on
     the writer thread (`writer.store`)."""
-    if getattr(job, "row", None) is None or not settings.STUDIO_STORE_ON_LOOP:
-        return await writer.store(job)
-    loop_store = _for_this_loop()
-    if loop_store is None:
-        return await writer.store(job)
-    segment = await loop_store.store(job)
-    if segment is None:
-        return await writer.store(job)
-    return segment
+    on_loop = getattr(job, "row", None) is not None and settings.STUDIO_STORE_ON_LOOP
+    loop_store = _for_this_loop() if on_loop else None
+    segment = await loop_store.store(job) if loop_store is not None else None
+    return segment if segment is not None else await writer.store(job)
 
 
 def close() -> None:
-    """Let this thread's connection go (the relay calls it once no stream is left in the process)."""
-    state = getattr(_connections, "state", None)
-    _connections.state = None
-    if state is not None and state[1] is not None:
-        state[1].close()
+    """Let this loop's connection go (the relay calls it once no stream is left in the process)."""
+    loop_store = _stores.get(asyncio.get_running_loop())
+    if loop_store is not None:
+        loop_store.close()
 
 
+# A loop's store, or None where the loop cannot store (not SQLite, or no INSERT ... RETURNING).
 _stores: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopStore | None] = weakref.WeakKeyDictionary()
-_connections = threading.local()
 
 
 def _for_this_loop() -> _LoopStore | None:
     loop = asyncio.get_running_loop()
     if loop not in _stores:
-        engine = settings.DATABASES[DEFAULT_DB_ALIAS]["ENGINE"]
-        _stores[loop] = _LoopStore() if engine == "django.db.backends.sqlite3" else None
+        # Used for its settings and field conversions only (`get_db_prep_save`): it never connects.
+        database = connections.create_connection(DEFAULT_DB_ALIAS)
+        usable = database.vendor == "sqlite" and database.features.can_return_rows_from_bulk_insert
+        _stores[loop] = _LoopStore(database) if usable else None
     return _stores[loop]
 
 
 class _LoopStore:
-    """The finals waiting for the end of one loop's turn. It keeps no reference to its loop (the key of
-    `_stores`), so a loop that is done with can go."""
+    """The finals waiting for the end of one loop's turn, and the loop's connection. It keeps no
+    reference to its loop (the key of `_stores`), so a loop that is done with can go."""
 
-    def __init__(self) -> None:
+    def __init__(self, database) -> None:
+        self.database = database
         self.waiting: list[tuple[Callable[[], Any], asyncio.Future]] = []
-        # Used for its field conversions only (`get_db_prep_save`): it never connects.
-        self.database = connections.create_connection(DEFAULT_DB_ALIAS)
+        self._opened: tuple[str, sqlite3.Connection | None] | None = None  # the file's name, its connection
 
     def store(self, job: Callable[[], Any]) -> asyncio.Future:
         """A future of the job's stored segment, or of None when the writer must store it."""
@@ -85,6 +80,11 @@ class _LoopStore:
             loop.call_soon(self._store_waiting)
         self.waiting.append((job, future))
         return future
+
+    def close(self) -> None:
+        if self._opened is not None and self._opened[1] is not None:
+            self._opened[1].close()
+        self._opened = None
 
     def _store_waiting(self) -> None:
         turn = [(job, future) for job, future in self.waiting if not future.done()]
@@ -101,7 +101,7 @@ class _LoopStore:
             future.set_result(segment if stored else None)
 
     def _insert(self, segments: list[Segment]) -> bool:
-        database = _connection(self.database.settings_dict["NAME"])
+        database = self._connection()
         if database is None:
             return False
         try:
@@ -121,25 +121,24 @@ class _LoopStore:
         sessions.segments_inserted(segments, keys, self.database.alias)
         return True
 
-
-def _connection(name: str) -> sqlite3.Connection | None:
-    """This thread's connection to the SQLite file `name`; None if there is none or the file is not in WAL mode."""
-    state = getattr(_connections, "state", None)
-    if state is not None and state[0] == name:
-        return state[1]
-    close()
-    connection = None
-    try:
-        connection = sqlite3.connect(name, timeout=0, isolation_level=None)
-        connection.execute("PRAGMA foreign_keys = ON")
-        connection.execute("PRAGMA synchronous = NORMAL")
-        connection.execute("PRAGMA wal_autocheckpoint = 0")
-        (mode,) = connection.execute("PRAGMA journal_mode").fetchone()
-    except sqlite3.Error as error:
-        logger.warning("no connection for storing finals on the event loop: %s", error)
-        mode = None
-    if mode != "wal" and connection is not None:
-        connection.close()
+    def _connection(self) -> sqlite3.Connection | None:
+        """The connection to the database's file; None if there is none or the file is not in WAL mode."""
+        name = self.database.settings_dict["NAME"]
+        if self._opened is not None and self._opened[0] == name:
+            return self._opened[1]
+        self.close()
         connection = None
-    _connections.state = (name, connection)
-    return connection
+        try:
+            connection = sqlite3.connect(name, timeout=0, isolation_level=None)
+            connection.execute("PRAGMA foreign_keys = ON")
+            connection.execute("PRAGMA synchronous = NORMAL")
+            connection.execute("PRAGMA wal_autocheckpoint = 0")
+            (mode,) = connection.execute("PRAGMA journal_mode").fetchone()
+        except sqlite3.Error as error:
+            logger.warning("no connection for storing finals on the event loop: %s", error)
+            mode = None
+        if mode != "wal" and connection is not None:
+            connection.close()
+            connection = None
+        self._opened = (name, connection)
+        return connection
