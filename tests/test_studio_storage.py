@@ -67,7 +67,7 @@ async def test_the_queue_holds_finals_in_order_while_the_database_is_down_and_st
     )
     database.down = True
     for n in range(5):
-        queue.add_final(lambda n=n: database.store(f"final {n}"), n, n + 1, done=stored)
+        await queue.add_final(lambda n=n: database.store(f"final {n}"), n, n + 1, done=stored)
         queue.add(lambda n=n: database.store(f"progress {n}"), key="progress")
         while database.tries <= n:  # the head is tried again and again, nothing behind it overtakes
             await asyncio.sleep(0.01)
@@ -85,12 +85,42 @@ async def test_the_queue_holds_finals_in_order_while_the_database_is_down_and_st
     # Past the bound (stream time covered by the finals waiting), the queue says so, once.
     database.down = True
     for n in range(12):
-        queue.add_final(lambda n=n: database.store(f"late {n}"), 100 + n, 101 + n, done=stored)
+        await queue.add_final(lambda n=n: database.store(f"late {n}"), 100 + n, 101 + n, done=stored)
     await asyncio.wait_for(overflowed.wait(), 10)
     assert queue.overflowed and queue.waiting_seconds > queue.max_seconds
     database.down = False
     assert await queue.drain(timeout=10)
     assert database.stored[6:] == [f"late {n}" for n in range(12)]
+
+
+async def test_a_final_with_nothing_ahead_is_stored_and_sent_at_once_and_one_behind_a_job_waits_its_turn():
+    database, done = Database(), []
+    refuse_at_once = False
+
+    async def stored(item):
+        done.append(item)
+
+    async def nothing():
+        pass
+
+    def at_once(run):
+        return None if refuse_at_once else run()
+
+    queue = StoreQueue(run_now, max_seconds=10, on_change=nothing, on_overflow=nothing, store_now=at_once)
+    await queue.add_final(lambda: database.store("first"), 0, 1, done=stored)
+    assert done == ["first"], "stored and sent before add_final returned, with no turn of the loop"
+
+    queue.add(lambda: database.store("progress"), key="progress")  # queued, not yet run
+    await queue.add_final(lambda: database.store("second"), 1, 2, done=stored)
+    assert done == ["first"] and queue.waiting_finals == 1, "behind a queued job, a final waits its turn"
+    assert await queue.drain(timeout=5)
+    assert database.stored == ["first", "progress", "second"] and done == ["first", "second"]
+
+    refuse_at_once = True  # as when the write lock is taken: the queue's own way stores it
+    await queue.add_final(lambda: database.store("third"), 2, 3, done=stored)
+    assert done == ["first", "second"]
+    assert await queue.drain(timeout=5)
+    assert database.stored[-1] == "third" and done[-1] == "third" and database.tries == 4
 
 
 def utterance(n: int) -> bytes:
@@ -336,9 +366,7 @@ async def test_when_another_relay_stored_in_between_each_final_of_the_turn_goes_
 
 
 @pytest.mark.django_db(transaction=True)
-async def test_finals_of_one_turn_of_the_loop_are_stored_on_it_while_the_writer_is_busy(
-    event, journalist, other_journalist
-):
+async def test_finals_are_stored_on_the_loop_while_the_writer_is_busy(event, journalist, other_journalist):
     firsts = await _first_finals(event, (journalist, other_journalist))
     jobs = [FollowOn(session, first, "Next.") for session, first in firsts]
     for job in jobs:

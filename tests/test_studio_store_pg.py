@@ -37,13 +37,13 @@ async def test_a_final_is_stored_once_after_the_database_drops_the_writers_conne
 
     queue = StoreQueue(writer.call, max_seconds=120, on_change=nothing, on_overflow=nothing)
 
-    def store(text: str, start: float) -> None:
+    async def store(text: str, start: float) -> None:
         final = functools.partial(
             sessions.store_final, session.pk, event.pk, _final(text, start), after=stored[-1] if stored else None
         )
-        queue.add_final(final, start, start + 1, done=keep)
+        await queue.add_final(final, start, start + 1, done=keep)
 
-    store("Before.", 0.0)
+    await store("Before.", 0.0)
     assert await queue.drain(timeout=30)
     writer_pid = await writer.call(_writer_backend_pid)
 
@@ -53,7 +53,7 @@ async def test_a_final_is_stored_once_after_the_database_drops_the_writers_conne
             return cursor.fetchone()[0]
 
     assert await sync_to_async(terminate)() is True
-    store("After.", 1.0)
+    await store("After.", 1.0)
     assert await queue.drain(timeout=30)
     assert [s.sequence for s in stored] == [0, 1] and await writer.call(_writer_backend_pid) != writer_pid
     texts = [s.text async for s in Segment.objects.filter(session=session).order_by("sequence")]

@@ -1,14 +1,14 @@
 """Finals stored on the event loop's own thread, on SQLite, whenever its write lock is free.
 
 Handing a final to the writer thread and back costs a relay more than storing it: two switches of
-thread, each waiting for the GIL the other side holds. On SQLite a write is local and its cost is
-bounded (in WAL mode with `synchronous=NORMAL` a commit does not wait for the disk), so the finals
-that arrive in one turn of the event loop are inserted together, in one transaction, on a
-connection of the loop's thread, at the end of that turn. That connection never waits: it tries the
-write lock once (busy timeout 0) and leaves the WAL checkpoints, which do wait for the disk, to the
-other connections (`wal_autocheckpoint` 0). When the lock is taken, another relay stored in
-between, or anything else fails, its finals go to the writer thread as before (`writer.store`),
-each in its own stream's order. Every other job, and every database but SQLite, goes to the writer.
+thread, each waiting for the GIL the other side holds, and a turn of the loop for each step of the
+way back. On SQLite a write is local and its cost is bounded (in WAL mode with `synchronous=NORMAL`
+a commit does not wait for the disk), so a final is inserted and committed on the spot, on a
+connection of the loop's thread. That connection never waits: it tries the write lock once (busy
+timeout 0) and leaves the WAL checkpoints, which do wait for the disk, to the other connections
+(`wal_autocheckpoint` 0). When the lock is taken, another relay stored in between, or anything else
+fails, the final goes to the writer thread as before (`writer.store`), in its own stream's order.
+Every other job, and every database but SQLite, goes to the writer.
 
 `settings.STUDIO_STORE_ON_LOOP` (on by default) switches it off.
 """
@@ -33,12 +33,19 @@ from transcription.writer import writer
 logger = logging.getLogger(__name__)
 
 
+def store_now(job: Callable[[], Any]) -> Segment | None:
+    """The segment of a final (a job with `row()`) stored and committed on this loop now; None when
+    it cannot be (the writer must store it: see `store`)."""
+    if getattr(job, "row", None) is None or not settings.STUDIO_STORE_ON_LOOP:
+        return None
+    loop_store = _for_this_loop()
+    return loop_store.store(job) if loop_store is not None else None
+
+
 async def store(job: Callable[[], Any]) -> Any:
-    """`job()`, committed: a final (a job with `row()`) on this loop when it can, anything else on
-    the writer thread (`writer.store`)."""
-    on_loop = getattr(job, "row", None) is not None and settings.STUDIO_STORE_ON_LOOP
-    loop_store = _for_this_loop() if on_loop else None
-    segment = await loop_store.store(job) if loop_store is not None else None
+    """`job()`, committed: a final on this loop when it can be (`store_now`), anything else on the
+    writer thread (`writer.store`)."""
+    segment = store_now(job)
     return segment if segment is not None else await writer.store(job)
 
 
@@ -64,41 +71,24 @@ def _for_this_loop() -> _LoopStore | None:
 
 
 class _LoopStore:
-    """The finals waiting for the end of one loop's turn, and the loop's connection. It keeps no
+    """A loop's connection, and the database settings its values are converted with. It keeps no
     reference to its loop (the key of `_stores`), so a loop that is done with can go."""
 
     def __init__(self, database) -> None:
         self.database = database
-        self.waiting: list[tuple[Callable[[], Any], asyncio.Future]] = []
         self._opened: tuple[str, sqlite3.Connection | None] | None = None  # the file's name, its connection
 
-    def store(self, job: Callable[[], Any]) -> asyncio.Future:
-        """A future of the job's stored segment, or of None when the writer must store it."""
-        loop = asyncio.get_running_loop()
-        future = loop.create_future()
-        if not self.waiting:
-            loop.call_soon(self._store_waiting)
-        self.waiting.append((job, future))
-        return future
+    def store(self, job: Callable[[], Any]) -> Segment | None:
+        try:
+            segment = job.row()  # type: ignore[attr-defined]
+        except Exception:
+            return None  # the writer runs the job, where its error is its own
+        return segment if segment is not None and self._insert([segment]) else None
 
     def close(self) -> None:
         if self._opened is not None and self._opened[1] is not None:
             self._opened[1].close()
         self._opened = None
-
-    def _store_waiting(self) -> None:
-        turn = [(job, future) for job, future in self.waiting if not future.done()]
-        self.waiting = []
-        rows = []
-        for job, future in turn:
-            try:
-                rows.append((future, job.row()))
-            except Exception:
-                rows.append((future, None))  # the writer runs the job, where its error is its own
-        segments = [segment for _, segment in rows if segment is not None]
-        stored = bool(segments) and self._insert(segments)
-        for future, segment in rows:
-            future.set_result(segment if stored else None)
 
     def _insert(self, segments: list[Segment]) -> bool:
         database = self._connection()

@@ -80,6 +80,7 @@ class Relay:
             on_change=self._send_status,
             on_overflow=self._storage_overflowed,
             execute_together=loopstore.store,
+            store_now=loopstore.store_now,
         )
 
     @property
@@ -272,7 +273,7 @@ class Relay:
         words = [{**w, "start": round(w["start"] + base, 3), "end": round(w["end"] + base, 3)} for w in result.words]
         result = self.labels.relabel(dataclasses.replace(result, start=start, end=end, words=words))
         for part in speakers.split_by_speaker(result):
-            self.storage.add_final(_StoreFinal(self, part), part.start, part.end, done=self._stored)
+            await self.storage.add_final(_StoreFinal(self, part), part.start, part.end, done=self._stored)
 
     async def _stored(self, segment: Segment) -> None:
         self._last = segment

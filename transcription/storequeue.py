@@ -53,14 +53,18 @@ class StoreQueue:
         first_retry: float = FIRST_RETRY_SECONDS,
         last_retry: float = LAST_RETRY_SECONDS,
         execute_together: Execute | None = None,
+        store_now: Callable[[Callable[[], Any]], Any] | None = None,
     ):
         """`execute(run)` runs `run()` on the writer thread (`execute_together(run)`, when given, runs
         the finals and the jobs added `together`: it may commit several streams' jobs in one
-        transaction); `on_change` is awaited when storage becomes delayed, when a final joins the
-        wait, and when all is stored again; `on_overflow` once, when the finals waiting cover more
-        than `max_seconds` of stream time."""
+        transaction); `store_now(run)`, when given, may store a final on the spot when nothing waits
+        ahead of it, and returns its result, or None when the final must join the queue;
+        `on_change` is awaited when storage becomes delayed, when a final joins the wait, and when
+        all is stored again; `on_overflow` once, when the finals waiting cover more than
+        `max_seconds` of stream time."""
         self.execute = execute
         self.execute_together = execute_together or execute
+        self.store_now = store_now
         self.max_seconds = max_seconds
         self.max_finals = max(1, int(max_seconds * FINALS_PER_SECOND))
         self.on_change = on_change
@@ -96,7 +100,14 @@ class StoreQueue:
                     return
         self._put(_Job(run, done, key, together=together))
 
-    def add_final(self, run: Callable[[], Any], start: float, end: float, *, done: Done) -> None:
+    async def add_final(self, run: Callable[[], Any], start: float, end: float, *, done: Done) -> None:
+        """Queue a final. With nothing queued or running ahead of it, `store_now` may store it at once,
+        and `done` is then awaited before this returns: no turn of the loop is spent on the way."""
+        if self.store_now is not None and not self._jobs and (self._runner is None or self._runner.done()):
+            result = self.store_now(run)
+            if result is not None:
+                await self._guarded(done, result)
+                return
         self._put(_Job(run, done, span=(start, end), together=True))
         if self.delayed:
             self._call(self.on_change)
