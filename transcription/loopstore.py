@@ -102,7 +102,7 @@ class _LoopStore:
             sql, params = sessions.segments_insert(segments, self.database)
             keys = database.execute(sql.replace("%s", "?"), params).fetchall()
             database.execute("COMMIT")
-        except sqlite3.Error as error:
+        except Exception as error:  # whatever fails here, the writer stores the final (or fails it, logged)
             if not isinstance(error, sqlite3.IntegrityError):  # another relay stored in between: the writer sorts it
                 logger.warning("storing finals on the event loop failed, the writer stores them: %s", error)
             with contextlib.suppress(sqlite3.Error):

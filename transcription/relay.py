@@ -319,14 +319,15 @@ class Relay:
 
 @dataclasses.dataclass(frozen=True)
 class _StoreFinal:
-    """A final's job for the writer thread, run when its turn comes: the segment stored before it is known then."""
+    """A final's job, run when its turn comes (on the loop or the writer thread): the segment stored
+    before it is known then."""
 
     relay: Relay
     result: Transcript
 
     def row(self) -> Segment | None:
-        """The unsaved segment, when it follows straight on from this relay's last one (the writer
-        inserts such rows of every stream together)."""
+        """The unsaved segment, when it follows straight on from this relay's last one (such a row the
+        loop can insert itself, and the writer inserts those of every stream together)."""
         if self.relay._last is None:
             return None
         return sessions.next_segment(*self._where(), after=self.relay._last, started_at=self._started_at())

@@ -1,7 +1,8 @@
 """One stream's database work, done in order and riding out a database outage.
 
 The relay puts every final and every save of the session's figures and status here; one task runs
-them one after another on the relay's writer thread. When the database does not answer (a restart, a
+them one after another on the relay's writer thread (a final with nothing ahead of it may be stored
+at once, on the event loop: `store_now`). When the database does not answer (a restart, a
 failover), the job at the head is tried again with backoff while later jobs wait behind it: a later
 final is never stored before an earlier one, and a job leaves the queue only once it has succeeded,
 so each final is stored once (the unique session and sequence guard a retry whose first try did
