@@ -21,6 +21,7 @@ from tests.emulators.studio import Studio
 from transcription import loopstore, sessions
 from transcription.models import Segment, StreamSession
 from transcription.protocol import Close
+from transcription.relay import _SaveProgress
 from transcription.speech.base import Transcript
 from transcription.storequeue import StoreQueue
 from transcription.writer import writer
@@ -423,3 +424,40 @@ async def test_with_storing_on_the_loop_switched_off_the_writer_stores_every_fin
     async with writers_statements() as statements:
         segment = await loopstore.store(FollowOn(session, first, "Next."))
     assert inserts(statements) == 1 and segment.sequence == 1
+
+
+FIGURES = {"audio_seconds": 12.5, "reconnects": 2, "dropped_audio_seconds": 0.25, "request_ids": ["req-1", "req-2"]}
+
+
+async def saved_figures(session_id: int) -> list:
+    saved = await StreamSession.objects.aget(pk=session_id)
+    return [saved.audio_seconds, saved.reconnects, saved.dropped_audio_seconds, saved.request_ids]
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_save_of_the_figures_runs_on_the_loop_while_the_writer_is_busy(event, journalist):
+    [(session, _)] = await _first_finals(event, (journalist,))
+    async with writer_held():
+        saved = await asyncio.wait_for(loopstore.store(_SaveProgress(session.pk, FIGURES)), timeout=5)
+    assert saved is None
+    assert await saved_figures(session.pk) == list(FIGURES.values())
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_save_of_the_figures_goes_to_the_writer_while_another_connection_holds_the_write_lock(
+    event, journalist
+):
+    [(session, _)] = await _first_finals(event, (journalist,))
+    other = sqlite3.connect(connection.settings_dict["NAME"], isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        async with writers_statements() as statements:
+            save = asyncio.ensure_future(loopstore.store(_SaveProgress(session.pk, FIGURES)))
+            await asyncio.sleep(0.3)
+            assert not save.done(), "the loop does not wait for the lock, the writer does"
+            other.execute("COMMIT")
+            await asyncio.wait_for(save, timeout=10)
+    finally:
+        other.close()
+    assert sum(sql.lstrip().upper().startswith("UPDATE") for sql in statements) == 1, "the writer saved them"
+    assert await saved_figures(session.pk) == list(FIGURES.values())

@@ -1,4 +1,5 @@
-"""Finals stored on the event loop's own thread, on SQLite, whenever its write lock is free.
+"""Finals (and the saves of a session's figures) stored on the event loop's own thread, on SQLite,
+whenever its write lock is free.
 
 Handing a final to the writer thread and back costs a relay more than storing it: two switches of
 thread, each waiting for the GIL the other side holds, and a turn of the loop for each step of the
@@ -8,7 +9,8 @@ connection of the loop's thread. That connection never waits: it tries the write
 timeout 0) and leaves the WAL checkpoints, which do wait for the disk, to the other connections
 (`wal_autocheckpoint` 0). When the lock is taken, another relay stored in between, or anything else
 fails, the final goes to the writer thread as before (`writer.store`), in its own stream's order.
-Every other job, and every database but SQLite, goes to the writer.
+A save of the session's figures (a job with `statement`) is run the same way, by the stream's
+store queue. Every other job, and every database but SQLite, goes to the writer.
 
 `settings.STUDIO_STORE_ON_LOOP` (on by default) switches it off.
 """
@@ -42,11 +44,24 @@ def store_now(job: Callable[[], Any]) -> Segment | None:
     return loop_store.store(job) if loop_store is not None else None
 
 
+def save_now(job: Callable[[], Any]) -> bool:
+    """Whether a save (a job with `statement(database)`, as of the session's figures) was committed on
+    this loop now; False when the writer must run it."""
+    if getattr(job, "statement", None) is None or not settings.STUDIO_STORE_ON_LOOP:
+        return False
+    loop_store = _for_this_loop()
+    return loop_store is not None and loop_store.save(job)
+
+
 async def store(job: Callable[[], Any]) -> Any:
-    """`job()`, committed: a final on this loop when it can be (`store_now`), anything else on the
-    writer thread (`writer.store`)."""
+    """`job()`, committed: a final or a save on this loop when it can be (`store_now`, `save_now`),
+    anything else on the writer thread (`writer.store`)."""
     segment = store_now(job)
-    return segment if segment is not None else await writer.store(job)
+    if segment is not None:
+        return segment
+    if save_now(job):
+        return None
+    return await writer.store(job)
 
 
 def close() -> None:
@@ -83,33 +98,43 @@ class _LoopStore:
             segment = job.row()  # type: ignore[attr-defined]
         except Exception:
             return None  # the writer runs the job, where its error is its own
-        return segment if segment is not None and self._insert([segment]) else None
+        if segment is None:
+            return None
+        keys = self._write(lambda: sessions.segments_insert([segment], self.database))
+        if keys is None:
+            return None
+        sessions.segments_inserted([segment], keys, self.database.alias)
+        return segment
+
+    def save(self, job: Callable[[], Any]) -> bool:
+        return self._write(lambda: job.statement(self.database)) is not None  # type: ignore[attr-defined]
 
     def close(self) -> None:
         if self._opened is not None and self._opened[1] is not None:
             self._opened[1].close()
         self._opened = None
 
-    def _insert(self, segments: list[Segment]) -> bool:
+    def _write(self, statement: Callable[[], tuple[str, list]]) -> list | None:
+        """The rows of the SQL `statement()` gives, run and committed on the loop's connection; None
+        when it was not (the write lock is taken, or anything failed): the writer then runs the job."""
         database = self._connection()
         if database is None:
-            return False
+            return None
         try:
             database.execute("BEGIN IMMEDIATE")
         except sqlite3.Error:
-            return False  # the write lock is taken: the writer waits for it
+            return None  # the write lock is taken: the writer waits for it
         try:
-            sql, params = sessions.segments_insert(segments, self.database)
-            keys = database.execute(sql.replace("%s", "?"), params).fetchall()
+            sql, params = statement()
+            rows = database.execute(sql.replace("%s", "?"), params).fetchall()
             database.execute("COMMIT")
-        except Exception as error:  # whatever fails here, the writer stores the final (or fails it, logged)
+        except Exception as error:  # whatever fails here, the writer runs the job (or fails it, logged)
             if not isinstance(error, sqlite3.IntegrityError):  # another relay stored in between: the writer sorts it
-                logger.warning("storing finals on the event loop failed, the writer stores them: %s", error)
+                logger.warning("storing on the event loop failed, the writer does it: %s", error)
             with contextlib.suppress(sqlite3.Error):
                 database.execute("ROLLBACK")
-            return False
-        sessions.segments_inserted(segments, keys, self.database.alias)
-        return True
+            return None
+        return rows
 
     def _connection(self) -> sqlite3.Connection | None:
         """The connection to the database's file; None if there is none or the file is not in WAL mode."""

@@ -218,8 +218,7 @@ class Relay:
                 loopstore.close()
 
     def _save_figures(self) -> None:
-        save = functools.partial(sessions.record_progress, self.session_id, **self._figures())
-        self.storage.add(save, key="progress", together=True)
+        self.storage.add(_SaveProgress(self.session_id, self._figures()), key="progress", together=True)
 
     async def _storage_overflowed(self) -> None:
         minutes = self.storage.max_seconds / 60
@@ -341,6 +340,20 @@ class _StoreFinal:
     def _started_at(self):
         assert self.relay.session is not None
         return self.relay.session.started_at
+
+
+@dataclasses.dataclass(frozen=True)
+class _SaveProgress:
+    """A save of the session's figures: on the writer thread (`__call__`), or on the loop (`statement`)."""
+
+    session_id: int
+    figures: dict
+
+    def __call__(self) -> None:
+        sessions.record_progress(self.session_id, **self.figures)
+
+    def statement(self, database) -> tuple[str, list]:
+        return sessions.progress_update(self.session_id, self.figures, database)
 
 
 def _stream_ended(event_id: int, session_id: int) -> None:

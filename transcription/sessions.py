@@ -216,12 +216,28 @@ def finals_after(session_id: int, sequence: int) -> list[dict]:
 def record_progress(
     session_id: int, *, audio_seconds: float, reconnects: int, dropped_audio_seconds: float, request_ids: list[str]
 ) -> None:
-    StreamSession.objects.filter(pk=session_id).update(
-        audio_seconds=audio_seconds,
-        reconnects=reconnects,
-        dropped_audio_seconds=dropped_audio_seconds,
-        request_ids=request_ids,
-    )
+    figures = {
+        "audio_seconds": audio_seconds,
+        "reconnects": reconnects,
+        "dropped_audio_seconds": dropped_audio_seconds,
+        "request_ids": request_ids,
+    }
+    database = connections[DEFAULT_DB_ALIAS]
+    sql, params = progress_update(session_id, figures, database)
+    with database.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def progress_update(session_id: int, figures: dict, database) -> tuple[str, list]:
+    """The UPDATE of a session's figures (`record_progress`) for `database` (a connection of Django's,
+    only read for its conversions), and its parameters, each value converted as the ORM's update does.
+    The event loop runs it on SQLite, as it does the finals' INSERT (transcription/loopstore.py)."""
+    quote = database.ops.quote_name
+    fields = [StreamSession._meta.get_field(name) for name in figures]
+    assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
+    params = [field.get_db_prep_save(figures[field.name], database) for field in fields]
+    table, key = quote(StreamSession._meta.db_table), quote(StreamSession._meta.pk.column)
+    return f"UPDATE {table} SET {assignments} WHERE {key} = %s", [*params, session_id]  # noqa: S608  (names from the model)
 
 
 def set_status(session_id: int, status: str, *, error: str = "") -> None:
