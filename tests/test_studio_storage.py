@@ -329,8 +329,23 @@ async def writers_statements():
         await writer.call(lambda: connection.execute_wrappers.remove(record))
 
 
-def inserts(statements: list[str]) -> int:
-    return sum(sql.lstrip().upper().startswith("INSERT") for sql in statements)
+def counted(statements: list[str], verb: str) -> int:
+    return sum(sql.lstrip().upper().startswith(verb) for sql in statements)
+
+
+async def done_once_the_write_lock_is_free(job) -> Any:
+    """`loopstore.store(job)` while another connection holds SQLite's write lock, as a Celery worker or
+    another Daphne process writing: it must not finish before the lock is free; then its result."""
+    other = sqlite3.connect(connection.settings_dict["NAME"], isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        store = asyncio.ensure_future(loopstore.store(job))
+        await asyncio.sleep(0.3)
+        assert not store.done(), "the loop does not wait for the lock, the writer does"
+        other.execute("COMMIT")
+        return await asyncio.wait_for(store, timeout=10)
+    finally:
+        other.close()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -341,7 +356,7 @@ async def test_finals_of_several_streams_that_follow_on_go_in_as_one_insert_with
     async with writers_statements() as statements:
         stored_now = await _in_one_turn([FollowOn(session, first, "Next.") for session, first in firsts])
     assert [s.sequence for s in stored_now] == [1, 1, 1] and all(s.pk for s in stored_now)
-    assert inserts(statements) == 1, statements
+    assert counted(statements, "INSERT") == 1, statements
     assert not any("SAVEPOINT" in sql.upper() for sql in statements), "the usual turn needs no savepoint"
     for session, _ in firsts:
         assert [s.text for s in await stored(session.pk)] == ["First.", "Next."]
@@ -387,18 +402,9 @@ async def test_finals_are_stored_on_the_loop_while_the_writer_is_busy(event, jou
 @pytest.mark.django_db(transaction=True)
 async def test_finals_go_to_the_writer_while_another_connection_holds_the_write_lock(event, journalist):
     [(session, first)] = await _first_finals(event, (journalist,))
-    other = sqlite3.connect(connection.settings_dict["NAME"], isolation_level=None)
-    other.execute("BEGIN IMMEDIATE")  # as a Celery worker or another Daphne process writing
-    try:
-        async with writers_statements() as statements:
-            store = asyncio.ensure_future(loopstore.store(FollowOn(session, first, "Next.")))
-            await asyncio.sleep(0.3)
-            assert not store.done(), "the loop does not wait for the lock, the writer does"
-            other.execute("COMMIT")
-            segment = await asyncio.wait_for(store, timeout=10)
-    finally:
-        other.close()
-    assert inserts(statements) == 1, "the writer stored it"
+    async with writers_statements() as statements:
+        segment = await done_once_the_write_lock_is_free(FollowOn(session, first, "Next."))
+    assert counted(statements, "INSERT") == 1, "the writer stored it"
     assert [(s.sequence, s.text) for s in await stored(session.pk)] == [(0, "First."), (1, "Next.")]
     assert segment.sequence == 1 and segment.pk
 
@@ -423,7 +429,7 @@ async def test_with_storing_on_the_loop_switched_off_the_writer_stores_every_fin
     [(session, first)] = await _first_finals(event, (journalist,))
     async with writers_statements() as statements:
         segment = await loopstore.store(FollowOn(session, first, "Next."))
-    assert inserts(statements) == 1 and segment.sequence == 1
+    assert counted(statements, "INSERT") == 1 and segment.sequence == 1
 
 
 FIGURES = {"audio_seconds": 12.5, "reconnects": 2, "dropped_audio_seconds": 0.25, "request_ids": ["req-1", "req-2"]}
@@ -448,16 +454,7 @@ async def test_a_save_of_the_figures_goes_to_the_writer_while_another_connection
     event, journalist
 ):
     [(session, _)] = await _first_finals(event, (journalist,))
-    other = sqlite3.connect(connection.settings_dict["NAME"], isolation_level=None)
-    other.execute("BEGIN IMMEDIATE")
-    try:
-        async with writers_statements() as statements:
-            save = asyncio.ensure_future(loopstore.store(_SaveProgress(session.pk, FIGURES)))
-            await asyncio.sleep(0.3)
-            assert not save.done(), "the loop does not wait for the lock, the writer does"
-            other.execute("COMMIT")
-            await asyncio.wait_for(save, timeout=10)
-    finally:
-        other.close()
-    assert sum(sql.lstrip().upper().startswith("UPDATE") for sql in statements) == 1, "the writer saved them"
+    async with writers_statements() as statements:
+        await done_once_the_write_lock_is_free(_SaveProgress(session.pk, FIGURES))
+    assert counted(statements, "UPDATE") == 1, "the writer saved them"
     assert await saved_figures(session.pk) == list(FIGURES.values())

@@ -38,30 +38,23 @@ logger = logging.getLogger(__name__)
 def store_now(job: Callable[[], Any]) -> Segment | None:
     """The segment of a final (a job with `row()`) stored and committed on this loop now; None when
     it cannot be (the writer must store it: see `store`)."""
-    if getattr(job, "row", None) is None or not settings.STUDIO_STORE_ON_LOOP:
-        return None
-    loop_store = _for_this_loop()
-    return loop_store.store(job) if loop_store is not None else None
-
-
-def save_now(job: Callable[[], Any]) -> bool:
-    """Whether a save (a job with `statement(database)`, as of the session's figures) was committed on
-    this loop now; False when the writer must run it."""
-    if getattr(job, "statement", None) is None or not settings.STUDIO_STORE_ON_LOOP:
-        return False
-    loop_store = _for_this_loop()
-    return loop_store is not None and loop_store.save(job)
+    ran, segment = _run_on_loop(job)
+    return segment if ran else None
 
 
 async def store(job: Callable[[], Any]) -> Any:
-    """`job()`, committed: a final or a save on this loop when it can be (`store_now`, `save_now`),
-    anything else on the writer thread (`writer.store`)."""
-    segment = store_now(job)
-    if segment is not None:
-        return segment
-    if save_now(job):
-        return None
-    return await writer.store(job)
+    """`job()`, committed: a final or a save on this loop when it can be, anything else on the writer
+    thread (`writer.store`)."""
+    ran, result = _run_on_loop(job)
+    return result if ran else await writer.store(job)
+
+
+def _run_on_loop(job: Callable[[], Any]) -> tuple[bool, Any]:
+    """(True, its result) when the job was committed on this loop now; (False, None) when the writer must run it."""
+    if not settings.STUDIO_STORE_ON_LOOP:
+        return False, None
+    loop_store = _for_this_loop()
+    return loop_store.run(job) if loop_store is not None else (False, None)
 
 
 def close() -> None:
@@ -93,21 +86,24 @@ class _LoopStore:
         self.database = database
         self._opened: tuple[str, sqlite3.Connection | None] | None = None  # the file's name, its connection
 
-    def store(self, job: Callable[[], Any]) -> Segment | None:
-        try:
-            segment = job.row()  # type: ignore[attr-defined]
-        except Exception:
-            return None  # the writer runs the job, where its error is its own
-        if segment is None:
-            return None
-        keys = self._write(lambda: sessions.segments_insert([segment], self.database))
-        if keys is None:
-            return None
-        sessions.segments_inserted([segment], keys, self.database.alias)
-        return segment
-
-    def save(self, job: Callable[[], Any]) -> bool:
-        return self._write(lambda: job.statement(self.database)) is not None  # type: ignore[attr-defined]
+    def run(self, job: Callable[[], Any]) -> tuple[bool, Any]:
+        """A final (a job with `row()`) inserted, or a save (a job with `statement(database)`) run, and
+        committed: see `_run_on_loop`."""
+        if getattr(job, "row", None) is not None:
+            try:
+                segment = job.row()  # type: ignore[attr-defined]
+            except Exception:
+                return False, None  # the writer runs the job, where its error is its own
+            if segment is None:
+                return False, None
+            keys = self._write(lambda: sessions.segments_insert([segment], self.database))
+            if keys is None:
+                return False, None
+            sessions.segments_inserted([segment], keys, self.database.alias)
+            return True, segment
+        if getattr(job, "statement", None) is not None:
+            return self._write(lambda: job.statement(self.database)) is not None, None  # type: ignore[attr-defined]
+        return False, None
 
     def close(self) -> None:
         if self._opened is not None and self._opened[1] is not None:

@@ -104,7 +104,7 @@ class StoreQueue:
     async def add_final(self, run: Callable[[], Any], start: float, end: float, *, done: Done) -> None:
         """Queue a final. With nothing queued or running ahead of it, `store_now` may store it at once,
         and `done` is then awaited before this returns: no turn of the loop is spent on the way."""
-        if self.store_now is not None and not self._jobs and (self._runner is None or self._runner.done()):
+        if self.store_now is not None and self._idle.is_set():
             result = self.store_now(run)
             if result is not None:
                 await self._guarded(done, result)

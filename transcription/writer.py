@@ -1,5 +1,6 @@
 """The relays' database writer: one thread of this process does every relay's database work except
-the finals that the event loop stores itself on SQLite (transcription/loopstore.py).
+what the event loop stores itself on SQLite: the finals and the saves of a session's figures
+(transcription/loopstore.py).
 
 One thread, over a connection it keeps: no hop through a busy pool, no new connection per call, and
 never two writers of this process waiting for the database at once (the loop's never waits). (On
