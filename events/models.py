@@ -48,6 +48,11 @@ class Event(models.Model):
         default=30, help_text="How often new transcript is sent for drafting, in seconds."
     )
     auto_publish = models.BooleanField(default=False, help_text="Publish drafts at once, without an editor.")
+    readers_hear_quotes = models.BooleanField(
+        "let readers hear quotes",
+        default=False,
+        help_text="Each checked quote in a published post gets a play button with the speaker's own audio.",
+    )
     glossary = models.TextField(blank=True, help_text="Names and terms, one per line: they steer speech and drafts.")
     style_notes = models.TextField(blank=True, help_text="Drafting notes: tone, names to spell out, what to avoid.")
     journalists = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="assigned_events")

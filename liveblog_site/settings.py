@@ -216,6 +216,11 @@ CREDIT_RESERVE_PER_BATCH = env_int("CREDIT_RESERVE_PER_BATCH", 12, minimum=1)
 # A generated draft shorter or longer than this waits for an editor, even on an auto-publishing event.
 HOLD_DRAFTS_UNDER_WORDS = env_int("HOLD_DRAFTS_UNDER_WORDS", 40, minimum=0)
 HOLD_DRAFTS_OVER_WORDS = env_int("HOLD_DRAFTS_OVER_WORDS", 200, minimum=1)
+# A quote holding a word recognised with less confidence than this (per speech provider) waits for an editor.
+UNSURE_WORD_CONFIDENCE = {
+    "deepgram": env_float("UNSURE_WORD_BELOW_DEEPGRAM", 0.6, minimum=0.0),
+    "offline": env_float("UNSURE_WORD_BELOW_OFFLINE", 0.5, minimum=0.0),
+}
 # A live event's new segments wait for the next batch until they hold this many words (final flushes do not wait).
 BATCH_MIN_WORDS = env_int("BATCH_MIN_WORDS", 40, minimum=0)
 # Failed batches, failed streams and drafting paused by the credit cap are posted here as JSON (Slack-compatible).
@@ -265,10 +270,10 @@ AUDIO_COMPRESS_SECONDS = env_float("AUDIO_COMPRESS_SECONDS", 60.0, minimum=5.0)
 PICTURES_URL = env_str("PICTURES_URL") or "/media/pictures/"
 
 
-def _picture_origins(url: str) -> list[str]:
-    """img-src must allow the pictures' origin when another storage serves them (a CDN, an object store)."""
+def _public_origins(name: str, url: str) -> list[str]:
+    """The CSP must allow a public storage's origin when another server serves it (a CDN, an object store)."""
     if not url.endswith("/") or not url.startswith(("/", "https://", "http://")):
-        raise ImproperlyConfigured(f"PICTURES_URL must be a path or an http(s) URL ending in /, not {url!r}")
+        raise ImproperlyConfigured(f"{name} must be a path or an http(s) URL ending in /, not {url!r}")
     if url.startswith("/"):
         return []
     scheme, _, host = url.partition("://")
@@ -279,6 +284,13 @@ PICTURES_STORAGE_BACKEND = env_str("PICTURES_STORAGE_BACKEND") or "django.core.f
 PICTURE_MAX_BYTES = env_int("PICTURE_MAX_MEGABYTES", 15, minimum=1, maximum=100) * 1024 * 1024
 PICTURE_MAX_PIXELS = env_int("PICTURE_MAX_MEGAPIXELS", 40, minimum=1, maximum=150) * 1_000_000
 PICTURE_WIDTHS = (480, 960, 1600)
+
+# --- Quote clips (publishing.clips) -----------------------------------------------------------
+# Public copies of checked quotes' audio, for events that let readers hear quotes: a storage of
+# their own beside the private archive, served under CLIPS_URL (by Daphne through
+# readers.views.clip_file when it is this site's /media/clips/).
+CLIPS_URL = env_str("CLIPS_URL") or "/media/clips/"
+CLIPS_STORAGE_BACKEND = env_str("CLIPS_STORAGE_BACKEND") or "django.core.files.storage.FileSystemStorage"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
@@ -286,6 +298,12 @@ STORAGES = {
         "BACKEND": PICTURES_STORAGE_BACKEND,
         "OPTIONS": {"location": MEDIA_ROOT / "pictures", "base_url": PICTURES_URL}
         if PICTURES_STORAGE_BACKEND == "django.core.files.storage.FileSystemStorage"
+        else {},
+    },
+    "clips": {
+        "BACKEND": CLIPS_STORAGE_BACKEND,
+        "OPTIONS": {"location": MEDIA_ROOT / "clips", "base_url": CLIPS_URL}
+        if CLIPS_STORAGE_BACKEND == "django.core.files.storage.FileSystemStorage"
         else {},
     },
 }
@@ -350,9 +368,9 @@ CONTENT_SECURITY_POLICY = {
         "default-src": [SELF],
         "script-src": [SELF],
         "style-src": [SELF],
-        "img-src": [SELF, *_picture_origins(PICTURES_URL)],
+        "img-src": [SELF, *_public_origins("PICTURES_URL", PICTURES_URL)],
         "connect-src": [SELF],
-        "media-src": [SELF],
+        "media-src": [SELF, *_public_origins("CLIPS_URL", CLIPS_URL)],
         "object-src": [NONE],
         "base-uri": [SELF],
         "form-action": [SELF],

@@ -60,31 +60,71 @@ def retry_drafting(modeladmin, request, queryset):
     messages.success(request, f"Sent {retried} failed batch(es) back for drafting.")
 
 
-def quote_check_html(post: Post) -> SafeString | str:
-    """The quote check's result as stored with the draft: the mark, or each quote not said beside what was."""
+_KIND_LABELS = {
+    "quote": "Quote not in the transcript",
+    "unsure": "Quote with words the recognizer was unsure of",
+    "number": "Number nobody said",
+    "name": "Name nobody said",
+}
+
+
+def check_html(post: Post) -> SafeString | str:
+    """The check's result as stored with the draft: the mark, or the text with each untraced quote, number and
+    name highlighted, then each one with why, and for quotes the closest passage and its audio."""
     if post.batch is None:
         return ""
-    if post.quotes_checked:
+    if post.checked:
         return format_html(
-            '<p class="quotes-checked" title="{}">✓ Quotes checked</p>',
-            "Every passage in quotation marks is in the source transcript, word for word.",
+            '<p class="quotes-checked" title="{}">✓ Quotes, numbers and names checked</p>',
+            "Every quote is in the source transcript word for word, said with confidence; every number and name "
+            "was said or is in the event's details.",
         )
     segments = getattr(post.batch, "ordered_segments", None) or post.batch.segments.select_related("session")
     by_id = {segment.pk: segment for segment in segments}
-    return format_html_join(
-        "",
-        '<div class="unverified-quote"><p><strong>Quote not in the transcript:</strong> “{}”</p>'
-        "<p>Closest passage: “{}” {}</p></div>",
-        (
-            (
-                unverified["quote"],
-                unverified["closest"],
-                format_html_join(
-                    " ", "{}", ((audio_player(by_id[pk]),) for pk in unverified["segments"] if pk in by_id)
-                ),
-            )
-            for unverified in post.unverified_quotes
-        ),
+    items = [item for item in post.untraced if isinstance(item, dict)]
+    return format_html(
+        '<div class="untraced"><p class="untraced-text">{}</p>{}</div>',
+        highlighted(post.body, items),
+        format_html_join("", "{}", ((_untraced_html(item, by_id),) for item in items)),
+    )
+
+
+def highlighted(body: str, items: list[dict]) -> SafeString:
+    """`body`, escaped, with each untraced item's stretch in a <mark>."""
+    pieces, at = [], 0
+    for item in sorted(items, key=lambda item: item.get("start", -1)):
+        start, end = item.get("start"), item.get("end")
+        if not (isinstance(start, int) and isinstance(end, int) and at <= start < end <= len(body)):
+            continue
+        pieces.append(
+            format_html('{}<mark class="untraced-{}">{}</mark>', body[at:start], item["kind"], body[start:end])
+        )
+        at = end
+    pieces.append(format_html("{}", body[at:]))
+    return SafeString("".join(pieces))
+
+
+def _untraced_html(item: dict, by_id: dict) -> SafeString:
+    kind = item.get("kind", "quote")
+    label = _KIND_LABELS.get(kind, "Not traced")
+    text = item.get("text") or item.get("quote", "")
+    shown = format_html("“{}”", text) if kind in ("quote", "unsure") else text
+    details = ""
+    if item.get("unsure"):
+        details = format_html(" Unsure of: {}.", ", ".join(f"“{word}”" for word in item["unsure"]))
+    closest = ""
+    if kind in ("quote", "unsure"):
+        players = format_html_join(
+            " ", "{}", ((audio_player(by_id[pk]),) for pk in item.get("segments", []) if pk in by_id)
+        )
+        prefix = "Closest passage" if kind == "quote" else "As heard"
+        closest = format_html("<p>{}: “{}” {}</p>", prefix, item.get("closest", ""), players)
+    return format_html(
+        '<div class="unverified-quote untraced-item"><p><strong>{}:</strong> {}{}</p>{}</div>',
+        label,
+        shown,
+        details,
+        closest,
     )
 
 
@@ -261,9 +301,9 @@ class PostAdmin(admin.ModelAdmin):
             return "Hand-written"
         return "Offline draft" if post.batch.provider == "offline" else f"AI draft ({post.batch.provider or '…'})"
 
-    @admin.display(description="Quotes")
+    @admin.display(description="Quotes, numbers and names")
     def quote_check(self, post: Post) -> str:
-        return quote_check_html(post) or "Hand-written post: not checked."
+        return check_html(post) or "Hand-written post: not checked."
 
     @admin.display(description="Source transcript")
     def source_transcript(self, post: Post) -> str:
@@ -361,7 +401,7 @@ class PostAdmin(admin.ModelAdmin):
             {
                 "post": post,
                 "transcript": transcript_html(post.batch, speakers),
-                "quotes": quote_check_html(post),
+                "quotes": check_html(post),
                 "actions": post.recent_actions,
                 "editing": editing.get(post.pk, []),
                 **self._edit_form_values(post, conflict),

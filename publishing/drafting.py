@@ -14,11 +14,14 @@ from publishing import credits
 from publishing.brief import build_brief
 from publishing.drafters.base import Draft, DraftingFailed, DraftingUnavailable, get_drafter
 from publishing.models import Batch, Post
+from publishing.tracing import NAME, NUMBER, QUOTE, UNSURE
 
 log = logging.getLogger(__name__)
 _MARKDOWN_LINK = re.compile(r"!?\[([^\]]*)\]\((?:[^()]|\([^()]*\))*\)")
 _SCRIPT_SCHEME = re.compile(r"(?i)\b(?:javascript|vbscript|data)\s*:")
 _MARKDOWN_MARKS = re.compile(r"^\s{0,3}(?:#{1,6}\s+|[*-]\s+|>\s*)|\*\*|__", re.MULTILINE)
+# A Markdown block quote with no quotation marks of its own: kept as a quotation, so it is checked as one.
+_BLOCK_QUOTE = re.compile(r"^[ \t]{0,3}>[ \t]*([^\n\"“”„«»‹›「」『』]*\w[^\n\"“”„«»‹›「」『』]*?)[ \t]*$", re.MULTILINE)
 _EMAIL_ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _WEB_ADDRESS = re.compile(
     r"(?i)\b[a-z][a-z0-9+.-]*://\S+"  # any scheme
@@ -41,23 +44,37 @@ def clean_text(text: str) -> str:
             break
         text = cleaned
     text = _SCRIPT_SCHEME.sub("", text)
+    text = _BLOCK_QUOTE.sub(r"“\1”", text)
     text = _MARKDOWN_MARKS.sub("", text)
     return re.sub(r"[ \t]+", " ", text).strip()
 
 
-def hold_reason(text: str, unverified_quotes: list[dict] = ()) -> str:
+_UNTRACED_REASONS = {
+    QUOTE: ("quote is", "quotes are", "not in the transcript"),
+    UNSURE: ("quote has", "quotes have", "words the recognizer was unsure of"),
+    NUMBER: ("number was", "numbers were", "not said"),
+    NAME: ("name was", "names were", "not said"),
+}
+
+
+def _untraced_reasons(untraced: list[dict]) -> list[str]:
+    reasons = []
+    for kind, (one, several, why) in _UNTRACED_REASONS.items():
+        items = [item["text"] for item in untraced if item["kind"] == kind]
+        if items:
+            shown = items[0] if len(items[0]) <= 60 else items[0][:59] + "…"
+            shown = f"“{shown}”" if kind in (QUOTE, UNSURE) else shown
+            reasons.append(f"{len(items)} {several if len(items) > 1 else one} {why} ({shown})")
+    return reasons
+
+
+def hold_reason(text: str, untraced: list[dict] = ()) -> str:
     """Why a generated draft must wait for an editor, even on an auto-publishing event; empty when it need not.
 
-    Every drafter's text passes here. An address could send readers anywhere, a draft far from the
-    brief's length is a sign the model did something other than what it was asked, and a quotation
-    nobody said must never reach readers unseen.
+    Every drafter's text passes here. A quote, number or name nobody said must never reach readers unseen, an
+    address could send readers anywhere, and a draft far from the brief's length did something else than asked.
     """
-    reasons = []
-    if unverified_quotes:
-        first = unverified_quotes[0]["quote"]
-        shown = first if len(first) <= 60 else first[:59] + "…"
-        count = len(unverified_quotes)
-        reasons.append(f"{count} quote{'s are' if count > 1 else ' is'} not in the transcript (“{shown}”)")
+    reasons = _untraced_reasons(untraced)
     if email := _EMAIL_ADDRESS.search(text):
         reasons.append(f"it contains an e-mail address ({email.group()[:60]})")
     if web := _WEB_ADDRESS.search(_EMAIL_ADDRESS.sub(" ", text)):
@@ -126,9 +143,9 @@ def save_post(batch: Batch, draft: Draft, body: str) -> Post | None:
     }
     try:
         with transaction.atomic():
-            quotes = batch.check_quotes(body)
-            held = hold_reason(body, quotes.unverified)
-            post = Post.objects.create_drafted(batch, body, held, quotes)
+            checked = batch.trace(body)
+            held = hold_reason(body, checked.untraced)
+            post = Post.objects.create_drafted(batch, body, held, checked)
             batch.mark_drafted(**recorded)
             if batch.event.auto_publish and not held:
                 post.publish()

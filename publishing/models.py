@@ -2,6 +2,7 @@
 
 import logging
 import re
+import zoneinfo
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -14,8 +15,9 @@ from django.utils import timezone
 from events.models import Event
 from events.signals import event_changed
 from publishing.queueing import enqueue_alert_delivery, enqueue_drafting
-from publishing.quotes import QuoteCheck, Spoken, check_quotes
-from transcription.models import Segment
+from publishing.tracing import Sources, Spoken, Trace, trace
+from transcription.models import Segment, SpeakerName
+from transcription.speakers import Speakers
 
 log = logging.getLogger(__name__)
 
@@ -208,10 +210,37 @@ class Batch(models.Model):
     def transcript(self) -> str:
         return " ".join(segment.text for segment in self.segments.in_order())
 
-    def check_quotes(self, text: str) -> QuoteCheck:
-        """`text`'s quotations looked up in this batch's transcript, as corrected by editors."""
-        spoken = [Spoken(pk, said) for pk, said in self.segments.in_order().values_list("pk", "text")]
-        return check_quotes(text, spoken)
+    def trace(self, text: str) -> Trace:
+        """`text`'s quotes, numbers and names looked up in what this batch's speakers said (as corrected by
+        editors), the speaker names and the event's own details."""
+        return trace(text, self.sources())
+
+    def sources(self) -> Sources:
+        event = self.event
+        speakers = Speakers.for_event(event.pk)
+        segments = list(self.segments.in_order().select_related("session"))
+        floors = settings.UNSURE_WORD_CONFIDENCE
+        spoken = [
+            Spoken(
+                segment.pk,
+                segment.text,
+                segment.session_id,
+                segment.start,
+                segment.end,
+                tuple(segment.words) if isinstance(segment.words, list) else (),
+                floors.get(segment.session.provider, 0.0),
+            )
+            for segment in segments
+        ]
+        labels = {speakers.label(segment) for segment in segments} - {""}
+        names = SpeakerName.objects.filter(session__event_id=event.pk).values_list("name", flat=True)
+        zone = zoneinfo.ZoneInfo(event.timezone)
+        return Sources(
+            spoken,
+            context=[*labels, *names, event.title, event.description, *event.glossary_terms, event.style_notes],
+            dates=[moment.astimezone(zone) for moment in (event.starts_at, event.ends_at) if moment],
+            language=event.language if len(event.language) == 2 else "en",
+        )
 
     # --- State changes after the claim. Each one applies only while this worker still holds the batch. ---
 
@@ -252,15 +281,16 @@ class PostQuerySet(models.QuerySet):
     def published(self):
         return self.filter(status=Post.Status.PUBLISHED)
 
-    def create_drafted(self, batch: Batch, body: str, hold_reason: str, quotes: QuoteCheck) -> "Post":
+    def create_drafted(self, batch: Batch, body: str, hold_reason: str, checked: Trace) -> "Post":
         post = self.create(
             event=batch.event,
             batch=batch,
             body=body,
             ai_assisted=True,
             hold_reason=hold_reason,
-            quotes_checked=quotes.passed,
-            unverified_quotes=quotes.unverified,
+            checked=checked.passed,
+            untraced=checked.untraced,
+            traced_quotes=checked.traced_quotes,
         )
         post._log(None, PostAction.Kind.DRAFTED)
         # A picture the journalist sent from the studio goes with the event's next draft.
@@ -294,11 +324,16 @@ class Post(models.Model):
         blank=True,
         help_text="A generated draft that waits for an editor even on an auto-publishing event.",
     )
-    quotes_checked = models.BooleanField(
-        default=False, help_text="A draft whose every quotation is in its batch's transcript, word for word."
+    checked = models.BooleanField(
+        "quotes, numbers and names checked",
+        default=False,
+        help_text="A draft whose every quote, number and name is in what was said or in the event's own data.",
     )
-    unverified_quotes = models.JSONField(
-        default=list, blank=True, help_text="Quotations not in the transcript, each with the closest passage."
+    untraced = models.JSONField(
+        default=list, blank=True, help_text="Quotes, numbers and names not traced to what was said, with why."
+    )
+    traced_quotes = models.JSONField(
+        default=list, blank=True, help_text="Quotes found in the transcript, with where they were said."
     )
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="authored_posts"
@@ -393,9 +428,9 @@ class Post(models.Model):
             return
         changes = {}
         if self.batch_id is not None and body != self.body:
-            # The mark is for the text the editor sees: an edited quote is looked up again.
-            quotes = self.batch.check_quotes(body)
-            changes = {"quotes_checked": quotes.passed, "unverified_quotes": quotes.unverified}
+            # The mark is for the text the editor sees: an edited draft is traced again (shown, not blocking).
+            checked = self.batch.trace(body)
+            changes = {"checked": checked.passed, "untraced": checked.untraced, "traced_quotes": checked.traced_quotes}
         if corrected:
             changes |= {"correction": correction, "corrected_at": timezone.now() if correction else None}
         kind = PostAction.Kind.CORRECTED if corrected and correction else PostAction.Kind.EDITED
@@ -406,11 +441,23 @@ class Post(models.Model):
         self._apply(user, PostAction.Kind.EDITED, content_changed=True)
 
     def approve(self, user) -> None:
-        self._apply(user, PostAction.Kind.APPROVED, status=self.Status.APPROVED)
+        with transaction.atomic():
+            self._apply(user, PostAction.Kind.APPROVED, status=self.Status.APPROVED)
+            self._log_override(user)
+
+    def _log_override(self, user) -> None:
+        """An editor who lets through a draft the check could not trace is on the record, by name and time."""
+        if self.untraced and not self.checked and getattr(user, "is_authenticated", False):
+            self._log(user, PostAction.Kind.OVERRODE_CHECK)
 
     def publish(self, user=None) -> None:
         if self.is_published:
             return
+        with transaction.atomic():
+            self._publish(user)
+            self._log_override(user)
+
+    def _publish(self, user) -> None:
         self._apply(
             user,
             PostAction.Kind.PUBLISHED,
@@ -432,7 +479,10 @@ class Post(models.Model):
         changes = {"publish_at": when}
         if when is not None:
             changes["status"] = self.Status.APPROVED
-        self._apply(user, PostAction.Kind.SCHEDULED, **changes)
+        with transaction.atomic():
+            self._apply(user, PostAction.Kind.SCHEDULED, **changes)
+            if when is not None:
+                self._log_override(user)
 
     def set_pinned(self, user, pinned: bool) -> None:
         with transaction.atomic():
@@ -464,6 +514,7 @@ class PostAction(models.Model):
         UNPINNED = "unpinned", "Unpinned"
         MARKED_KEY = "marked_key", "Marked key event"
         UNMARKED_KEY = "unmarked_key", "Unmarked key event"
+        OVERRODE_CHECK = "overrode_check", "Approved against the check"
 
     post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="actions")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
@@ -534,6 +585,29 @@ class Picture(models.Model):
     def media_type(self) -> str:
         extension = self.renditions[-1]["name"].rsplit(".", 1)[-1]
         return {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp"}[extension]
+
+
+class QuoteClip(models.Model):
+    """A public copy of the audio of one checked quote in a published post, for readers to hear."""
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="quote_clips")
+    index = models.PositiveSmallIntegerField(help_text="The quote's place in the post's traced quotes.")
+    quote = models.TextField()
+    session = models.ForeignKey("transcription.StreamSession", on_delete=models.CASCADE, related_name="quote_clips")
+    start = models.FloatField(help_text="Seconds from the start of the session's audio.")
+    end = models.FloatField()
+    name = models.CharField(max_length=255, help_text="The file in the clips storage.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["post_id", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["post", "index"], name="quote_clip_unique_per_post_index"),
+            models.CheckConstraint(condition=Q(start__gte=0) & Q(end__gt=F("start")), name="quote_clip_times_ordered"),
+        ]
+
+    def __str__(self) -> str:
+        return self.quote[:60]
 
 
 class AlertQuerySet(models.QuerySet):

@@ -1,80 +1,225 @@
-"""Checking a draft's quotations against what was said: every quoted passage must be in the transcript.
+"""Quotations in a draft, in every style a newsroom writes them, and where the transcript says them.
 
-Words are compared after normalising case and punctuation, so "Real-time, she says." matches "real time she
-says". A quote that is not there gets the closest passage of the transcript, for the editor to compare.
+Words are compared after normalising case and punctuation, and numbers by value, so "Real-time, 40%" matches
+"real time forty percent". A quote that is not there gets the closest passage, for the editor to compare.
 """
 
+import bisect
 import difflib
 import re
-from dataclasses import dataclass, field
+from collections import Counter
+from dataclasses import dataclass
 
-# “…” and "…", and ‘…’ whose closing mark is not an apostrophe inside a word (don’t, it’s).
-_QUOTED = re.compile(r"“([^“”]*)”|\"([^\"]*)\"|‘(.*?)’(?!\w)", re.DOTALL)
-_APOSTROPHES = re.compile(r"(?<=\w)['’](?=\w)")
-_NOT_WORD = re.compile(r"[^\w]+")
+from publishing.numbers import numbers
 
-
-def normalised_words(text: str) -> list[str]:
-    return _NOT_WORD.sub(" ", _APOSTROPHES.sub("", text.casefold()).replace("_", " ")).split()
-
-
-def quotations(text: str) -> list[str]:
-    """The passages in quotation marks, in order, those with no words left out."""
-    found = (next(group for group in match.groups() if group is not None) for match in _QUOTED.finditer(text))
-    return [quote.strip() for quote in found if normalised_words(quote)]
+# Each opening mark, and the marks that may close it.
+_CLOSERS = {
+    "“": "”\"", '"': "\"”“", "„": "“”\"", "‟": "”", "«": "»", "»": "«»", "‹": "›", "›": "‹›",
+    "‘": "’'", "'": "'’", "‚": "‘’", "「": "」", "『": "』",
+}  # fmt: skip
+_SINGLE = "'‘‚’"
+_SENTENCE_END = re.compile(r"[.!?…](?=[\s\"”’»«›]|$)|\n")
+_BLOCK_QUOTE = re.compile(r"^[ \t]{0,3}>[ \t]?(.*)$", re.MULTILINE)
+_WORD = re.compile(r"\w+(?:['’]\w+)*")
 
 
 @dataclass(frozen=True)
-class Spoken:
-    """One stretch of transcript: a segment's id and text."""
-
-    segment_id: int
+class Quotation:
+    start: int  # of the quoted text in the draft, marks excluded
+    end: int
     text: str
 
 
-@dataclass
-class QuoteCheck:
-    quotes: list[str] = field(default_factory=list)
-    # Each quote not found: {"quote", "closest", "segments": ids of the closest passage's segments}.
-    unverified: list[dict] = field(default_factory=list)
-
-    @property
-    def passed(self) -> bool:
-        return not self.unverified
-
-
-def check_quotes(text: str, spoken: list[Spoken]) -> QuoteCheck:
-    """Every quotation in `text` looked up in the transcript, word for word."""
-    tokens = [(part.segment_id, token) for part in spoken for token in part.text.split()]
-    # One normalised word per entry, with the transcript token it came from.
-    words: list[tuple[str, int]] = []
-    for index, (_, token) in enumerate(tokens):
-        words.extend((word, index) for word in normalised_words(token))
-    said = " " + " ".join(word for word, _ in words) + " "
-    check = QuoteCheck(quotes=quotations(text))
-    for quote in check.quotes:
-        quoted = normalised_words(quote)
-        if f" {' '.join(quoted)} " not in said:
-            check.unverified.append(_closest(quote, quoted, words, tokens))
-    return check
+def _opens(text: str, at: int) -> bool:
+    mark, before = text[at], text[at - 1] if at else " "
+    after = text[at + 1] if at + 1 < len(text) else " "
+    if after.isspace():
+        return False
+    if mark in _SINGLE or mark == '"':
+        # An apostrophe inside or after a word (don't, the speakers' notes) or before a decade ('90s) opens nothing.
+        return not (before.isalnum() or re.match(r"\d\ds\b", text[at + 1 : at + 4]))
+    return True
 
 
-def _closest(quote: str, quoted: list[str], words: list[tuple[str, int]], tokens: list[tuple[int, str]]) -> dict:
-    """The window of the transcript, as long as the quote, most like it (difflib's ratio over words)."""
-    if not words:
-        return {"quote": quote, "closest": "", "segments": []}
-    size = min(len(quoted), len(words))
-    matcher = difflib.SequenceMatcher(autojunk=False)
-    matcher.set_seq2(quoted)  # difflib caches what it learns about the second sequence: the quote, compared often
-    best, best_ratio = 0, -1.0
-    for start in range(len(words) - size + 1):
-        matcher.set_seq1([word for word, _ in words[start : start + size]])
-        if matcher.real_quick_ratio() <= best_ratio or matcher.quick_ratio() <= best_ratio:
+def _closes(text: str, at: int, opener: str) -> bool:
+    if text[at] not in _CLOSERS[opener] or text[at - 1].isspace():
+        return False
+    after = text[at + 1] if at + 1 < len(text) else " "
+    return not (text[at] in _SINGLE and after.isalnum())
+
+
+def quotations(text: str) -> list[Quotation]:
+    """The passages quoted in `text`, in order: marks of any style, Markdown block quotes, and an opening mark
+    that never closes (the rest of its sentence is the quote). Those with no words are left out."""
+    found: list[Quotation] = []
+    for block in _BLOCK_QUOTE.finditer(text):
+        if not any(mark in block.group(1) for mark in _CLOSERS):
+            found.append(Quotation(block.start(1), block.end(1), block.group(1)))
+    at = 0
+    while at < len(text):
+        mark = text[at]
+        if mark not in _CLOSERS or not _opens(text, at):
+            at += 1
             continue
-        ratio = matcher.ratio()
-        if ratio > best_ratio:
-            best, best_ratio = start, ratio
-    first, last = words[best][1], words[best + size - 1][1]
-    passage = tokens[first : last + 1]
-    segments = list(dict.fromkeys(segment_id for segment_id, _ in passage))
-    return {"quote": quote, "closest": " ".join(token for _, token in passage), "segments": segments}
+        paragraph_end = text.find("\n", at)
+        paragraph_end = len(text) if paragraph_end < 0 else paragraph_end
+        end = next((i for i in range(at + 2, paragraph_end) if _closes(text, i, mark)), None)
+        if end is None:
+            sentence_end = _SENTENCE_END.search(text, at + 1, paragraph_end)
+            end = sentence_end.end() if sentence_end and sentence_end.group() != "\n" else paragraph_end
+            found.append(Quotation(at + 1, end, text[at + 1 : end]))
+            at = end
+        else:
+            found.append(Quotation(at + 1, end, text[at + 1 : end]))
+            at = end + 1
+    found = [q for q in found if canonical_words(q.text)]
+    return sorted({(q.start, q.end): q for q in found}.values(), key=lambda q: q.start)
+
+
+def canonical_words(text: str) -> list[tuple[str, int, int]]:
+    """`text`'s words, case-folded and without punctuation, each number as one word of its value.
+
+    Each word comes with its place in `text` (start, end), so a match can be traced back to what was said.
+    """
+    spans = numbers(text)
+    starts = [number.start for number in spans]
+    words: list[tuple[str, int, int]] = []
+    emitted = -1
+    for match in _WORD.finditer(text):
+        index = bisect.bisect_right(starts, match.start()) - 1
+        if index >= 0 and spans[index].start <= match.start() < spans[index].end:
+            if index != emitted:
+                number = spans[index]
+                words.append(("#" + "/".join(f"{v:g}" for v in sorted(number.values)), number.start, number.end))
+                emitted = index
+            continue
+        for part in re.sub(r"['’]", "", match.group()).casefold().replace("_", " ").split():
+            words.append((part, match.start(), match.end()))
+    return words
+
+
+@dataclass(frozen=True)
+class SaidWord:
+    """One word of the transcript, with the segment it is in, its provider's confidence and its time."""
+
+    word: str
+    segment: int  # index into the transcript's segments
+    confidence: float | None
+    start: float
+    end: float
+    token_first: int  # the segment's whitespace tokens this word came from
+    token_last: int
+
+
+class Transcript:
+    """A batch's transcript as one run of canonical words, for finding quotes in it."""
+
+    def __init__(self, spoken: list) -> None:
+        self.spoken = spoken
+        self.words: list[SaidWord] = []
+        for index, part in enumerate(spoken):
+            self.words.extend(_said_words(index, part))
+        self.text = " " + " ".join(word.word for word in self.words) + " "
+        self.offsets = []  # where each word starts in self.text
+        position = 1
+        for word in self.words:
+            self.offsets.append(position)
+            position += len(word.word) + 1
+        self._positions: dict[str, list[int]] | None = None
+
+    def find(self, quoted: list[str]) -> list[int]:
+        """Where the words `quoted` stand in the transcript, one after the other: the index of each first word."""
+        needle = " " + " ".join(quoted) + " "
+        found, at = [], self.text.find(needle)
+        while at >= 0:
+            found.append(bisect.bisect_left(self.offsets, at + 1))
+            at = self.text.find(needle, at + 1)
+        return found
+
+    def closest(self, quoted: list[str]) -> tuple[int, int]:
+        """The stretch as long as the quote most like it (difflib's ratio), as (first word, end)."""
+        size = min(len(quoted), len(self.words))
+        if self._positions is None:
+            self._positions = {}
+            for index, word in enumerate(self.words):
+                self._positions.setdefault(word.word, []).append(index)
+        # Windows that share the most words with the quote; only those are compared in full.
+        shared: Counter[int] = Counter()
+        for offset, word in enumerate(quoted):
+            for index in self._positions.get(word, ()):
+                shared[max(0, min(index - offset, len(self.words) - size))] += 1
+        candidates = [start for start, _ in shared.most_common(40)] or [0]
+        matcher = difflib.SequenceMatcher(autojunk=False)
+        matcher.set_seq2(quoted)
+        best, best_ratio = candidates[0], -1.0
+        for start in sorted(candidates):
+            matcher.set_seq1([word.word for word in self.words[start : start + size]])
+            if matcher.quick_ratio() <= best_ratio:
+                continue
+            ratio = matcher.ratio()
+            if ratio > best_ratio:
+                best, best_ratio = start, ratio
+        return best, best + size
+
+    def passage(self, first: int, end: int) -> str:
+        """The transcript's own text of words first..end, as the segments have it."""
+        by_segment: dict[int, list[SaidWord]] = {}
+        for word in self.words[first:end]:
+            by_segment.setdefault(word.segment, []).append(word)
+        pieces = []
+        for segment, words in by_segment.items():
+            tokens = self.spoken[segment].text.split()
+            pieces.append(" ".join(tokens[min(w.token_first for w in words) : max(w.token_last for w in words) + 1]))
+        return " ".join(pieces)
+
+
+def _said_words(index: int, part) -> list[SaidWord]:
+    """A segment's canonical words, each with the confidence and time of the provider's words it came from."""
+    tokens = [(match.start(), match.end()) for match in re.finditer(r"\S+", part.text)]
+    token_starts = [start for start, _ in tokens]
+    scores = _token_scores(part, len(tokens))
+    words = []
+    for word, start, end in canonical_words(part.text):
+        first = bisect.bisect_right(token_starts, start) - 1
+        last = bisect.bisect_right(token_starts, end - 1) - 1
+        confidences = [scores[i][0] for i in range(first, last + 1) if scores[i][0] is not None]
+        words.append(
+            SaidWord(
+                word, index, min(confidences) if confidences else None, scores[first][1], scores[last][2], first, last
+            )
+        )
+    return words
+
+
+def _token_scores(part, count: int) -> list[tuple[float | None, float, float]]:
+    """(confidence, start, end) of each whitespace token of the segment's text, from the provider's words.
+
+    The text is the provider's words joined, unless an editor corrected it: then the words still standing are
+    matched to it, and a word the editor wrote has no confidence (the editor heard it).
+    """
+    plain = [(part.start, part.end)] * count
+    spoken = [w for w in part.words if isinstance(w, dict)]
+    if not spoken:
+        return [(None, start, end) for start, end in plain]
+    tokens = [_plain(token) for token in part.text.split()]
+    given = [_plain(str(w.get("punctuated_word") or w.get("word") or "")) for w in spoken]
+    scores: list[tuple[float | None, float, float]] = [(None, start, end) for start, end in plain]
+    matcher = difflib.SequenceMatcher(a=tokens, b=given, autojunk=False)
+    for block in matcher.get_matching_blocks():
+        for offset in range(block.size):
+            w = spoken[block.b + offset]
+            confidence = w.get("confidence")
+            scores[block.a + offset] = (
+                float(confidence) if isinstance(confidence, int | float) else None,
+                _seconds(w.get("start"), part.start),
+                _seconds(w.get("end"), part.end),
+            )
+    return scores
+
+
+def _plain(token: str) -> str:
+    return re.sub(r"[^\w]", "", token.casefold())
+
+
+def _seconds(value, fallback: float) -> float:
+    return float(value) if isinstance(value, int | float) else fallback

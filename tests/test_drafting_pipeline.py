@@ -84,7 +84,7 @@ def test_segments_become_batches_and_published_posts_on_the_beat(journalist, pro
     assert all(post.status == Post.Status.PUBLISHED and post.ai_assisted for post in first_two)
     # Twelve words said, reported in fifteen: too short to go live without an editor, auto-publishing or not.
     assert last.status == Post.Status.DRAFT and last.hold_reason == "It has 15 words, fewer than 40."
-    assert last.body == f"The speaker says: “{SENTENCES[0]}”" and last.quotes_checked
+    assert last.body == f"The speaker says: “{SENTENCES[0]}”" and last.checked
     for process in processes:
         process.assert_no_traceback()
 

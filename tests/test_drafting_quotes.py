@@ -12,7 +12,7 @@ from publishing.batching import flush_remaining, tick
 from publishing.brief import SpokenLine
 from publishing.drafters.offline import report
 from publishing.models import Batch, Post
-from publishing.quotes import Spoken, check_quotes
+from publishing.tracing import Sources, Spoken, trace
 from tests.test_drafting_backends import (
     SENTENCES,
     add_segments,
@@ -28,6 +28,10 @@ def emulator(request):
 
 TRUE_QUOTE = " Lovelace says: “Editors approve each draft before readers see it.”"
 FALSE_QUOTE = " She promises: “Editors approve every draft before readers see it.”"
+
+
+def check_quotes(text: str, spoken: list[Spoken], speakers: list[str] = ()):
+    return trace(text, Sources(spoken, context=list(speakers)))
 
 
 def queue_item(client, editor, post: Post) -> str:
@@ -53,10 +57,10 @@ def test_a_true_quote_from_mavera_is_auto_published_and_marked_checked(client, e
     post.refresh_from_db()
     assert "“Editors approve each draft before readers see it.”" in post.body
     assert post.status == Post.Status.PUBLISHED and post.hold_reason == ""
-    assert post.quotes_checked and post.unverified_quotes == []
-    assert "✓ Quotes checked" in queue_item(client, editor, post)
+    assert post.checked and post.untraced == []
+    assert "✓ Quotes, numbers and names checked" in queue_item(client, editor, post)
     form = client.get(reverse("admin:publishing_post_change", args=[post.pk])).content.decode()
-    assert "✓ Quotes checked" in form
+    assert "✓ Quotes, numbers and names checked" in form
 
 
 @pytest.mark.django_db
@@ -72,17 +76,24 @@ def test_a_false_quote_is_held_and_the_queue_shows_it_beside_the_closest_passage
     assert (
         post.hold_reason == "1 quote is not in the transcript (“Editors approve every draft before readers see it.”)."
     )
-    assert not post.quotes_checked
-    assert post.unverified_quotes == [
+    assert not post.checked
+    quote = "Editors approve every draft before readers see it."
+    start = post.body.index(quote)
+    assert post.untraced == [
         {
-            "quote": "Editors approve every draft before readers see it.",
+            "kind": "quote",
+            "text": quote,
+            "start": start,
+            "end": start + len(quote),
+            "why": "not in the transcript",
             "closest": "Editors approve each draft before readers see it,",
             "segments": [segments[3].pk],
         }
     ]
     item = queue_item(client, editor, post)
-    assert "Quotes checked" not in item
-    shown = item[item.index('class="unverified-quote"') :]
+    assert "names checked" not in item
+    assert f'<mark class="untraced-quote">{quote}</mark>' in item
+    shown = item[item.index('class="unverified-quote untraced-item"') :]
     assert "Editors approve every draft before readers see it." in shown
     assert "Closest passage: “Editors approve each draft before readers see it,”" in shown
     assert reverse("transcripts:segment_audio", args=[segments[3].pk]) in shown.split("</div>")[0]
@@ -95,7 +106,7 @@ def test_an_editor_correcting_the_quote_gets_the_mark(client, editor, event, emu
     post = drafting.draft_batch(Batch.objects.claim_segments(event.pk).pk)
     post.edit(editor, headline="", body=post.body.replace("every draft", "each draft"))
     post.refresh_from_db()
-    assert post.quotes_checked and post.unverified_quotes == []
+    assert post.checked and post.untraced == []
 
 
 def test_quotes_are_matched_word_for_word_whatever_the_case_and_punctuation():
@@ -111,8 +122,8 @@ def test_quotes_are_matched_word_for_word_whatever_the_case_and_punctuation():
         "arrive in June",
         "captions, May",
     ]
-    assert [u["quote"] for u in check.unverified] == ["arrive in June", "captions, May"]
-    assert "arrive in" in check.unverified[0]["closest"] and check.unverified[0]["segments"] == [2]
+    assert [u["text"] for u in check.untraced] == ["arrive in June", "captions, May"]
+    assert "arrive in" in check.untraced[0]["closest"] and check.untraced[0]["segments"] == [2]
     # An apostrophe inside a word does not close a single-quoted passage.
     assert check_quotes("‘we don’t know’", said).quotes == ["we don’t know"]
 
@@ -145,7 +156,8 @@ def test_the_offline_drafter_reports_in_the_third_person_with_attributed_quotes_
     spoken = [Spoken(n, line.text) for n, line in enumerate(lines)]
     body = report(lines, [])
     assert 80 <= len(body.split()) <= 120
-    assert check_quotes(body, spoken).passed and check_quotes(body, spoken).quotes
+    speakers = [line.speaker for line in lines]
+    assert check_quotes(body, spoken, speakers).passed and check_quotes(body, spoken).quotes
     framing = outside_quotes(body)
     # Only its own framing words outside the quotes: who says it, in the third person and present tense.
     assert re.fullmatch(r"(\s*(The speaker|Speaker \d) (says|adds|goes on|continues):\s*[.]?)+\s*", framing), framing
@@ -158,7 +170,7 @@ def test_the_offline_drafter_attributes_quotes_to_a_named_speaker():
     lines = [SpokenLine("Jane Doe", " ".join(LONG_TALK))]
     body = report(lines, [])
     assert body.startswith("Jane Doe says: “") and "The speaker" not in body
-    assert check_quotes(body, [Spoken(0, lines[0].text)]).passed
+    assert check_quotes(body, [Spoken(0, lines[0].text)], ["Jane Doe"]).passed
 
 
 @pytest.mark.django_db
@@ -172,7 +184,7 @@ def test_a_short_batch_waits_for_the_next_interval_and_is_drafted_with_it(event)
     (batch,) = tick(now + timedelta(seconds=event.batch_interval_seconds))
     assert set(batch.segments.values_list("pk", flat=True)) == {s.pk for s in first + later}
     post = drafting.draft_batch(batch.pk)
-    assert post.quotes_checked and post.hold_reason == ""
+    assert post.checked and post.hold_reason == ""
     assert all(sentence in post.body for sentence in SENTENCES[:4])
 
 
@@ -184,4 +196,4 @@ def test_the_final_flush_drafts_even_a_short_batch(event):
     assert batch.is_final
     post = drafting.draft_batch(batch.pk)
     assert post.body == f"The speaker says: “{SENTENCES[0]}”"
-    assert post.quotes_checked and post.hold_reason == "It has 15 words, fewer than 40."
+    assert post.checked and post.hold_reason == "It has 15 words, fewer than 40."
