@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass, field
 
 from publishing.models import Batch, Post
+from publishing.quotes import unsure_tokens
 from transcription.speakers import Speakers
 
 VOICE = "Live blog. 80-120 words, present tense."
@@ -36,6 +37,7 @@ class SpokenLine:
 
     speaker: str
     text: str
+    unsure: frozenset[int] = frozenset()  # tokens of `text` (split on spaces) the recognizer was unsure of
 
     def __str__(self) -> str:
         return f"{self.speaker}: {self.text}" if self.speaker else self.text
@@ -57,6 +59,7 @@ class Brief:
             f"Event: {self.event_title}.",
             "Write one live-blog update in plain text, in the live-blog voice: what is happening now, who said it.",
             "Keep speaker labels where the transcript has them. Do not invent facts or quotes.",
+            "Quote only words said in the transcript, word for word; write no number or name it does not hold.",
             DATA_ONLY,
         ]
         if self.glossary:
@@ -111,13 +114,19 @@ class Brief:
 def spoken_lines(batch: Batch) -> list[SpokenLine]:
     """The batch's segments as spoken (sessions interleaved by time), one line per run of one speaker."""
     speakers = Speakers.for_event(batch.event_id)
+    by_id = {part.segment_id: part for part in batch.sources().spoken}
     lines: list[SpokenLine] = []
     for segment in batch.segments.in_order():
         speaker = speakers.label(segment)
+        unsure = unsure_tokens(by_id[segment.pk]) if segment.pk in by_id else set()
         if lines and speaker == lines[-1].speaker:
-            lines[-1] = SpokenLine(speaker, f"{lines[-1].text} {segment.text}")
+            previous = lines[-1]
+            shift = len(previous.text.split())
+            lines[-1] = SpokenLine(
+                speaker, f"{previous.text} {segment.text}", previous.unsure | {shift + i for i in unsure}
+            )
         else:
-            lines.append(SpokenLine(speaker, segment.text))
+            lines.append(SpokenLine(speaker, segment.text, frozenset(unsure)))
     return lines
 
 

@@ -173,12 +173,12 @@ def numbers(text: str) -> list[Number]:
     tokens = [(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(lowered)]
     index = 0
     while index < len(tokens):
-        start, end, token = tokens[index]
+        start, _end, token = tokens[index]
         following = tokens[index + 1][2] if index + 1 < len(tokens) else ""
         digits = _DIGITS.match(lowered, start) if token[0] in "$£€¥0123456789" else None
         if digits:
             values, took_scale = _digit_values(digits, following)
-            stop = tokens[index + 1][1] if took_scale else max(end, digits.end())
+            stop = tokens[index + 1][1] if took_scale else digits.end()
             found.append(Number(start, stop, text[start:stop], frozenset(values)))
             if digits["min"] is not None and int(digits["min"]):
                 found.append(Number(start, stop, text[start:stop], frozenset({key(int(digits["min"]))})))

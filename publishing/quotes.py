@@ -191,6 +191,14 @@ def _said_words(index: int, part) -> list[SaidWord]:
     return words
 
 
+def unsure_tokens(part) -> set[int]:
+    """Which whitespace tokens of a segment's text its recognizer was unsure of (below `part.unsure_below`)."""
+    scores = _token_scores(part, len(part.text.split()))
+    return {
+        i for i, (confidence, _, _) in enumerate(scores) if confidence is not None and confidence < part.unsure_below
+    }
+
+
 def _token_scores(part, count: int) -> list[tuple[float | None, float, float]]:
     """(confidence, start, end) of each whitespace token of the segment's text, from the provider's words.
 

@@ -64,7 +64,7 @@ def trace(text: str, sources: Sources) -> Trace:
     # Outside quotations: a quote's numbers and names are checked with its words.
     prose = _blank_out(text, quoted)
     said = "\n".join([*(part.text for part in sources.spoken), *sources.context])
-    _trace_numbers(prose, values(said) | _date_values(sources.dates), result)
+    _trace_numbers(prose, values(said), sources.dates, result)
     _trace_names(prose, said, sources, result)
     result.untraced.sort(key=lambda item: item["start"])
     return result
@@ -142,19 +142,31 @@ def _blank_out(text: str, quoted) -> str:
     return "".join(pieces)
 
 
-def _date_values(dates: list[datetime]) -> set[float]:
-    """The numbers in which the event's own date and time may be written: year, day, hour (12 and 24), minute."""
-    found: set[float] = set()
+_MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
+_NEAR_A_MONTH = re.compile(rf"(?i)\b(?:{_MONTHS})\b")
+_TIME_WORDS = re.compile(r"(?i)^\s*(?:[ap]\.?m\b\.?|o['’]clock\b|h\b)")
+
+
+def _restates_event_date(prose: str, number, dates: list[datetime]) -> bool:
+    """Whether `number` is a year, a day next to a month, or a time of the event's own start or end."""
+    text = number.text
+    whole = {value for value in number.values if value == int(value)}
     for moment in dates:
-        found |= {moment.year, moment.day, moment.month, moment.hour, moment.hour % 12 or 12}
-        if moment.minute:
-            found.add(moment.minute)
-    return {float(value) for value in found}
+        if moment.year in whole and re.fullmatch(r"\d{4}", text):
+            return True
+        is_time = ":" in text or _TIME_WORDS.match(prose[number.end : number.end + 8])
+        hours = {moment.hour, moment.hour % 12 or 12}
+        if is_time and (whole & hours or (":" in text and moment.minute in whole)):
+            return True
+        around = prose[max(0, number.start - 12) : number.end + 12]
+        if moment.day in whole and _NEAR_A_MONTH.search(around):
+            return True
+    return False
 
 
-def _trace_numbers(prose: str, said: set[float], result: Trace) -> None:
+def _trace_numbers(prose: str, said: set[float], dates: list[datetime], result: Trace) -> None:
     for number in numbers(prose):
-        if not number.values & said:
+        if not number.values & said and not _restates_event_date(prose, number, dates):
             result.untraced.append(
                 {
                     "kind": NUMBER,

@@ -1,7 +1,7 @@
 """The offline drafter: reports the batch's most telling sentences as attributed quotations, the same every time.
 
 It writes no words of the speakers' own outside quotation marks and none of its own inside them: each quotation is
-a stretch of the transcript as said, so every post it drafts passes the quote check.
+a stretch of the transcript as said and heard with confidence, so every post it drafts passes the check.
 """
 
 import re
@@ -73,6 +73,8 @@ _STOPWORDS = frozenset(
 # An unpunctuated run (the offline recognizer writes no punctuation) is quoted in pieces of at most this many words.
 _LONGEST_PIECE = 25
 _LONGEST_QUOTE = 45
+# A confident stretch shorter than this between unsure words is left out: too little to quote.
+_SHORTEST_PIECE = 4
 _VERBS = ("says", "adds", "goes on", "continues")
 
 
@@ -80,6 +82,7 @@ _VERBS = ("says", "adds", "goes on", "continues")
 class Sentence:
     speaker: str  # the speaker's name or label ("Speaker 2"), or "" when the transcript has none
     text: str
+    follows_on: bool = True  # said right after the sentence before it: nothing left out between them
 
 
 def _pieces(text: str) -> list[str]:
@@ -95,9 +98,26 @@ def _sentences(lines: list[SpokenLine]) -> list[Sentence]:
     sentences = []
     for line in lines:
         # Quotation marks inside speech would end our quotation early: the check ignores punctuation anyway.
-        text = re.sub(r"[“”\"]", "", line.text)
-        for sentence in re.split(r"(?<=[.!?])\s+", text):
-            sentences.extend(Sentence(line.speaker, piece) for piece in _pieces(sentence.strip()))
+        tokens = [re.sub(r"[“”\"«»‹›„「」『』]|(?<!\w)['‘’]|['‘’](?!\w)", "", token) for token in line.text.split()]
+        # Words the recognizer was unsure of are never quoted: the stretch around them is quoted in pieces.
+        stretches, current = [], []
+        for index, token in enumerate(tokens):
+            if index in line.unsure:
+                stretches.append(current)
+                current = []
+            elif token:
+                current.append(token)
+        stretches.append(current)
+        follows_on = True
+        for stretch in stretches:
+            if len(stretch) < _SHORTEST_PIECE:
+                follows_on = False
+                continue
+            for sentence in re.split(r"(?<=[.!?])\s+", " ".join(stretch)):
+                for piece in _pieces(sentence.strip()):
+                    sentences.append(Sentence(line.speaker, piece, follows_on))
+                    follows_on = True
+            follows_on = False
     return [sentence for sentence in sentences if sentence.text]
 
 
@@ -112,7 +132,7 @@ def _compose(sentences: list[Sentence], chosen: list[int]) -> str:
     previous = None
     for index in sorted(chosen):
         sentence = sentences[index]
-        continues = runs and previous == index - 1 and runs[-1][0] == sentence.speaker
+        continues = runs and previous == index - 1 and runs[-1][0] == sentence.speaker and sentence.follows_on
         if continues and len(" ".join([*runs[-1][1], sentence.text]).split()) <= _LONGEST_QUOTE:
             runs[-1][1].append(sentence.text)
         else:
@@ -164,7 +184,9 @@ def report(lines: list[SpokenLine], glossary: list[str]) -> str:
         words = sentences[index].text.split()
         room = MAX_WORDS - len(_compose(sentences, [*chosen, index]).split()) + len(words)
         if room >= 3:
-            sentences[index] = Sentence(sentences[index].speaker, " ".join(words[:room]) + "…")
+            sentences[index] = Sentence(
+                sentences[index].speaker, " ".join(words[:room]) + "…", sentences[index].follows_on
+            )
             chosen.append(index)
     return _compose(sentences, chosen)
 
