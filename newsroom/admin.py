@@ -49,6 +49,7 @@ class EventAdmin(admin.ModelAdmin):
                     "style_notes",
                     "batch_interval_seconds",
                     "auto_publish",
+                    "readers_hear_quotes",
                     "credit_cap",
                     "credits",
                     "drafting_paused_reason",

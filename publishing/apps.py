@@ -4,18 +4,25 @@ from django.apps import AppConfig
 from django.db.models.signals import post_delete, post_save
 
 from events.signals import event_ended
-from transcription.signals import stream_ended, stream_failed
+from transcription.signals import audio_purged, stream_ended, stream_failed
 
 
 class PublishingConfig(AppConfig):
     name = "publishing"
 
     def ready(self) -> None:
+        from events.models import Event
         from publishing import checks  # noqa: F401  (registers the drafter's check)
         from publishing.alerts import alert_stream_failed
         from publishing.batching import flush_remaining_receiver
+        from publishing.clips import (
+            audio_purged_receiver,
+            clip_deleted_receiver,
+            event_switch_receiver,
+            post_clips_receiver,
+        )
         from publishing.live_queue import post_saved_receiver
-        from publishing.models import Picture, Post
+        from publishing.models import Picture, Post, QuoteClip
         from publishing.pictures import picture_deleted_receiver
 
         # What the last beat did not take becomes the final batch, once the event or a stream ends.
@@ -25,3 +32,8 @@ class PublishingConfig(AppConfig):
         # Open draft queues look again when a post of their event changes (publishing.live_queue).
         post_save.connect(post_saved_receiver, sender=Post, dispatch_uid="publishing-queue-post-saved")
         post_delete.connect(picture_deleted_receiver, sender=Picture, dispatch_uid="publishing-picture-files-deleted")
+        # Readers hear the quote: public clips follow the post, the event's switch and the audio's retention.
+        post_save.connect(post_clips_receiver, sender=Post, dispatch_uid="publishing-clips-follow-post")
+        post_save.connect(event_switch_receiver, sender=Event, dispatch_uid="publishing-clips-follow-event")
+        audio_purged.connect(audio_purged_receiver, dispatch_uid="publishing-clips-audio-purged")
+        post_delete.connect(clip_deleted_receiver, sender=QuoteClip, dispatch_uid="publishing-clip-files-deleted")

@@ -1,9 +1,11 @@
-"""Handing batches and alerts to the Celery workers, by task name: what raises them stays below publishing.tasks."""
+"""Handing batches, alerts and quote clips to the Celery workers, by task name: what raises them stays
+below publishing.tasks."""
 
 from celery import current_app
 
 DRAFT_BATCH = "publishing.tasks.draft_batch"
 DELIVER_ALERT = "publishing.tasks.deliver_alert"
+MAKE_QUOTE_CLIPS = "publishing.tasks.make_quote_clips"
 
 
 def enqueue_drafting(*batch_ids: int) -> None:
@@ -15,3 +17,9 @@ def enqueue_drafting(*batch_ids: int) -> None:
 
 def enqueue_alert_delivery(alert_id: int) -> None:
     current_app.send_task(DELIVER_ALERT, (alert_id,))
+
+
+def enqueue_quote_clips(*post_ids: int) -> None:
+    with current_app.producer_or_acquire() as producer:
+        for post_id in post_ids:
+            current_app.send_task(MAKE_QUOTE_CLIPS, (post_id,), producer=producer)

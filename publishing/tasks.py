@@ -1,4 +1,4 @@
-"""Celery tasks: the beat's batching tick, drafting a batch, scheduled publishing, alert delivery."""
+"""Celery tasks: the beat's batching tick, drafting a batch, scheduled publishing, alert delivery, quote clips."""
 
 import logging
 
@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from publishing import alerts, batching, drafting
+from publishing import alerts, batching, clips, drafting
 from publishing.drafters.base import DraftingUnavailable
 from publishing.models import Batch, Post
 
@@ -61,3 +61,10 @@ def publish_due_posts() -> int:
                 post.publish()
                 count += 1
     return count
+
+
+@shared_task(name="publishing.tasks.make_quote_clips", autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def make_quote_clips(post_id: int) -> int:
+    """Cut a published post's traced quotes into public clips, here and not in the web process; a retry makes
+    none twice. Returns the number made."""
+    return len(clips.make_clips(post_id))

@@ -176,9 +176,14 @@ def older_than(event: Event, before: int | None):
     return posts
 
 
+def with_clips(posts, event: Event):
+    """Posts to render, with their quotes' clips when the event lets readers hear them."""
+    return posts.prefetch_related("quote_clips") if event.readers_hear_quotes else posts
+
+
 def older_page(event: Event, before: int | None) -> tuple[list[Post], int | None]:
     """One page below the cursor, and the cursor for the page after it (None at the first post)."""
-    posts = list(older_than(event, before)[: PAGE_SIZE + 1])
+    posts = list(with_clips(older_than(event, before), event)[: PAGE_SIZE + 1])
     page = posts[:PAGE_SIZE]
     return page, page[-1].pk if len(posts) > PAGE_SIZE else None
 
@@ -240,7 +245,7 @@ def changes_since(event: Event, after: int, change_seq: int | None = None) -> di
     start = page_start(latest, after)
     end = page_end(latest, start)
     changed = list(
-        Post.objects.filter(event=event, change_seq__gt=start, change_seq__lte=end)
+        with_clips(Post.objects.filter(event=event, change_seq__gt=start, change_seq__lte=end), event)
         .select_related("author", "picture")
         .order_by("change_seq")
     )

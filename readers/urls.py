@@ -1,4 +1,4 @@
-"""The readers' URLs: the index, event pages, permalinks, cursor JSON, feed, widget, API and pictures."""
+"""The readers' URLs: the index, event pages, permalinks, cursor JSON, feed, widget, API, pictures and clips."""
 
 from django.urls import path, re_path
 
@@ -20,4 +20,5 @@ urlpatterns = [
     re_path(
         r"^media/pictures/(?P<name>[0-9a-f]{32}-[0-9]{1,4}w\.(?:jpg|png|webp))$", views.picture_file, name="picture"
     ),
+    re_path(r"^media/clips/(?P<name>[0-9a-f]{32}\.flac)$", views.clip_file, name="clip"),
 ]

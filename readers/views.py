@@ -15,6 +15,7 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_safe
 
 from events.models import Event
+from publishing.clips import clips_storage
 from publishing.pictures import pictures_storage
 from readers import changes
 from readers.jsonld import live_blog_posting, script_text
@@ -175,7 +176,9 @@ def event_embed(request, slug):
 @require_safe
 def post_detail(request, slug, post_id):
     event = get_object_or_404(Event.objects.public(), slug=slug)
-    post = get_object_or_404(event.posts.published().select_related("author", "picture"), pk=post_id)
+    post = get_object_or_404(
+        changes.with_clips(event.posts.published().select_related("author", "picture"), event), pk=post_id
+    )
     base = changes.site_base(request)
     return render(
         request,
@@ -204,6 +207,45 @@ def picture_file(request, name):
     response = FileResponse(file, content_type=PICTURE_TYPES[name.rsplit(".", 1)[1]])
     # A rendition's name is new for every upload, so its bytes never change.
     patch_cache_control(response, public=True, max_age=365 * 24 * 3600, immutable=True)
+    return response
+
+
+@require_safe
+def clip_file(request, name):
+    """A quote's clip from the clips storage. The URL pattern admits only the names publishing.clips gives, so
+    no path reaches outside that storage, let alone the private archive. Media elements ask for byte ranges."""
+    try:
+        with clips_storage().open(name) as file:
+            data = file.read()  # a quote's few seconds: tens of kilobytes
+    except FileNotFoundError:
+        raise Http404("No such clip") from None
+    response = _byte_range(request, data, "audio/flac")
+    # A clip's name is new for every clip, so its bytes never change.
+    patch_cache_control(response, public=True, max_age=365 * 24 * 3600, immutable=True)
+    return response
+
+
+_RANGE = re.compile(r"bytes=([0-9]{1,15})?-([0-9]{1,15})?")
+
+
+def _byte_range(request: HttpRequest, data: bytes, content_type: str) -> HttpResponse:
+    """The whole file, or the one byte range the Range header asks for (Safari plays no media without)."""
+    size = len(data)
+    match = _RANGE.fullmatch(request.headers.get("Range", ""))
+    if not match or not (match[1] or match[2]):
+        response = HttpResponse(data, content_type=content_type)
+    else:
+        if match[1]:
+            first, last = int(match[1]), min(int(match[2]) if match[2] else size - 1, size - 1)
+        else:
+            first, last = max(0, size - int(match[2])), size - 1
+        if first >= size or first > last:
+            response = HttpResponse(status=416)
+            response["Content-Range"] = f"bytes */{size}"
+            return response
+        response = HttpResponse(data[first : last + 1], status=206, content_type=content_type)
+        response["Content-Range"] = f"bytes {first}-{last}/{size}"
+    response["Accept-Ranges"] = "bytes"
     return response
 
 

@@ -7,6 +7,7 @@ The tables are the specification. A URL added to the project without a row here 
 from __future__ import annotations
 
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -16,6 +17,7 @@ from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
+from django.core.files.base import ContentFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
@@ -24,7 +26,8 @@ from events.models import Event
 from events.roles import create_roles
 from liveblog_site.asgi import application
 from liveblog_site.routing import reader_routes, studio_routes
-from publishing.models import Alert, Batch, Post
+from publishing.clips import clips_storage
+from publishing.models import Alert, Batch, Post, QuoteClip
 from publishing.pictures import add_picture
 from tests import factories
 from tests.emulators.studio import Studio, session_cookie
@@ -126,6 +129,7 @@ def admin_rows() -> list[Row]:
 
 
 PICTURE_ROUTE = r"^media/pictures/(?P<name>[0-9a-f]{32}-[0-9]{1,4}w\.(?:jpg|png|webp))$"
+CLIP_ROUTE = r"^media/clips/(?P<name>[0-9a-f]{32}\.flac)$"
 
 
 def site_rows() -> list[Row]:
@@ -182,6 +186,9 @@ def site_rows() -> list[Row]:
         # Pictures are public; the pattern admits rendition names only (test_pictures tries the rest).
         Row(PICTURE_ROUTE, "/media/pictures/{picture}", PUBLIC),
         Row(PICTURE_ROUTE, "/media/pictures/" + "0" * 32 + "-480w.jpg", everyone(404)),
+        # Quote clips are public; the pattern admits clip names only (test_quote_clips tries the archive's).
+        Row(CLIP_ROUTE, "/media/clips/{clip}", PUBLIC),
+        Row(CLIP_ROUTE, "/media/clips/" + "0" * 32 + ".flac", everyone(404)),
         Row("studio/<slug:slug>/pictures/", "/studio/{slug}/pictures/", {**everyone(405), ANON: LOGIN}),  # a POST
     ]
 
@@ -232,6 +239,8 @@ def world(roles_again, event, journalist, other_journalist, editor, reader):
     post = Post.objects.create(event=event, batch=batch, body="The keynote opens.")
     post.publish()
     picture = add_picture(upload(jpeg(600, 400)), event=event, post=post, alt_text="The stage")
+    clip_name = clips_storage().save(f"{secrets.token_hex(16)}.flac", ContentFile(b"fLaC"))
+    QuoteClip.objects.create(post=post, index=0, quote="Opening.", session=session, start=0, end=3, name=clip_name)
     draft = Post.objects.create(event=event, body="Not yet.")
     alert = Alert.objects.create(kind=Alert.Kind.BATCH_FAILED, event=event, message="Mavera answered 500.")
     return {
@@ -247,6 +256,7 @@ def world(roles_again, event, journalist, other_journalist, editor, reader):
         "post": post.pk,
         "draft": draft.pk,
         "picture": picture.renditions[0]["name"],
+        "clip": clip_name,
         "user": journalist.pk,
         "group": Group.objects.get(name="Editors").pk,
         "users": {ANON: None, READER: reader, JOURNO: journalist, OTHER: other_journalist, EDITOR: editor},

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from transcription import archive
 from transcription.models import StreamSession
+from transcription.signals import audio_purged
 
 # Ids per query: far below SQLite's limit on a query's variables.
 BATCH = 500
@@ -62,7 +63,8 @@ def find_expired(now: datetime | None = None, *, event_slug: str | None = None) 
 
 
 def purge(expired: Expired) -> tuple[int, int]:
-    """Delete the archives found expired; returns (archives purged, files deleted)."""
+    """Delete the archives found expired, and (audio_purged) the public clips cut from them; returns
+    (archives purged, files deleted)."""
     purged = files = 0
     for pk in [*expired.sessions, *expired.orphans]:
         deleted = archive.delete_archive(pk)
@@ -70,6 +72,7 @@ def purge(expired: Expired) -> tuple[int, int]:
         files += deleted
     for ids in _batches(expired.sessions):
         StreamSession.objects.filter(pk__in=ids).exclude(audio_file="").update(audio_file="")
+        audio_purged.send(sender=StreamSession, session_ids=ids)
     return purged, files
 
 

@@ -9,3 +9,7 @@ stream_ended = Signal()
 # Sent when a stream's speech provider gave up on it (the session then fails), with event_id, session_id
 # and message: publishing alerts the desk.
 stream_failed = Signal()
+
+# Sent when the retention purge has deleted sessions' audio, with session_ids: publishing takes down the
+# public clips cut from it.
+audio_purged = Signal()

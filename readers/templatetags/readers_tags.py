@@ -1,4 +1,5 @@
-"""Template filters for the readers' pages: times in the event's zone, post bodies as safe HTML, author labels."""
+"""Template filters for the readers' pages: times in the event's zone, post bodies as safe HTML (with their quotes'
+players), author labels."""
 
 import zoneinfo
 from datetime import datetime
@@ -6,7 +7,7 @@ from datetime import datetime
 from django import template
 from django.utils.safestring import SafeString
 
-from readers import changes, sanitize
+from readers import changes, quote_players, sanitize
 
 register = template.Library()
 
@@ -19,6 +20,11 @@ def in_zone(value: datetime, zone: str) -> datetime:
 @register.filter
 def post_body(text: str) -> SafeString:
     return sanitize.body_html(text)
+
+
+@register.filter
+def body_with_quote_players(post, event) -> SafeString:
+    return quote_players.body_with_players(post, event)
 
 
 @register.filter
