@@ -13,7 +13,8 @@ COMMON_AT_SENTENCE_START = 3.5
 _PARTICLES = {"of", "the", "de", "del", "della", "der", "den", "van", "von", "da", "di", "du", "la", "le", "al", "bin"}
 # Capitalised by rule, not because they name someone.
 _NEVER_NAMES = {"i", "i'm", "i've", "i'll", "i'd", "mr", "mrs", "ms", "dr", "prof", "sir", "dame", "st"}
-_TOKEN = re.compile(r"[^\W\d_][\w'’.-]*[\w]|[^\W\d_]|[.!?…:;\n]+|[\"“”„«»‹›「」『』()\[\]—–]")
+_TOKEN = re.compile(r"[^\W\d_][\w'’.-]*[\w]|[^\W\d_]|[.!?…:;\n]+|[,\"“”„«»‹›「」『』()\[\]—–]")
+_WORD = re.compile(r"[^\W_][\w'’.-]*")
 _SENTENCE_BREAK = re.compile(r"^[.!?…:;\n]+$")
 
 
@@ -28,9 +29,10 @@ class Name:
 def words_of(text: str) -> list[str]:
     """A name's or a source's words as they are looked up: case-folded, no possessive, no dots."""
     found = []
-    for word in re.findall(r"[^\W_][\w'’.-]*", text):
-        word = re.sub(r"['’]s?$", "", word.casefold()).replace(".", "")
-        found.append(word)
+    for word in _WORD.findall(text.casefold()):
+        if word.endswith(("'s", "’s")):
+            word = word[:-2]
+        found.append(word.rstrip("'’").replace(".", ""))
     return [word for word in found if word]
 
 

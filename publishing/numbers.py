@@ -28,6 +28,10 @@ _DENOMINATORS = (
 )
 # Said so often as something else ("one of them", "first of all", "a second") that they are not read as numbers.
 _NOT_COUNTED = {"one", "first", "second", "once"}
+_STARTS_A_NUMBER = {*_UNITS, *_TENS, *_ORDINALS, "a", "an", "half", "dozen"}
+_MAY_HOLD_A_NUMBER = re.compile(
+    r"\d|\b(?:{})".format("|".join(sorted({*_UNITS, *_TENS, *_ORDINALS, "half", "dozen"} - {"a", "an"})))
+)
 _TAKES_ONE = {"hundred", "point", *_SCALES, *_DENOMINATORS}
 _WORD = re.compile(r"[a-z]+(?:-[a-z]+)*")
 _DIGITS = re.compile(
@@ -170,6 +174,8 @@ def numbers(text: str) -> list[Number]:
     """Every number in `text`, in order, digits and words alike."""
     lowered = text.lower()
     found: list[Number] = []
+    if not _MAY_HOLD_A_NUMBER.search(lowered):
+        return found
     tokens = [(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(lowered)]
     index = 0
     while index < len(tokens):
@@ -184,8 +190,9 @@ def numbers(text: str) -> list[Number]:
                 found.append(Number(start, stop, text[start:stop], frozenset({key(int(digits["min"]))})))
             index += 2 if took_scale else 1
             continue
-        words = [t[2] for t in tokens[index : index + 12]]
-        said = _word_values(words, 0) if _WORD.fullmatch(token) else None
+        said = None
+        if token in _STARTS_A_NUMBER or ("-" in token and _WORD.fullmatch(token)):
+            said = _word_values([t[2] for t in tokens[index : index + 12]], 0)
         if said:
             used, values = said
             stop = tokens[index + used - 1][1]

@@ -9,6 +9,7 @@ import difflib
 import re
 from collections import Counter
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from publishing.numbers import numbers
 
@@ -21,6 +22,7 @@ _SINGLE = "'‘‚’"
 _SENTENCE_END = re.compile(r"[.!?…](?=[\s\"”’»«›]|$)|\n")
 _BLOCK_QUOTE = re.compile(r"^[ \t]{0,3}>[ \t]?(.*)$", re.MULTILINE)
 _WORD = re.compile(r"\w+(?:['’]\w+)*")
+_PLAIN_WORD = re.compile(r"[^\W_]+")
 
 
 @dataclass(frozen=True)
@@ -93,13 +95,15 @@ def canonical_words(text: str) -> list[tuple[str, int, int]]:
                 words.append(("#" + "/".join(f"{v:g}" for v in sorted(number.values)), number.start, number.end))
                 emitted = index
             continue
-        for part in re.sub(r"['’]", "", match.group()).casefold().replace("_", " ").split():
-            words.append((part, match.start(), match.end()))
+        word = match.group().replace("'", "").replace("’", "").casefold()
+        if "_" in word:
+            words.extend((part, match.start(), match.end()) for part in word.replace("_", " ").split())
+        else:
+            words.append((word, match.start(), match.end()))
     return words
 
 
-@dataclass(frozen=True)
-class SaidWord:
+class SaidWord(NamedTuple):
     """One word of the transcript, with the segment it is in, its provider's confidence and its time."""
 
     word: str
@@ -107,25 +111,47 @@ class SaidWord:
     confidence: float | None
     start: float
     end: float
-    token_first: int  # the segment's whitespace tokens this word came from
-    token_last: int
+    char_start: int  # where in the segment's text the word was written
+    char_end: int
 
 
 class Transcript:
-    """A batch's transcript as one run of canonical words, for finding quotes in it."""
+    """A batch's transcript as one run of canonical words, for finding quotes in it.
+
+    Only the words are read up front; a word's confidence, time and place are read for the segments a quote
+    is found in, when asked (`said`).
+    """
 
     def __init__(self, spoken: list) -> None:
         self.spoken = spoken
-        self.words: list[SaidWord] = []
+        self.words: list[str] = []
+        self.segment_of: list[int] = []
+        self.first_word: list[int] = []  # of each segment, in self.words
         for index, part in enumerate(spoken):
-            self.words.extend(_said_words(index, part))
-        self.text = " " + " ".join(word.word for word in self.words) + " "
+            written = _word_strings(part.text)
+            self.first_word.append(len(self.words))
+            self.words.extend(written)
+            self.segment_of.extend([index] * len(written))
+        self.text = " " + " ".join(self.words) + " "
         self.offsets = []  # where each word starts in self.text
         position = 1
         for word in self.words:
             self.offsets.append(position)
-            position += len(word.word) + 1
+            position += len(word) + 1
+        # Every value said, from the numbers' canonical words ("#40", "#14/2"): no second reading of the text.
+        self.values = {float(v) for word in self.words if word[0] == "#" for v in word[1:].split("/")}
         self._positions: dict[str, list[int]] | None = None
+        self._details: dict[int, list[SaidWord]] = {}
+
+    def said(self, first: int, end: int) -> list[SaidWord]:
+        """Words first..end with their segment, confidence, time and place in the segment's text."""
+        found = []
+        for index in range(first, end):
+            segment = self.segment_of[index]
+            if segment not in self._details:
+                self._details[segment] = _said_words(segment, self.spoken[segment])
+            found.append(self._details[segment][index - self.first_word[segment]])
+        return found
 
     def find(self, quoted: list[str]) -> list[int]:
         """Where the words `quoted` stand in the transcript, one after the other: the index of each first word."""
@@ -142,7 +168,7 @@ class Transcript:
         if self._positions is None:
             self._positions = {}
             for index, word in enumerate(self.words):
-                self._positions.setdefault(word.word, []).append(index)
+                self._positions.setdefault(word, []).append(index)
         # Windows that share the most words with the quote; only those are compared in full.
         shared: Counter[int] = Counter()
         for offset, word in enumerate(quoted):
@@ -153,7 +179,7 @@ class Transcript:
         matcher.set_seq2(quoted)
         best, best_ratio = candidates[0], -1.0
         for start in sorted(candidates):
-            matcher.set_seq1([word.word for word in self.words[start : start + size]])
+            matcher.set_seq1(self.words[start : start + size])
             if matcher.quick_ratio() <= best_ratio:
                 continue
             ratio = matcher.ratio()
@@ -164,30 +190,38 @@ class Transcript:
     def passage(self, first: int, end: int) -> str:
         """The transcript's own text of words first..end, as the segments have it."""
         by_segment: dict[int, list[SaidWord]] = {}
-        for word in self.words[first:end]:
+        for word in self.said(first, end):
             by_segment.setdefault(word.segment, []).append(word)
         pieces = []
         for segment, words in by_segment.items():
-            tokens = self.spoken[segment].text.split()
-            pieces.append(" ".join(tokens[min(w.token_first for w in words) : max(w.token_last for w in words) + 1]))
+            text = self.spoken[segment].text
+            start = text.rfind(" ", 0, words[0].char_start) + 1  # whole tokens, punctuation and all
+            end = text.find(" ", words[-1].char_end)
+            pieces.append(text[start : None if end < 0 else end])
         return " ".join(pieces)
+
+
+def _word_strings(text: str) -> list[str]:
+    """canonical_words(text) without their places: the same words, read faster where no number is written."""
+    if numbers(text):
+        return [word for word, _, _ in canonical_words(text)]
+    return _PLAIN_WORD.findall(text.casefold().replace("'", "").replace("’", ""))
 
 
 def _said_words(index: int, part) -> list[SaidWord]:
     """A segment's canonical words, each with the confidence and time of the provider's words it came from."""
-    tokens = [(match.start(), match.end()) for match in re.finditer(r"\S+", part.text)]
-    token_starts = [start for start, _ in tokens]
-    scores = _token_scores(part, len(tokens))
+    written = canonical_words(part.text)
+    if not part.words:
+        return [SaidWord(word, index, None, part.start, part.end, start, end) for word, start, end in written]
+    token_starts = [match.start() for match in re.finditer(r"\S+", part.text)]
+    scores = _token_scores(part, len(token_starts))
     words = []
-    for word, start, end in canonical_words(part.text):
+    for word, start, end in written:
         first = bisect.bisect_right(token_starts, start) - 1
         last = bisect.bisect_right(token_starts, end - 1) - 1
         confidences = [scores[i][0] for i in range(first, last + 1) if scores[i][0] is not None]
-        words.append(
-            SaidWord(
-                word, index, min(confidences) if confidences else None, scores[first][1], scores[last][2], first, last
-            )
-        )
+        confidence = min(confidences) if confidences else None
+        words.append(SaidWord(word, index, confidence, scores[first][1], scores[last][2], start, end))
     return words
 
 

@@ -63,9 +63,9 @@ def trace(text: str, sources: Sources) -> Trace:
         _trace_quote(quotation, transcript, result)
     # Outside quotations: a quote's numbers and names are checked with its words.
     prose = _blank_out(text, quoted)
-    said = "\n".join([*(part.text for part in sources.spoken), *sources.context])
-    _trace_numbers(prose, values(said), sources.dates, result)
-    _trace_names(prose, said, sources, result)
+    context = "\n".join(sources.context)
+    _trace_numbers(prose, transcript.values | values(context), sources.dates, result)
+    _trace_names(prose, "\n".join([*(part.text for part in sources.spoken), context]), sources, result)
     result.untraced.sort(key=lambda item: item["start"])
     return result
 
@@ -102,7 +102,7 @@ def _trace_quote(quotation, transcript: Transcript, result: Trace) -> None:
             }
         )
         return
-    words = transcript.words[first:end]
+    words = transcript.said(first, end)
     segments = [transcript.spoken[word.segment] for word in words]
     if len({segment.session_id for segment in segments}) == 1 and segments[0].session_id is not None:
         result.traced_quotes.append(
@@ -119,16 +119,15 @@ def _trace_quote(quotation, transcript: Transcript, result: Trace) -> None:
 def _unsure(transcript: Transcript, first: int, end: int) -> list[str]:
     """The words of transcript[first:end] heard with less confidence than their provider's threshold."""
     unsure = []
-    for word in transcript.words[first:end]:
+    for word in transcript.said(first, end):
         threshold = transcript.spoken[word.segment].unsure_below
         if word.confidence is not None and word.confidence < threshold:
-            tokens = transcript.spoken[word.segment].text.split()
-            unsure.append(" ".join(tokens[word.token_first : word.token_last + 1]))
+            unsure.append(transcript.spoken[word.segment].text[word.char_start : word.char_end])
     return list(dict.fromkeys(unsure))
 
 
 def _segment_ids(transcript: Transcript, first: int, end: int) -> list[int]:
-    return list(dict.fromkeys(transcript.spoken[word.segment].segment_id for word in transcript.words[first:end]))
+    return list(dict.fromkeys(transcript.spoken[word.segment].segment_id for word in transcript.said(first, end)))
 
 
 def _blank_out(text: str, quoted) -> str:
@@ -144,6 +143,7 @@ def _blank_out(text: str, quoted) -> str:
 
 _MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
 _NEAR_A_MONTH = re.compile(rf"(?i)\b(?:{_MONTHS})\b")
+_CLOCK = re.compile(r"(\d{1,2})[:.](\d{2})(?:\s*[ap]\.?m\.?)?", re.IGNORECASE)
 _TIME_WORDS = re.compile(r"(?i)^\s*(?:[ap]\.?m\b\.?|o['’]clock\b|h\b)")
 
 
@@ -154,11 +154,13 @@ def _restates_event_date(prose: str, number, dates: list[datetime]) -> bool:
     for moment in dates:
         if moment.year in whole and re.fullmatch(r"\d{4}", text):
             return True
-        is_time = ":" in text or _TIME_WORDS.match(prose[number.end : number.end + 8])
-        hours = {moment.hour, moment.hour % 12 or 12}
-        if is_time and (whole & hours or (":" in text and moment.minute in whole)):
+        clock = _CLOCK.fullmatch(text)  # 14:30, or 14.30 as British style writes it
+        if clock and int(clock[1]) in {moment.hour, moment.hour % 12 or 12} and int(clock[2]) == moment.minute:
             return True
-        around = prose[max(0, number.start - 12) : number.end + 12]
+        is_time = _TIME_WORDS.match(prose[number.end : number.end + 8])
+        if is_time and whole & {moment.hour, moment.hour % 12 or 12}:
+            return True
+        around = prose[max(0, number.start - 20) : number.end + 20]
         if moment.day in whole and _NEAR_A_MONTH.search(around):
             return True
     return False

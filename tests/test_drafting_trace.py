@@ -204,3 +204,19 @@ def test_speaker_names_and_the_event_s_details_count_as_said(event, emulator):
     post.refresh_from_db()
     assert post.checked and post.status == Post.Status.PUBLISHED, post.untraced
     assert StreamSession.objects.get(pk=segments[0].session_id).provider == "offline"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "We don't know yet, says the mayor's office; the speakers' notes (real-time) are 'late'.",
+        "Straße, ÉCOLE, naïve café_bar — O’Neill’s rock 'n' roll… “quoted” «guillemets»",
+        "forty per cent of $3.5 million, at 14:00, the 5th, a third, two million in 2026",
+    ],
+)
+def test_the_transcript_reads_each_segment_s_words_as_a_quote_is_read(text):
+    from publishing.quotes import Transcript, canonical_words
+
+    transcript = Transcript([Spoken(1, text)])
+    assert transcript.words == [word for word, _, _ in canonical_words(text)]
+    assert [word.word for word in transcript.said(0, len(transcript.words))] == transcript.words
