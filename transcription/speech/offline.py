@@ -215,8 +215,8 @@ class _Utterances:
         words = self.utterance_words()
         if not words:
             return
-        hypothesis = self.decoder.hyp()
-        confidence = round(min(max(hypothesis.prob, 0.0), 1.0), 4) if hypothesis else None
+        # The words' mean: hyp().prob is the posterior of the whole word sequence, near 0 for any sentence.
+        confidence = round(sum(word["confidence"] for word in words) / len(words), 4)
         start = round(self.utterance_start, 3)
         self.post(
             Transcript(
