@@ -7,10 +7,11 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models, transaction
 from django.db.models import F, Q
+from django.db.models.functions import Least
 from django.urls import reverse
 from django.utils import timezone
 
-from events.signals import event_changed, event_ended
+from events.signals import event_changed, event_ended, event_went_live
 
 MAX_AUDIO_RETENTION_DAYS = 3650
 
@@ -27,6 +28,10 @@ class EventQuerySet(models.QuerySet):
     def public(self):
         return self.filter(is_public=True)
 
+    def due_to_go_live(self, now):
+        """Scheduled events whose editor ticked *Go live at start time*, and whose start has come."""
+        return self.filter(status=Event.Status.SCHEDULED, go_live_at_start=True, starts_at__lte=now)
+
 
 class Event(models.Model):
     class Status(models.TextChoices):
@@ -41,6 +46,9 @@ class Event(models.Model):
     is_public = models.BooleanField(default=True, help_text="Shown on the public index and pages.")
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField(null=True, blank=True)
+    go_live_at_start = models.BooleanField(
+        "go live at start time", default=False, help_text="The event goes live by itself when its start time comes."
+    )
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
     language = models.CharField(max_length=16, default="en", help_text="Speech language code (en, multi, de…).")
     diarize = models.BooleanField(default=False, help_text="Label speakers in the transcript.")
@@ -136,12 +144,34 @@ class Event(models.Model):
             lambda: event_changed.send(sender=Event, event_id=event_id, slug=slug, change_seq=change_seq)
         )
 
-    def end(self) -> None:
+    def go_live(self, user=None) -> bool:
+        """Scheduled to live, once: readers see it live; coverage starts now if that is before the start time.
+        False when the event was not scheduled (live already, or ended: an ended event never goes live again)."""
         now = timezone.now()
         with transaction.atomic():
-            Event.objects.filter(pk=self.pk).exclude(status=self.Status.ENDED).update(
-                status=self.Status.ENDED, ends_at=now if self.ends_at is None else self.ends_at, updated_at=now
+            started = Event.objects.filter(pk=self.pk, status=self.Status.SCHEDULED).update(
+                status=self.Status.LIVE, starts_at=Least(F("starts_at"), now), updated_at=now
             )
-            self.refresh_from_db(fields=["status", "ends_at"])
-            self._readers_see_change()
-        event_ended.send(sender=Event, event_id=self.pk)
+            self.refresh_from_db(fields=["status", "starts_at"])
+            if started:
+                self._readers_see_change()
+        if started:
+            event_went_live.send(sender=Event, event_id=self.pk, user=user)
+        return bool(started)
+
+    def end(self, user=None) -> bool:
+        """Live or scheduled to ended, once: `ends_at` set, readers told, and the apps above finish its streams
+        and draft its final batch (events.signals.event_ended). False when it had ended already."""
+        now = timezone.now()
+        with transaction.atomic():
+            ended = (
+                Event.objects.filter(pk=self.pk)
+                .exclude(status=self.Status.ENDED)
+                .update(status=self.Status.ENDED, starts_at=Least(F("starts_at"), now), ends_at=now, updated_at=now)
+            )
+            self.refresh_from_db(fields=["status", "starts_at", "ends_at"])
+            if ended:
+                self._readers_see_change()
+        if ended:
+            event_ended.send(sender=Event, event_id=self.pk, user=user)
+        return bool(ended)

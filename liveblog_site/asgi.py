@@ -5,7 +5,10 @@ import os
 
 from django.core.asgi import get_asgi_application
 
+from liveblog_site import datadir
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "liveblog_site.settings")
+datadir.exit_unless_prepared()
 django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs the apps loaded above)

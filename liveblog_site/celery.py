@@ -11,6 +11,15 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
+@app.on_configure.connect
+def stop_unless_prepared(sender: Celery, **kwargs) -> None:
+    """Before the settings are read: a worker or beat on a data folder nobody prepared stops in one line."""
+    # Imported here: the package imports this module, and `python -m liveblog_site.datadir` must find it unloaded.
+    from liveblog_site import datadir
+
+    datadir.exit_unless_prepared()
+
+
 @app.on_after_finalize.connect
 def schedule_periodic_tasks(sender: Celery, **kwargs) -> None:
     from django.conf import settings

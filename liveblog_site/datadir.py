@@ -3,11 +3,13 @@
 Reading the settings creates nothing. `prepare()` makes the folders the processes write into and,
 when SECRET_KEY is not set, this installation's random secret key. Run it before anything else
 uses a data folder: `python -m liveblog_site.datadir` (scripts/run.sh and scripts/test.sh do). It is
-not a manage.py command because the settings cannot load without the key it writes.
+not a manage.py command because the settings cannot load without the key it writes. The web process,
+the worker and beat check that it ran before they start (`exit_unless_prepared`).
 """
 
 import os
 import secrets
+import sys
 from pathlib import Path
 
 from django.conf import settings
@@ -17,6 +19,7 @@ from liveblog_site.env import env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 KEY_FILE_NAME = "secret_key"
+PREPARE_COMMAND = "python -m liveblog_site.datadir"
 
 
 def data_dir() -> Path:
@@ -29,7 +32,7 @@ def read_secret_key(data: Path) -> str:
         return key_file.read_text().strip()
     except FileNotFoundError:
         raise ImproperlyConfigured(
-            f"SECRET_KEY is not set and there is no key file at {key_file}: run `python -m liveblog_site.datadir` "
+            f"SECRET_KEY is not set and there is no key file at {key_file}: run `{PREPARE_COMMAND}` "
             "(scripts/run.sh does) to make this installation's key, or set SECRET_KEY"
         ) from None
 
@@ -66,6 +69,29 @@ def prepare() -> list[Path]:
     for folder in folders:
         folder.mkdir(parents=True, exist_ok=True)
     return folders
+
+
+def missing() -> list[Path]:
+    """What `prepare()` makes that is not there: the key file (unless SECRET_KEY is set), else missing folders."""
+    key_file = data_dir() / KEY_FILE_NAME
+    if not env_str("SECRET_KEY") and not key_file.is_file():
+        return [key_file]  # the settings cannot load without it, so the folders they name cannot be asked
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "liveblog_site.settings")
+    return [folder for folder in folders_to_make() if not folder.is_dir()]
+
+
+def exit_unless_prepared() -> None:
+    """A process's first step: on a data folder `prepare()` did not make, stop at once with one line saying so."""
+    gaps = missing()
+    if gaps:
+        sys.exit(f"The data folder {data_dir()} is not prepared ({_listed(gaps)}): run `{PREPARE_COMMAND}` first")
+
+
+def _listed(gaps: list[Path]) -> str:
+    data = data_dir()
+    if not data.is_dir():
+        return "it does not exist"
+    return "no " + ", ".join(os.path.relpath(gap, data) for gap in gaps)
 
 
 if __name__ == "__main__":

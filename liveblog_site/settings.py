@@ -211,15 +211,18 @@ MAVERA_BACKOFF_SECONDS = env_float("MAVERA_BACKOFF_SECONDS", 1.0, minimum=0.01)
 MAVERA_CHUNK_CHARS = env_int("MAVERA_CHUNK_CHARS", 12000, minimum=500)
 # A drafting claim lapses after this, so a killed worker's batch is drafted again.
 DRAFTING_LEASE_SECONDS = env_float("DRAFTING_LEASE_SECONDS", 300.0, minimum=1.0)
-# Credits a batch reserves against its event's cap before any batch of the event was billed (then: its dearest batch).
-CREDIT_RESERVE_PER_BATCH = env_int("CREDIT_RESERVE_PER_BATCH", 12, minimum=1)
+# The most one Mavera call may bill (its docs: about 10-30 credits a generation, 1-5 a response): a batch reserves
+# this per call against its event's credit cap before drafting.
+MAVERA_MAX_CREDITS_PER_CALL = env_int(
+    "MAVERA_MAX_CREDITS_PER_CALL", 30 if MAVERA_ENDPOINT == "generations" else 5, minimum=1
+)
 # A generated draft shorter or longer than this waits for an editor, even on an auto-publishing event.
 HOLD_DRAFTS_UNDER_WORDS = env_int("HOLD_DRAFTS_UNDER_WORDS", 40, minimum=0)
 HOLD_DRAFTS_OVER_WORDS = env_int("HOLD_DRAFTS_OVER_WORDS", 200, minimum=1)
 # A quote holding a word recognised with less confidence than this (per speech provider) waits for an editor.
 UNSURE_WORD_CONFIDENCE = {
     "deepgram": env_float("UNSURE_WORD_BELOW_DEEPGRAM", 0.6, minimum=0.0),
-    "offline": env_float("UNSURE_WORD_BELOW_OFFLINE", 0.5, minimum=0.0),
+    "offline": env_float("UNSURE_WORD_BELOW_OFFLINE", 0.10, minimum=0.0),
 }
 # A live event's new segments wait for the next batch until they hold this many words (final flushes do not wait).
 BATCH_MIN_WORDS = env_int("BATCH_MIN_WORDS", 40, minimum=0)
@@ -383,10 +386,19 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "filters": {"routine_at_debug": {"()": "liveblog_site.logs.RoutineAtDebug"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
-        app: {"level": LOG_LEVEL}
-        for app in ("events", "transcription", "publishing", "readers", "newsroom", "liveblog_site")
+        **{
+            app: {"level": LOG_LEVEL}
+            for app in ("events", "transcription", "publishing", "readers", "newsroom", "liveblog_site")
+        },
+        # Each task received, succeeded, dropped as stale or sent by beat: DEBUG, as the apps log at INFO what a
+        # task did. On the loggers those lines come from, as a logger's filters see only its own records.
+        **{
+            name: {"filters": ["routine_at_debug"]}
+            for name in ("celery.worker.strategy", "celery.worker.request", "celery.app.trace", "celery.beat")
+        },
     },
 }

@@ -1,10 +1,17 @@
 """The event admin: the event, its stream sessions, its credits, its draft queue and its embed code."""
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
-from django.urls import reverse
+from django.http import HttpRequest, HttpResponseNotAllowed, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from events.models import Event
 from publishing.models import Batch
@@ -25,8 +32,47 @@ class StreamSessionInline(admin.TabularInline):
         return False
 
 
+def go_live(event: Event, user) -> str:
+    return _("%(event)s is live.") % {"event": event} if event.go_live(user) else ""
+
+
+def end(event: Event, user) -> str:
+    return _("%(event)s has ended.") % {"event": event} if event.end(user) else ""
+
+
+LIFECYCLE = {"go_live": go_live, "end": end}
+
+
+@admin.action(permissions=["change"], description=gettext_lazy("Go live"))
+def go_live_action(modeladmin, request, queryset):
+    done = [go_live(event, request.user) for event in queryset.filter(status=Event.Status.SCHEDULED)]
+    messages.success(request, _("%(count)d event(s) went live.") % {"count": len([d for d in done if d])})
+
+
+@admin.action(permissions=["change"], description=gettext_lazy("End event"))
+def end_action(modeladmin, request, queryset):
+    done = [end(event, request.user) for event in queryset.exclude(status=Event.Status.ENDED)]
+    messages.success(request, _("%(count)d event(s) ended.") % {"count": len([d for d in done if d])})
+
+
+class EventForm(forms.ModelForm):
+    """A status chosen here does what Go live and End event do; an ended event never goes live again."""
+
+    def clean_status(self) -> str:
+        status = self.cleaned_data["status"]
+        before = self.instance.status if self.instance.pk else None
+        if before == Event.Status.ENDED and status != Event.Status.ENDED:
+            raise forms.ValidationError(_("This event has ended: it cannot go live or be scheduled again."))
+        if before == Event.Status.LIVE and status == Event.Status.SCHEDULED:
+            raise forms.ValidationError(_("A live event cannot be scheduled again: end it instead."))
+        return status
+
+
 @admin.register(Event)
 class EventAdmin(admin.ModelAdmin):
+    form = EventForm
+    actions = [go_live_action, end_action]
+    change_form_template = "admin/events/event/change_form.html"
     list_display = ["title", "status", "starts_at", "auto_publish", "batch_interval_seconds", "credits", "draft_queue"]
     list_filter = ["status", "auto_publish"]
     search_fields = ["title", "slug", "description"]
@@ -36,7 +82,7 @@ class EventAdmin(admin.ModelAdmin):
     inlines = [StreamSessionInline]
     fieldsets = [
         (None, {"fields": ["title", "slug", "description", "status", "is_public"]}),
-        ("Schedule", {"fields": ["starts_at", "ends_at", "timezone"]}),
+        ("Schedule", {"fields": ["starts_at", "go_live_at_start", "ends_at", "timezone"]}),
         ("Newsroom", {"fields": ["journalists"]}),
         ("Readers", {"fields": ["embed_code"]}),
         (
@@ -86,6 +132,37 @@ class EventAdmin(admin.ModelAdmin):
             "<p class=help>Paste into any page: a live-updating box of this event's posts.</p>",
             embed_snippet(getattr(event, "site_base", ""), event),
         )
+
+    def save_model(self, request, obj: Event, form, change: bool) -> None:
+        """Saved with a new status: the event goes live or ends through the same steps as the actions."""
+        wanted = obj.status
+        if change and "status" in form.changed_data:
+            obj.status = form.initial["status"]
+        super().save_model(request, obj, form, change)
+        if obj.status != wanted:
+            LIFECYCLE["go_live" if wanted == Event.Status.LIVE else "end"](obj, request.user)
+
+    def get_urls(self):
+        lifecycle = path(
+            "<int:pk>/lifecycle/", self.admin_site.admin_view(self.lifecycle_view), name="events_event_lifecycle"
+        )
+        return [lifecycle, *super().get_urls()]
+
+    def lifecycle_view(self, request: HttpRequest, pk: int):
+        """POST op=go_live or op=end: the change form's and the draft queue's buttons."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        event = get_object_or_404(Event, pk=pk)
+        step = LIFECYCLE.get(request.POST.get("op", ""))
+        if step is None or not self.has_change_permission(request, event):
+            raise PermissionDenied
+        done = step(event, request.user)
+        if done:
+            messages.success(request, done)
+        back = request.POST.get("next", "")
+        if not url_has_allowed_host_and_scheme(back, {request.get_host()}, request.is_secure()):
+            back = reverse("admin:events_event_change", args=[pk])
+        return HttpResponseRedirect(back)
 
     def get_object(self, request, object_id, from_field=None):
         event = super().get_object(request, object_id, from_field)

@@ -17,9 +17,9 @@ from django.conf import settings
 from events.models import Event
 from events.roles import can_stream
 from liveblog_site.fastpaths import DaphneSocket, SocketClosed, daphne_socket, limit_messages, prepared_frame
-from newsroom import studio_feed
+from newsroom import lifecycle, studio_feed
 from transcription.models import StreamSession
-from transcription.protocol import Close, SpeakerNaming, Start, StudioError, parse_control
+from transcription.protocol import Clock, Close, SpeakerNaming, Start, StudioError, parse_control
 from transcription.relay import Relay
 
 logger = logging.getLogger(__name__)
@@ -90,6 +90,7 @@ class StudioConsumer(AsyncWebsocketConsumer):
                 if self.relay is not None:
                     raise StudioError(Close.UNKNOWN_MESSAGE, "This socket has already started a stream.")
                 assert isinstance(start, Start)
+                await self.make_live_if_scheduled(start)
                 self.relay = Relay(self.event, self.scope["user"].pk, self.send_json, on_failure=self.fail)
                 for message in await self.relay.start(start):
                     await self.send_json(message)
@@ -98,7 +99,11 @@ class StudioConsumer(AsyncWebsocketConsumer):
             elif kind == "pause":
                 await self.relay.pause()
             elif kind == "resume":
-                await self.relay.resume()
+                assert isinstance(start, Clock)
+                await self.relay.resume(start.captured_at)
+            elif kind == "clock":
+                assert isinstance(start, Clock)
+                self.relay.next_audio_captured_at(start.captured_at)
             elif kind == "name_speaker":
                 assert isinstance(start, SpeakerNaming)
                 await self.send_json(await self.relay.name_speaker(start.speaker, start.name))
@@ -120,6 +125,27 @@ class StudioConsumer(AsyncWebsocketConsumer):
         await self.close(int(error.close))
         if self.relay is not None:
             await self.relay.stop(StreamSession.Status.FAILED, error=error.message)
+
+    async def make_live_if_scheduled(self, start: Start) -> None:
+        """A scheduled event goes live when a journalist allowed to stream it says so; else nothing streams."""
+        await self.event.arefresh_from_db(fields=["status", "starts_at", "timezone"])
+        if self.event.status != Event.Status.SCHEDULED:
+            return
+        if not start.go_live:
+            question = await database_sync_to_async(lifecycle.go_live_question)(self.event)
+            raise StudioError(Close.EVENT_NOT_LIVE, f"{question} Send go_live to make it live and stream.")
+        await database_sync_to_async(self.event.go_live)(self.scope["user"])
+
+    async def event_ended(self, ended_at: str) -> None:
+        """The event ended while this socket was open: finish the stream (its finals stored), then say so."""
+        if self.closing:
+            return
+        self.closing = True
+        if self.relay is not None and self.relay.session is not None:
+            await self.relay.stop()
+        message = await database_sync_to_async(lifecycle.ended_message)()
+        await self.send_json({"type": "event_ended", "ended_at": ended_at, "message": message})
+        await self.close(int(Close.EVENT_ENDED))
 
     async def event_gone(self) -> None:
         await self.fail(StudioError(Close.EVENT_ENDED, "This event no longer exists."))

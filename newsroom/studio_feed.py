@@ -15,6 +15,7 @@ from typing import Protocol
 
 from channels.db import database_sync_to_async
 from django.urls import reverse
+from django.utils import timezone
 
 from events.models import Event
 from publishing.models import Post
@@ -27,6 +28,7 @@ class Updates:
     batch: dict
     drafts: list[dict]
     last_post_id: int
+    ended_at: str | None = None  # the event's end, once it has ended
 
 
 def latest_post_id(event_id: int) -> int:
@@ -68,7 +70,9 @@ def drafts_of(event: Event, *, staff: bool) -> list[dict]:
 
 
 def updates(event_id: int, after_post_id: int) -> Updates:
-    event = Event.objects.only("slug", "batch_interval_seconds", "last_batched_at").get(pk=event_id)
+    event = Event.objects.only("slug", "batch_interval_seconds", "last_batched_at", "status", "ends_at").get(
+        pk=event_id
+    )
     interval = event.batch_interval_seconds
     # Before the first batch the beat's next tick takes it: no time to count down to yet.
     next_at = event.last_batched_at + timedelta(seconds=interval) if event.last_batched_at else None
@@ -79,6 +83,7 @@ def updates(event_id: int, after_post_id: int) -> Updates:
         batch={"type": "batch", "next_batch_at": next_at.isoformat() if next_at else None, "interval": interval},
         drafts=[draft_summary(post, staff=True) for post in posts],
         last_post_id=posts[-1].pk if posts else after_post_id,
+        ended_at=(event.ends_at or timezone.now()).isoformat() if event.status == Event.Status.ENDED else None,
     )
 
 
@@ -91,6 +96,8 @@ class Listener(Protocol):
     async def send_json(self, message: dict) -> None: ...
 
     async def event_gone(self) -> None: ...
+
+    async def event_ended(self, ended_at: str) -> None: ...
 
 
 @dataclass(eq=False)
@@ -109,6 +116,8 @@ class _Seat:
                 shown = draft if self.staff else {k: v for k, v in draft.items() if k != "admin_url"}
                 await self.listener.send_json({"type": "draft", "post": shown})
         self.after_post_id = max(self.after_post_id, found.last_post_id)
+        if found.ended_at is not None:
+            await self.listener.event_ended(found.ended_at)
 
 
 class _EventWatch:

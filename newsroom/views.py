@@ -7,7 +7,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from events.models import Event
 from events.roles import can_stream, is_editor
-from newsroom import recap, studio_feed
+from newsroom import lifecycle, recap, studio_feed
 from publishing.models import Post
 from publishing.pictures import PictureRefused, add_picture
 from transcription.models import StreamSession
@@ -39,6 +39,8 @@ def studio(request, slug):
             "provider": provider,
             "provider_label": StreamSession.Provider(provider).label,
             "buffer_seconds": settings.STUDIO_OFFLINE_BUFFER_SECONDS,
+            "go_live_question": lifecycle.go_live_question(event),
+            "ended_message": lifecycle.ended_message(),
         },
     )
 

@@ -5,14 +5,17 @@ from datetime import timedelta
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Case, Count, F, Prefetch, Q, When
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
+from django.template.defaultfilters import linebreaksbr
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
+from django.utils.text import Truncator
+from django.utils.translation import gettext_lazy as _
 
 from events.models import Event
 from publishing import pictures
@@ -295,6 +298,11 @@ class PostAdmin(admin.ModelAdmin):
         actions.pop("delete_selected", None)
         return actions
 
+    def get_deleted_objects(self, objs, request):
+        # Nobody deletes a post's actions by hand (PostActionAdmin), but a deleted draft takes its own with it.
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        return deleted, counts, perms_needed - {PostAction._meta.verbose_name}, protected
+
     @admin.display(description="Drafted by")
     def drafted_by(self, post: Post) -> str:
         if post.batch is None:
@@ -360,11 +368,14 @@ class PostAdmin(admin.ModelAdmin):
     def queue_index(self, request: HttpRequest) -> HttpResponse:
         if not self.has_view_or_change_permission(request):
             raise PermissionDenied
-        events = Event.objects.exclude(status=Event.Status.SCHEDULED).annotate(
+        # Live first, then what is scheduled (soonest first), then what has ended (latest first).
+        rank = Case(When(status=Event.Status.LIVE, then=0), When(status=Event.Status.SCHEDULED, then=1), default=2)
+        events = Event.objects.annotate(
             # distinct: the two joins multiply rows, so each count would repeat per row of the other.
             drafts=Count("posts", filter=Q(posts__status__in=[Post.Status.DRAFT, Post.Status.APPROVED]), distinct=True),
             failed=Count("batches", filter=Q(batches__status=Batch.Status.FAILED), distinct=True),
-        )
+            rank=rank,
+        ).order_by("rank", Case(When(status=Event.Status.ENDED, then=F("ends_at"))).desc(nulls_last=True), "starts_at")
         context = {**self.admin_site.each_context(request), "title": "Draft queues", "events": events[:200]}
         return TemplateResponse(request, "admin/publishing/queue_index.html", context)
 
@@ -425,6 +436,7 @@ class PostAdmin(admin.ModelAdmin):
             "can_change": self.has_change_permission(request),
             "can_add": self.has_add_permission(request),
             "can_retry": self.has_retry_permission(request),
+            "can_view_actions": request.user.has_perm("publishing.view_postaction"),
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/publishing/queue.html", context, status=409 if conflict else 200)
@@ -502,3 +514,61 @@ class AlertAdmin(ReadOnlyAdmin):
     list_select_related = ["event"]
     search_fields = ["message"]
     date_hierarchy = "created_at"
+
+
+# The post's text as an edit or a correction changed it (PostAction.before and after).
+_TEXT_LABELS = {"headline": _("Headline"), "body": _("Body"), "correction": _("Correction note")}
+
+
+@admin.register(PostAction)
+class PostActionAdmin(ReadOnlyAdmin):
+    """Who did what across events: the editors read it (events.roles), nobody writes it."""
+
+    list_display = ["when", "who", "event", "post_link", "action", "text_change"]
+    list_filter = ["event", ("user", admin.RelatedOnlyFieldListFilter), "action"]
+    list_select_related = ["user", "event", "post"]
+    date_hierarchy = "at"
+    search_fields = ["user__username", "event__title", "post__headline", "post__body"]
+    ordering = ["-at", "-pk"]
+    fields = ["when", "who", "event", "post_link", "action", "text_before_and_after"]
+    readonly_fields = fields
+
+    @admin.display(description=_("When"), ordering="at")
+    def when(self, action: PostAction):
+        return action.at
+
+    @admin.display(description=_("Who"), ordering="user__username")
+    def who(self, action: PostAction):
+        return action.user or _("the system")
+
+    @admin.display(description=_("Post"))
+    def post_link(self, action: PostAction) -> SafeString | None:
+        if action.post is None:
+            return None
+        url = reverse("admin:publishing_post_change", args=[action.post_id])
+        return format_html('<a href="{}">#{} {}</a>', url, action.post_id, Truncator(str(action.post)).chars(60))
+
+    @admin.display(description=_("Before → after"))
+    def text_change(self, action: PostAction) -> SafeString | None:
+        if not action.before:
+            return None
+        rows = (
+            (_TEXT_LABELS.get(name, name), Truncator(was).chars(60), Truncator(action.after.get(name, "")).chars(60))
+            for name, was in action.before.items()
+        )
+        return format_html('<ul class="text-change">{}</ul>', format_html_join("", "<li>{}: “{}” → “{}”</li>", rows))
+
+    @admin.display(description=_("Text before and after"))
+    def text_before_and_after(self, action: PostAction) -> SafeString | None:
+        if not action.before:
+            return None
+        rows = (
+            (_TEXT_LABELS.get(name, name), linebreaksbr(was), linebreaksbr(action.after.get(name, "")))
+            for name, was in action.before.items()
+        )
+        return format_html(
+            '<table class="text-change"><tr><th></th><th>{}</th><th>{}</th></tr>{}</table>',
+            _("Before"),
+            _("After"),
+            format_html_join("", "<tr><th>{}</th><td>{}</td><td>{}</td></tr>", rows),
+        )

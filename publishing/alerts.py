@@ -87,10 +87,14 @@ def retry_in(retries: int) -> float:
     return base * random.uniform(1.0, 1.5)
 
 
-def alert_stream_failed(sender, *, event_id: int, session_id: int, message: str, **kwargs) -> None:
-    """transcription.signals.stream_failed: the speech provider gave up on a stream."""
+def alert_stream_failed(
+    sender, *, event_id: int, session_id: int, message: str, reason: str = "provider", **kwargs
+) -> None:
+    """transcription.signals.stream_failed: the speech provider gave up on a stream, or storage stayed down."""
     session = StreamSession.objects.select_related("journalist").filter(pk=session_id).first()
     who = f" from {session.journalist.get_username()}" if session is not None else ""
-    Alert.objects.raise_alert(
-        Alert.Kind.STREAM_FAILED, event_id, f"Stream {session_id}{who} stopped: the speech provider gave up. {message}"
-    )
+    if reason == "storage":
+        kind, why = Alert.Kind.STORAGE_UNAVAILABLE, "the database stayed unreachable"
+    else:
+        kind, why = Alert.Kind.STREAM_FAILED, "the speech provider gave up"
+    Alert.objects.raise_alert(kind, event_id, f"Stream {session_id}{who} stopped: {why}. {message}")

@@ -3,7 +3,7 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_delete, post_save
 
-from events.signals import event_ended
+from events.signals import event_ended, event_went_live
 from transcription.signals import audio_purged, stream_ended, stream_failed
 
 
@@ -14,7 +14,7 @@ class PublishingConfig(AppConfig):
         from events.models import Event
         from publishing import checks  # noqa: F401  (registers the drafter's check)
         from publishing.alerts import alert_stream_failed
-        from publishing.batching import flush_remaining_receiver
+        from publishing.batching import event_ended_receiver, stream_ended_receiver
         from publishing.clips import (
             audio_purged_receiver,
             clip_deleted_receiver,
@@ -22,13 +22,16 @@ class PublishingConfig(AppConfig):
             post_clips_receiver,
         )
         from publishing.live_queue import post_saved_receiver
-        from publishing.models import Picture, Post, QuoteClip
+        from publishing.models import Picture, Post, QuoteClip, ended_action_receiver, went_live_action_receiver
         from publishing.pictures import picture_deleted_receiver
 
         # What the last beat did not take becomes the final batch, once the event or a stream ends.
-        event_ended.connect(flush_remaining_receiver, dispatch_uid="publishing-flush-at-event-end")
-        stream_ended.connect(flush_remaining_receiver, dispatch_uid="publishing-flush-at-stream-end")
+        event_ended.connect(event_ended_receiver, dispatch_uid="publishing-flush-at-event-end")
+        stream_ended.connect(stream_ended_receiver, dispatch_uid="publishing-flush-at-stream-end")
         stream_failed.connect(alert_stream_failed, dispatch_uid="publishing-alert-stream-failed")
+        # The event's start and end go into its history of who did what (PostAction).
+        event_went_live.connect(went_live_action_receiver, dispatch_uid="publishing-history-event-live")
+        event_ended.connect(ended_action_receiver, dispatch_uid="publishing-history-event-ended")
         # Open draft queues look again when a post of their event changes (publishing.live_queue).
         post_save.connect(post_saved_receiver, sender=Post, dispatch_uid="publishing-queue-post-saved")
         post_delete.connect(picture_deleted_receiver, sender=Picture, dispatch_uid="publishing-picture-files-deleted")

@@ -7,12 +7,32 @@ from django.utils import timezone
 
 from events.models import Event
 from publishing import credits
-from publishing.models import Batch
-from transcription.models import Segment
+from publishing.models import Alert, Batch
+from transcription.models import Segment, StreamSession
+from transcription.sessions import OPEN
+
+# An ended event's final batch waits this long for its streams to store their last finals, then goes anyway.
+STREAMS_FINISH_SECONDS = 60
 
 
-def flush_remaining_receiver(sender, *, event_id: int, **kwargs) -> None:
-    """events.signals.event_ended and transcription.signals.stream_ended: the final batch."""
+def open_streams(event_id: int) -> int:
+    return StreamSession.objects.filter(event_id=event_id, status__in=OPEN).count()
+
+
+def event_ended_receiver(sender, *, event_id: int, **kwargs) -> None:
+    """events.signals.event_ended: the final batch now, or once the streams still running have finished."""
+    running = open_streams(event_id)
+    if running:
+        message = f"The event ended with {running} stream(s) still running: they are being finished and stored."
+        Alert.objects.raise_alert(Alert.Kind.ENDED_WHILE_STREAMING, event_id, message)
+        return
+    flush_remaining(event_id)
+
+
+def stream_ended_receiver(sender, *, event_id: int, **kwargs) -> None:
+    """transcription.signals.stream_ended: what it said is batched; of an ended event, once its last stream ends."""
+    if Event.objects.filter(pk=event_id, status=Event.Status.ENDED).exists() and open_streams(event_id):
+        return
     flush_remaining(event_id)
 
 
@@ -46,10 +66,14 @@ def tick(now: datetime | None = None) -> list[Batch]:
     """
     now = now or timezone.now()
     credits.resume_where_cap_allows()
-    # Segments stored after their event ended (a late final result) still get drafted.
+    for event in Event.objects.due_to_go_live(now):
+        event.go_live()
+    # An ended event's last speech: once its streams have finished, or have had their time to.
     late = Segment.objects.unbatched().filter(event__status=Event.Status.ENDED).values_list("event_id", flat=True)
+    waited = now - timedelta(seconds=STREAMS_FINISH_SECONDS)
     for event_id in set(late[:1000]):
-        flush_remaining(event_id)
+        if not open_streams(event_id) or Event.objects.filter(pk=event_id, ends_at__lte=waited).exists():
+            flush_remaining(event_id)
     rows = (
         Event.objects.live()
         .filter(drafting_paused_reason="")

@@ -1,19 +1,21 @@
 """An event's credit cap: credits reserved before each drafting call, settled after, and the pause the beat lifts.
 
-A batch reserves what its drafting may cost before the drafter is called, under the event's row lock, so two
-workers drafting at once each count the other's reservation and together stay within the cap. A reservation
-counts only while its batch is being drafted under a live lease: a worker that dies mid-call leaks nothing
-past its lease, and drafting (or failing) replaces it with what was actually billed.
+A batch reserves the most its drafting may bill (its calls times the drafter's ceiling per call) before the drafter
+is called, under the event's row lock, so two workers drafting at once each count the other's reservation and
+together stay within the cap. A reservation counts only while its batch is being drafted under a live lease: a
+worker that dies mid-call leaks nothing past its lease, and drafting (or failing) replaces it with what was billed.
 """
 
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.db import transaction
-from django.db.models import Max, Sum
+from django.db.models import F, Sum, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from events.models import Event
+from publishing.brief import build_brief
+from publishing.drafters.base import get_drafter
 from publishing.models import Alert, Batch
 
 CAP_REASON_PREFIX = "Credit cap"
@@ -40,20 +42,25 @@ class Credits:
         )
 
 
-def credits_of(event: Event, *, excluding_batch: int | None = None) -> Credits:
+def credits_of(event: Event, *, next_batch: int | None = None, excluding_batch: int | None = None) -> Credits:
+    """The event's credits; `next_batch` is what the next batch may bill, by default the least any batch may."""
     batches = Batch.objects.filter(event_id=event.pk)
     used = batches.aggregate(total=Sum("credits_used"))["total"] or 0
     drafting = batches.filter(status=Batch.Status.DRAFTING, lease_expires_at__gt=timezone.now())
     if excluding_batch is not None:
         drafting = drafting.exclude(pk=excluding_batch)
     reserved = drafting.aggregate(total=Sum("credits_reserved"))["total"] or 0
-    return Credits(event.credit_cap, used, reserved, next_batch_estimate(event))
+    return Credits(event.credit_cap, used, reserved, smallest_ceiling() if next_batch is None else next_batch)
 
 
-def next_batch_estimate(event: Event) -> int:
-    """The most one batch of this event has cost so far; before any batch was billed, the configured guess."""
-    largest = Batch.objects.filter(event_id=event.pk).aggregate(largest=Max("credits_used"))["largest"]
-    return largest or settings.CREDIT_RESERVE_PER_BATCH
+def smallest_ceiling() -> int:
+    """The most the smallest batch may bill: one call."""
+    return get_drafter().max_credits_per_call
+
+
+def ceiling(batch: Batch) -> int:
+    """The most drafting this batch may bill."""
+    return get_drafter().max_credits(build_brief(batch))
 
 
 def is_cap_pause(reason: str) -> bool:
@@ -69,29 +76,60 @@ def _set_pause(event: Event, reason: str) -> None:
         event.drafting_paused_reason = reason
 
 
-def reserve(batch: Batch) -> str:
-    """Reserve what drafting this batch may cost. Returns why it may not be drafted now, or "" when it may."""
+def reserve(batch: Batch, most: int) -> str:
+    """Reserve `most`, the most drafting this batch may bill. Returns "" when it may be drafted; otherwise why not,
+    and the batch has failed with that reason (queued again by the beat once the cap has room, or by an editor)."""
     with transaction.atomic():
         # The event's row lock makes reservations one at a time: without it two workers could each see room
         # for one more batch and both call the drafter past the cap.
         event = Event.objects.select_for_update().get(pk=batch.event_id)
-        reason = event.drafting_paused_reason
-        if reason and not is_cap_pause(reason):
-            return reason  # paused by hand: not the cap's to lift
-        credits = credits_of(event, excluding_batch=batch.pk)
-        if not credits.room_for_next_batch:
-            _set_pause(event, credits.cap_reason())
-            return event.drafting_paused_reason
-        _set_pause(event, "")
-        amount = credits.next_batch if credits.cap is not None else 0
-        Batch.objects.filter(pk=batch.pk, status=Batch.Status.DRAFTING).update(credits_reserved=amount)
-    batch.event.drafting_paused_reason = ""
+        reason = _refusal(event, batch, most)
+        if reason:
+            # Failed under the lock, so lifting the pause, which queues again what it stopped, cannot miss it.
+            batch.fail(PAUSED_ERROR_PREFIX + reason, alert=False)  # not a failure: a cap pause alerts itself
+    return reason
+
+
+def _refusal(event: Event, batch: Batch, most: int) -> str:
+    """Under the event's row lock: why the batch may not be drafted, or "" once `most` is reserved for it."""
+    reason = event.drafting_paused_reason
+    if reason and not is_cap_pause(reason):
+        return reason  # paused by hand: not the cap's to lift
+    credits = credits_of(event, next_batch=most, excluding_batch=batch.pk)
+    if not credits.room_for_next_batch:
+        _set_pause(event, credits.cap_reason())
+        return event.drafting_paused_reason
+    amount = most if credits.cap is not None else 0
+    Batch.objects.filter(pk=batch.pk, status=Batch.Status.DRAFTING).update(credits_reserved=amount)
+    if reason:
+        _lift_when_room(event)
     return ""
+
+
+def _lift_when_room(event: Event) -> bool:
+    """Under the event's row lock: lift the cap's pause once the costliest batch it stopped fits, and queue those
+    batches again (lifted without them, they would wait for an editor; let through one by one, the one that does
+    not fit would pause and alert again at every beat)."""
+    stopped = Batch.objects.filter(
+        event_id=event.pk, status=Batch.Status.FAILED, last_error__startswith=PAUSED_ERROR_PREFIX + CAP_REASON_PREFIX
+    )
+    most = max((ceiling(batch) for batch in stopped.select_related("event")), default=smallest_ceiling())
+    if not credits_of(event, next_batch=most).room_for_next_batch:
+        return False
+    _set_pause(event, "")
+    stopped.retry_failed()
+    return True
 
 
 def release(batch: Batch) -> None:
     """The batch is no longer being drafted by this worker: its reservation no longer holds anything back."""
     Batch.objects.filter(pk=batch.pk).update(credits_reserved=0)
+
+
+def bill(batch: Batch, credits_used: int) -> None:
+    """Add what calls billed to the batch, when they led to no post (a later call failed)."""
+    if credits_used:
+        Batch.objects.filter(pk=batch.pk).update(credits_used=Coalesce(F("credits_used"), Value(0)) + credits_used)
 
 
 def pause_when_full(event: Event) -> str:
@@ -117,11 +155,6 @@ def resume_where_cap_allows() -> list[int]:
         with transaction.atomic():
             # Still paused by the cap: a worker may have reserved or lifted it since it was listed.
             event = paused.select_for_update().filter(pk=pk).first()
-            if event is None or not credits_of(event).room_for_next_batch:
-                continue
-            _set_pause(event, "")
-            Batch.objects.filter(
-                event_id=pk, status=Batch.Status.FAILED, last_error__startswith=PAUSED_ERROR_PREFIX + CAP_REASON_PREFIX
-            ).retry_failed()
-            resumed.append(pk)
+            if event is not None and _lift_when_room(event):
+                resumed.append(pk)
     return resumed

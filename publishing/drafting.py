@@ -11,8 +11,8 @@ from django.db.models import F, Value
 from django.db.models.functions import Coalesce
 
 from publishing import credits
-from publishing.brief import build_brief
-from publishing.drafters.base import Draft, DraftingFailed, DraftingUnavailable, get_drafter
+from publishing.brief import Brief, build_brief
+from publishing.drafters.base import Draft, Drafter, DraftingFailed, DraftingUnavailable, get_drafter
 from publishing.models import Batch, Post
 from publishing.tracing import NAME, NUMBER, QUOTE, UNSURE
 
@@ -99,25 +99,26 @@ def draft_batch(batch_id: int, *, last_try: bool = False) -> Post | None:
     batch = Batch.objects.start_drafting(batch_id)
     if batch is None:
         return None
-    paused = credits.reserve(batch)
-    if paused:
-        batch.fail(credits.PAUSED_ERROR_PREFIX + paused, alert=False)  # not a failure: a cap pause alerts itself
-        return None
+    drafter, brief = get_drafter(), build_brief(batch)
+    if credits.reserve(batch, drafter.max_credits(brief)):
+        return None  # paused: the batch failed with the reason
     try:
-        post = _draft_reserved(batch, last_try)
+        post = _draft_reserved(batch, drafter, brief, last_try)
     finally:
         credits.release(batch)
     credits.pause_when_full(batch.event)
     return post
 
 
-def _draft_reserved(batch: Batch, last_try: bool) -> Post | None:
+def _draft_reserved(batch: Batch, drafter: Drafter, brief: Brief, last_try: bool) -> Post | None:
     try:
-        draft = get_drafter().draft(build_brief(batch))
+        draft = drafter.draft(brief)
     except DraftingFailed as exc:
+        credits.bill(batch, exc.credits_used)
         batch.fail(str(exc))
         return None
     except DraftingUnavailable as exc:
+        credits.bill(batch, exc.credits_used)
         if last_try:
             batch.fail(f"Drafting unavailable, gave up: {exc}")
             return None
@@ -147,6 +148,7 @@ def save_post(batch: Batch, draft: Draft, body: str) -> Post | None:
             held = hold_reason(body, checked.untraced)
             post = Post.objects.create_drafted(batch, body, held, checked)
             batch.mark_drafted(**recorded)
+            transaction.on_commit(lambda: _log_drafted(batch, post, draft, held))  # before a publish's own line
             if batch.event.auto_publish and not held:
                 post.publish()
     except IntegrityError:
@@ -154,3 +156,11 @@ def save_post(batch: Batch, draft: Draft, body: str) -> Post | None:
         log.info("batch %s already has its post", batch.pk)
         return None
     return post
+
+
+def _log_drafted(batch: Batch, post: Post, draft: Draft, held: str) -> None:
+    """The batch drafted, in one line; and when its post waits for an editor, why."""
+    post_is = f"post {post.pk}, {len(post.body.split())} words, {draft.credits_used} credits ({draft.provider})"
+    log.info("batch %s drafted on %s: %s", batch.pk, batch.event.slug, post_is)
+    if held:
+        log.info("post %s held for an editor: %s", post.pk, held)

@@ -11,6 +11,7 @@ from django.db import OperationalError, models, transaction
 from django.db.models import BigIntegerField, Case, F, Q, Value, When
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from events.models import Event
 from events.signals import event_changed
@@ -26,6 +27,14 @@ log = logging.getLogger(__name__)
 MAX_SEGMENTS_PER_BATCH = 2000
 MAX_SEGMENTS_PER_TICK = 20000
 CORRECTION_MAX_CHARS = 500
+# The text readers see: what an edit or a correction changed of it is kept with the action (PostAction.before/after).
+TEXT_FIELDS = ("headline", "body", "correction")
+
+
+def _log_published(post: "Post", user) -> None:
+    """The console's line; `user` is None when no person published it (auto-publishing, a schedule)."""
+    by_whom = f" by {user}" if getattr(user, "pk", None) else ""
+    log.info("post %s published on %s%s", post.pk, post.event.slug, by_whom)
 
 
 def lease_deadline() -> datetime:
@@ -252,9 +261,10 @@ class Batch(models.Model):
             finished_at=timezone.now(),
             lease_expires_at=None,
         )
-        log.warning("batch %s failed: %s", self.pk, message)
-        if failed and alert:
+        if failed and alert:  # the alert is the one line the console shows
             Alert.objects.raise_alert(Alert.Kind.BATCH_FAILED, self.event_id, f"Batch {self.pk} failed: {message}")
+        else:
+            log.debug("batch %s failed: %s", self.pk, message)
 
     def hand_back(self, message: str, retry_in: float) -> None:
         """Back to pending for a later attempt; the sweep re-enqueues it if the retry message is lost."""
@@ -387,9 +397,16 @@ class Post(models.Model):
 
     # --- State changes. Each one is atomic, audited, and tells readers when they can see it. ---
 
-    def _log(self, user, action: str) -> None:
+    def _log(self, user, action: str, *, before: dict | None = None, after: dict | None = None) -> None:
         """The one place a post's history is written."""
-        PostAction.objects.create(post=self, user=user if getattr(user, "pk", None) else None, action=action)
+        PostAction.objects.create(
+            post=self,
+            event_id=self.event_id,
+            user=user if getattr(user, "pk", None) else None,
+            action=action,
+            before=before or {},
+            after=after or {},
+        )
 
     def write(self, user) -> None:
         """Save this new hand-written post as the user's."""
@@ -401,6 +418,11 @@ class Post(models.Model):
     def _apply(self, user, action: str, *, content_changed: bool = False, **changes) -> None:
         with transaction.atomic():
             was_visible = Post.objects.filter(pk=self.pk, status=self.Status.PUBLISHED).exists() if self.pk else False
+            before = {
+                name: getattr(self, name)
+                for name in TEXT_FIELDS
+                if name in changes and changes[name] != getattr(self, name)
+            }
             for field, value in changes.items():
                 setattr(self, field, value)
             if content_changed and self.pk:
@@ -411,7 +433,7 @@ class Post(models.Model):
             if readers_see_it:
                 self.change_seq = self.event.next_change_seq()
             self.save()
-            self._log(user, action)
+            self._log(user, action, before=before, after={name: getattr(self, name) for name in before})
             if readers_see_it:
                 seq, event_id, slug = self.change_seq, self.event_id, self.event.slug
                 transaction.on_commit(
@@ -456,6 +478,7 @@ class Post(models.Model):
         with transaction.atomic():
             self._publish(user)
             self._log_override(user)
+            transaction.on_commit(lambda: _log_published(self, user))
 
     def _publish(self, user) -> None:
         self._apply(
@@ -497,8 +520,38 @@ class Post(models.Model):
         self._apply(user, kind, key_event=key_event)
 
 
+class PostActionQuerySet(models.QuerySet):
+    def record_event_action(self, event: Event, user, kind: str) -> "PostAction":
+        """Record that `event` went live or ended, by `user` (None: the system); the same again adds no row."""
+        if kind not in PostAction.EVENT_KINDS:
+            raise ValueError(f"Not an event's action: {kind!r}.")
+        with transaction.atomic():
+            # The event's row lock: the signal's record and a caller's own of the same change make one row, not two.
+            list(Event.objects.select_for_update().filter(pk=event.pk).values_list("pk", flat=True))
+            latest = self.filter(event_id=event.pk, post__isnull=True).order_by("-at", "-pk").first()
+            if latest is not None and latest.action == kind:
+                return latest
+            return self.create(event_id=event.pk, user=user if getattr(user, "pk", None) else None, action=kind)
+
+
+def _record_event_action(event_id: int, user, kind: str) -> None:
+    event = Event.objects.filter(pk=event_id).first()
+    if event is not None:
+        PostAction.objects.record_event_action(event, user, kind)
+
+
+def went_live_action_receiver(sender, *, event_id: int, user=None, **kwargs) -> None:
+    """events.signals.event_went_live: in the event's history of who did what."""
+    _record_event_action(event_id, user, PostAction.Kind.EVENT_LIVE)
+
+
+def ended_action_receiver(sender, *, event_id: int, user=None, **kwargs) -> None:
+    """events.signals.event_ended: in the event's history of who did what."""
+    _record_event_action(event_id, user, PostAction.Kind.EVENT_ENDED)
+
+
 class PostAction(models.Model):
-    """Who did what to a post, and when."""
+    """Who did what to a post or an event, and when."""
 
     class Kind(models.TextChoices):
         CREATED = "created", "Created"
@@ -515,14 +568,56 @@ class PostAction(models.Model):
         MARKED_KEY = "marked_key", "Marked key event"
         UNMARKED_KEY = "unmarked_key", "Unmarked key event"
         OVERRODE_CHECK = "overrode_check", "Approved against the check"
+        EVENT_LIVE = "event_live", _("Event went live")
+        EVENT_ENDED = "event_ended", _("Event ended")
 
-    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="actions")
+    # The actions on the event itself, which concern no post.
+    EVENT_KINDS = (Kind.EVENT_LIVE, Kind.EVENT_ENDED)
+
+    post = models.ForeignKey(Post, null=True, blank=True, on_delete=models.CASCADE, related_name="actions")
+    event = models.ForeignKey("events.Event", on_delete=models.CASCADE, related_name="post_actions")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     action = models.CharField(max_length=16, choices=Kind.choices)
+    # An edit's or a correction's changed TEXT_FIELDS, as they were and as they became.
+    before = models.JSONField(_("text before"), default=dict, blank=True, editable=False)
+    after = models.JSONField(_("text after"), default=dict, blank=True, editable=False)
     at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    objects = PostActionQuerySet.as_manager()
 
     class Meta:
         ordering = ["-at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(
+                    action__in=[
+                        "created",
+                        "drafted",
+                        "edited",
+                        "corrected",
+                        "approved",
+                        "published",
+                        "unpublished",
+                        "rejected",
+                        "scheduled",
+                        "pinned",
+                        "unpinned",
+                        "marked_key",
+                        "unmarked_key",
+                        "overrode_check",
+                        "event_live",
+                        "event_ended",
+                    ]
+                ),
+                name="post_action_kind_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(post__isnull=True, action__in=["event_live", "event_ended"])
+                | Q(post__isnull=False) & ~Q(action__in=["event_live", "event_ended"]),
+                name="post_action_post_unless_event_kind",
+            ),
+        ]
+        indexes = [models.Index(fields=["event", "-at"], name="post_action_event_recent_idx")]
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} by {self.user or 'system'}"
@@ -637,6 +732,8 @@ class Alert(models.Model):
         BATCH_FAILED = "batch_failed", "Batch failed"
         STREAM_FAILED = "stream_failed", "Stream failed"
         DRAFTING_PAUSED = "drafting_paused", "Drafting paused by the credit cap"
+        STORAGE_UNAVAILABLE = "storage_unavailable", "Stream stopped: storage unavailable"
+        ENDED_WHILE_STREAMING = "ended_streaming", "Event ended while streaming"
 
     class Delivery(models.TextChoices):
         NOT_SENT = "not_sent", "No webhook set"

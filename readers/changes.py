@@ -259,7 +259,12 @@ def changes_since(event: Event, after: int, change_seq: int | None = None) -> di
         "removed": [post.pk for post in changed if not post.is_published],
         "pinned": visible_posts(event).filter(pinned=True).values_list("pk", flat=True).first(),
         "key_events": key_events(event),
-        "event": {"title": event.title, "status": event.status, "page_title": page_title(event)},
+        "event": {
+            "title": event.title,
+            "status": event.status,
+            "page_title": page_title(event),
+            "ends_at": event.ends_at.isoformat() if event.status == Event.Status.ENDED and event.ends_at else None,
+        },
     }
 
 

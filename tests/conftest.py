@@ -136,4 +136,5 @@ def mavera(settings):
         settings.MAVERA_BASE_URL = emulator.base_url
         settings.MAVERA_ENDPOINT = "generations"
         settings.MAVERA_BACKOFF_SECONDS = 0.01
+        settings.MAVERA_MAX_CREDITS_PER_CALL = emulator.credits_per_call
         yield emulator

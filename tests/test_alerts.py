@@ -16,7 +16,7 @@ from publishing.tasks import deliver_alert
 from tests.emulators.studio import Studio
 from tests.emulators.webhook import WebhookReceiver
 from tests.processes import start_worker, wait_until
-from tests.test_credit_cap import CALL_COST, SENTENCES, add_segments
+from tests.test_credit_cap import SENTENCES, add_segments
 
 MAX_ATTEMPTS = 3
 
@@ -26,7 +26,6 @@ def _quick_retries(settings):
     settings.ALERT_MAX_ATTEMPTS = MAX_ATTEMPTS
     settings.ALERT_BACKOFF_SECONDS = 0.05
     settings.ALERT_WEBHOOK_TIMEOUT_SECONDS = 2.0
-    settings.CREDIT_RESERVE_PER_BATCH = CALL_COST
 
 
 @pytest.fixture

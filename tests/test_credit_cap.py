@@ -1,5 +1,6 @@
 """An event's credit cap: reserved before each drafting call, lifted at the next beat once raised or cleared."""
 
+import contextlib
 import threading
 from datetime import timedelta
 
@@ -11,8 +12,11 @@ from django.utils import timezone
 from events.models import Event
 from publishing import credits, drafting
 from publishing.batching import flush_remaining, tick
+from publishing.brief import build_brief
+from publishing.drafters.base import DraftingUnavailable, get_drafter
 from publishing.models import Batch
 from tests.factories import live_event
+from tests.processes import empty_broker_queue
 from transcription.models import Segment, StreamSession
 
 CALL_COST = 12  # what the Mavera emulator bills per call
@@ -25,9 +29,11 @@ SENTENCES = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def _reserve_one_call_at_first(settings):
-    settings.CREDIT_RESERVE_PER_BATCH = CALL_COST
+@pytest.fixture
+def broker_left_empty():
+    """The drafting messages a test's claims enqueued name rows its flush deletes: no later worker should get them."""
+    yield
+    empty_broker_queue()
 
 
 def add_segments(event: Event, texts: list[str]) -> None:
@@ -100,7 +106,7 @@ def test_a_cap_too_low_for_another_batch_keeps_the_event_paused(event, mavera):
 
 
 @pytest.mark.django_db
-def test_a_dead_workers_reservation_lapses_with_its_lease(event):
+def test_a_dead_workers_reservation_lapses_with_its_lease(event, mavera):
     event.credit_cap = 20
     event.save()
     batches = []
@@ -108,16 +114,16 @@ def test_a_dead_workers_reservation_lapses_with_its_lease(event):
         add_segments(event, SENTENCES[:2])
         batches.append(Batch.objects.claim_segments(event.pk, final=True))
     dead, refused, later = (Batch.objects.start_drafting(batch.pk) for batch in batches)
-    assert credits.reserve(dead) == ""  # this worker then dies in the drafter's call
-    assert credits.reserve(refused).startswith("Credit cap of 20 reached: 0 credits used, 12 reserved")
+    assert credits.reserve(dead, CALL_COST) == ""  # this worker then dies in the drafter's call
+    assert credits.reserve(refused, CALL_COST).startswith("Credit cap of 20 reached: 0 credits used, 12 reserved")
     Batch.objects.filter(pk=dead.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
-    assert credits.reserve(later) == ""
-    event.refresh_from_db()
-    assert event.drafting_paused_reason == ""
+    assert credits.reserve(later, CALL_COST) == ""
+    assert credits.credits_of(event).reserved == CALL_COST  # the dead worker's no longer counts
 
 
 @pytest.mark.portable
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("broker_left_empty")
 def test_two_workers_drafting_at_once_near_the_cap_do_not_overshoot_it(django_user_model, mavera):
     journalist = django_user_model.objects.create_user("capped")
     event = live_event(journalist, title="Capped", slug="capped")
@@ -151,6 +157,98 @@ def test_two_workers_drafting_at_once_near_the_cap_do_not_overshoot_it(django_us
     statuses = sorted(Batch.objects.filter(pk__in=racing).values_list("status", flat=True))
     assert statuses == [Batch.Status.DRAFTED, Batch.Status.FAILED]
     assert Batch.objects.filter(event=event, credits_reserved__gt=0).count() == 0
+
+
+WORKERS = 4
+CAP = 250
+# Sentences per batch, the longest first: a first batch billed for many calls must not pass the cap either.
+BATCH_SENTENCES = [42, 36, 30, 24, 2, 18, 5, 12, 3, 27, 9, 6, 15, 4, 21, 8]
+
+
+def numbered(count: int) -> list[str]:
+    return [f"Point {n}: {SENTENCES[n % len(SENTENCES)]}" for n in range(count)]
+
+
+def draft_in_parallel(batch_ids: list[int]) -> None:
+    """WORKERS threads draft these batches, each taking the next one left, as Celery's workers would."""
+    left = list(batch_ids)
+    lock = threading.Lock()
+    start = threading.Barrier(WORKERS)
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            start.wait()
+            while True:
+                with lock:
+                    if not left:
+                        return
+                    batch_id = left.pop(0)
+                with contextlib.suppress(DraftingUnavailable):  # handed back: drafted again next round
+                    drafting.draft_batch(batch_id)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(WORKERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert not errors, errors
+
+
+@pytest.mark.portable
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("broker_left_empty")
+def test_batches_of_any_length_drafted_at_once_never_bill_past_the_cap(django_user_model, mavera, settings):
+    settings.MAVERA_CHUNK_CHARS = 500  # a long batch is drafted in parts: up to eight calls
+    journalist = django_user_model.objects.create_user("capped")
+    event = live_event(journalist, title="Capped", slug="capped", credit_cap=CAP)
+    for count in BATCH_SENTENCES:
+        add_segments(event, numbered(count))
+        Batch.objects.claim_segments(event.pk)
+    mavera.fewest_credits_per_call = 10  # each call bills 10 to 12 credits: 12 reserved, settled to the bill
+    mavera.slow_seconds, mavera.slow_calls = 0.05, 10_000  # every call in flight a while, beside the others'
+    mavera.failure_ratio, mavera.failure_statuses = 0.05, (503,)  # retried, and not billed
+    for _ in range(20):  # each round, then the beat: it queues what the cap stopped again once the largest fits
+        pending = (
+            Batch.objects.filter(event=event, status=Batch.Status.PENDING).order_by("pk").values_list("pk", flat=True)
+        )
+        if not pending:
+            break
+        draft_in_parallel(list(pending))
+        billed = mavera.credits_billed
+        assert billed <= CAP, f"{billed} credits billed, past the cap of {CAP}"
+        credits.resume_where_cap_allows()
+    else:
+        pytest.fail("batches were still pending after 20 rounds")
+
+    billed = mavera.credits_billed
+    drafted = Batch.objects.filter(event=event, status=Batch.Status.DRAFTED).count()
+    print(f"{len(BATCH_SENTENCES)} batches, {drafted} drafted in {mavera.billed} calls, cap {CAP}: billed {billed}")
+    assert credits.credits_of(event).used == billed  # each batch settled to its bill
+    assert not Batch.objects.filter(event=event, credits_reserved__gt=0).exists()
+    event.refresh_from_db()
+    assert event.drafting_paused_reason.startswith(f"Credit cap of {CAP} reached")
+    stopped = Batch.objects.filter(event=event, status=Batch.Status.FAILED)
+    largest = max(get_drafter().max_credits(build_brief(batch)) for batch in stopped)
+    assert billed + largest > CAP  # it drafted until the largest batch left could not fit
+
+
+@pytest.mark.django_db
+def test_calls_billed_before_a_failed_one_count_against_the_cap(event, mavera, settings):
+    settings.MAVERA_CHUNK_CHARS = 500
+    event.credit_cap = 1000
+    event.save()
+    add_segments(event, numbered(12))
+    batch = Batch.objects.claim_segments(event.pk)
+    mavera.script.extend([200, 200, 400])  # two parts summarised, then the draft refused
+    assert drafting.draft_batch(batch.pk) is None
+    batch.refresh_from_db()
+    assert batch.status == Batch.Status.FAILED and batch.credits_used == 2 * CALL_COST
+    assert credits.credits_of(event).used == mavera.credits_billed
 
 
 @pytest.mark.django_db

@@ -53,6 +53,7 @@ def mavera(settings):
         settings.MAVERA_APP_ID = ""
         settings.MAVERA_BACKOFF_SECONDS = 0.01
         settings.MAVERA_MAX_ATTEMPTS = 3
+        settings.MAVERA_MAX_CREDITS_PER_CALL = emulator.credits_per_call
         yield emulator
 
 
@@ -80,6 +81,7 @@ def test_claiming_takes_every_unbatched_segment_in_order_exactly_once(event):
 @pytest.mark.django_db
 def test_ending_the_event_flushes_what_is_left_as_a_final_batch(event):
     add_segments(event, SENTENCES[:2])
+    StreamSession.objects.filter(event=event).update(status=StreamSession.Status.ENDED)  # its studio stopped
     event.end()
     batch = Batch.objects.get(event=event)
     assert batch.is_final and batch.segments.count() == 2

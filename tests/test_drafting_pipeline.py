@@ -13,7 +13,7 @@ from tests import factories
 from tests.emulators.mavera import MaveraEmulator
 from tests.processes import Process, empty_broker_queue, start_beat, start_worker, wait_until
 from tests.test_drafting_backends import SENTENCES, add_segments
-from transcription.models import Segment
+from transcription.models import Segment, StreamSession
 
 TICK = "0.5"
 
@@ -76,6 +76,7 @@ def test_segments_become_batches_and_published_posts_on_the_beat(journalist, pro
     assert event.last_batched_at - first_batched_at >= timedelta(seconds=event.batch_interval_seconds)
 
     add_segments(event, SENTENCES[:1])
+    StreamSession.objects.filter(event=event).update(status=StreamSession.Status.ENDED)  # its studio stopped
     event.end()
     wait_until(lambda: Post.objects.filter(event=event).count() == 3, 60, *processes, what="the final post")
     assert Batch.objects.filter(event=event, is_final=True).count() == 1
@@ -105,6 +106,7 @@ def test_fault_drill_every_batch_ends_as_exactly_one_post(journalist, processes)
         wait_until(lambda: Batch.objects.count() >= 6, 60, *processes, what="the second batches")
         for event in events:
             add_segments(event, SENTENCES[6:])
+            StreamSession.objects.filter(event=event).update(status=StreamSession.Status.ENDED)
             event.end()
         wait_until(
             lambda: not Batch.objects.exclude(status=Batch.Status.DRAFTED).exists()

@@ -7,6 +7,7 @@ emulators standing in for the real services."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -210,3 +211,42 @@ def test_moderated_event_is_published_by_an_editor_in_admin(browser, stack, jour
     assert shown_post_ids(reader) == [post_id]  # only what the editor published
     assert Post.objects.get(pk=post_id).actions.filter(action="published", user=editor).exists()
     assert reader.evaluate("window.__sameDocument") is True
+
+
+def test_an_editor_ends_the_event_in_its_form_while_the_journalist_streams(browser, stack, journalist, editor):
+    event = make_event(journalist, auto_publish=True)
+    reader = open_reader(browser, stack, event)
+    studio = go_live(browser, stack, event)
+    expect(studio.locator("#transcript .final").first).to_be_visible(timeout=SOON)
+
+    admin = log_in(browser.new_context(), stack.base_url, "ed", "ed-password-123", admin=True)
+    admin.goto(f"{stack.base_url}/admin/events/event/{event.pk}/change/")
+    admin.select_option("#id_status", "ended")
+    admin.click("input[name=_save]")
+    expect(admin.locator(".messagelist")).to_contain_text("ended")
+
+    # The journalist is told in words, the stream is finished, and the studio cannot go live again.
+    expect(studio.locator("#state")).to_have_text("event ended", timeout=SOON)
+    expect(studio.locator("#message")).to_contain_text("This event has ended")
+    expect(studio.locator("#go-live")).to_be_disabled()
+    wait_until(
+        lambda: not StreamSession.objects.filter(event=event, status__in=["live", "paused"]).exists()
+        and not Segment.objects.unbatched().filter(event=event).exists()
+        and not Batch.objects.filter(event=event).exclude(status=Batch.Status.DRAFTED).exists(),
+        SOON / 1000,
+        *stack.processes,
+        what="the stream finished, its last words batched and drafted",
+    )
+    assert Batch.objects.filter(event=event, is_final=True).count() == 1
+    event.refresh_from_db()
+    assert event.status == Event.Status.ENDED and event.ends_at is not None
+
+    # The reader's open page says so without a reload; the page's JSON-LD has the coverage's end.
+    expect(reader.locator("#event-ended")).to_be_visible(timeout=SOON)
+    expect(reader.locator("#event-ended")).to_contain_text("Ended at")
+    expect(reader.locator("#event-badge")).to_have_text("Ended")
+    assert reader.evaluate("window.__sameDocument") is True
+    fresh = browser.new_context().new_page()
+    fresh.goto(f"{stack.base_url}/events/{event.slug}/")
+    jsonld = json.loads(fresh.locator("script[type='application/ld+json']").first.inner_text())
+    assert jsonld["coverageEndTime"] == event.ends_at.isoformat()

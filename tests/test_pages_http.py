@@ -87,11 +87,12 @@ def test_renaming_and_ending_the_event_reach_the_cursor_and_a_stale_edit_cannot_
         "title": "Keynote <b>renamed</b>",  # text: the page sets it with textContent
         "status": "live",
         "page_title": f"Live: Keynote <b>renamed</b> · {settings.PUBLISHER_NAME}",
+        "ends_at": None,
     }
 
     Event.objects.get(pk=event.pk).end()
     ended = client.get(f"/events/{event.slug}/posts.json", {"after": cursor + 1}).json()
-    assert ended["cursor"] == cursor + 2 and ended["event"]["status"] == "ended"
+    assert ended["cursor"] == cursor + 2 and ended["event"]["status"] == "ended" and ended["event"]["ends_at"]
     assert ended["event"]["page_title"] == f"Keynote <b>renamed</b> · {settings.PUBLISHER_NAME}"
 
 

@@ -100,6 +100,8 @@ def admin_rows() -> list[Row]:
         Row("admin/publishing/post/queue/", "/admin/publishing/post/queue/", editor_gets(200)),
         Row("admin/publishing/post/queue/<int:event_id>/", "/admin/publishing/post/queue/{event}/", editor_gets(200)),
         Row("admin/(?P<url>.*)$", "/admin/no-such-page/", editor_gets(404)),
+        # Go live and End event: POST only (the change form's and the queue's buttons).
+        Row("admin/events/event/<int:pk>/lifecycle/", "/admin/events/event/{event}/lifecycle/", editor_gets(405)),
     ]
     app_list = "admin/^(?P<app_label>auth|transcription|publishing|events)/$"
     rows += [
@@ -120,6 +122,8 @@ def admin_rows() -> list[Row]:
         "publishing/batch": ("batch", model_admin(add=403)),
         # Alerts are records too, and nobody writes or deletes them by hand.
         "publishing/alert": ("alert", model_admin(add=403)),
+        # And so is who did what.
+        "publishing/postaction": ("action", model_admin(add=403)),
     }
     for model, (key, pages) in models.items():
         for suffix, expect in pages.items():
@@ -253,6 +257,7 @@ def world(roles_again, event, journalist, other_journalist, editor, reader):
         "correction": correction.pk,
         "batch": batch.pk,
         "alert": alert.pk,
+        "action": post.actions.first().pk,
         "post": post.pk,
         "draft": draft.pk,
         "picture": picture.renditions[0]["name"],

@@ -1,15 +1,24 @@
 """Speakers (issue 14 point 5): a diarized final split per speaker, shown in the studio, named per session,
-and the names used in exports, the draft queue's source transcript and the drafters' brief."""
+and the names used in exports, the draft queue's source transcript and the drafters' brief; a name given in
+the admin reaches a running stream within a second (issue 25 point 4)."""
 
+import json
+import re
+import time
+
+import httpx
 import pytest
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.urls import reverse
 
 from publishing.brief import SpokenLine, build_brief
 from publishing.models import Batch, Post
 from tests import factories
-from tests.emulators.deepgram import silence, word_audio
-from tests.emulators.studio import Studio
+from tests.emulators.deepgram import EmulatorThread, silence, word_audio
+from tests.emulators.studio import Studio, session_cookie
+from tests.netclients import StudioSocket
+from tests.processes import start_daphne
 from transcription.models import Segment, SpeakerName
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_roles")]
@@ -192,3 +201,82 @@ def test_a_journalist_sees_the_session_but_cannot_name_speakers_in_admin(client,
     }
     assert client.post(url, form).status_code in (302, 403)  # to the login page, or refused
     assert not SpeakerName.objects.exists()
+
+
+# --- names given elsewhere reach a running stream (issue 25 point 4) -------------------------------------------
+
+
+def admin_names(session_id: int, rows: list[dict], *, initial: int = 0) -> dict:
+    """The session admin page's form, naming speakers with its inline's `rows`."""
+    form = {"speaker_names-TOTAL_FORMS": str(len(rows)), "speaker_names-INITIAL_FORMS": str(initial)}
+    for number, row in enumerate(rows):
+        form |= {f"speaker_names-{number}-{field}": str(value) for field, value in row.items()}
+        form[f"speaker_names-{number}-session"] = str(session_id)
+    return form
+
+
+@sync_to_async
+def post_as(client, user, url: str, form: dict):
+    client.force_login(user)
+    return client.post(url, form)
+
+
+async def test_a_name_saved_in_the_admin_reaches_the_running_stream_within_a_second(
+    deepgram, event, journalist, editor, client
+):
+    await diarized(event)
+    studio = Studio(event.slug, journalist)
+    assert await studio.connect()
+    ready = await studio.start()
+    await studio.audio(word_audio([1]) + silence(0.6))
+    assert (await studio.wait_for(final_with("word1")))["speaker_name"] == "Speaker 0"
+
+    url = reverse("admin:transcription_streamsession_change", args=[ready["session"]])
+    saved = await post_as(client, editor, url, admin_names(ready["session"], [{"label": 0, "name": "Jane Doe"}]))
+    assert saved.status_code == 302
+    named = await studio.wait_for(lambda m: m["type"] == "speaker_named", timeout=1.0)
+    assert named == {"type": "speaker_named", "speaker": 0, "name": "Jane Doe", "speaker_name": "Jane Doe"}
+    await studio.audio(word_audio([2]) + silence(0.6))
+    assert (await studio.wait_for(final_with("word2")))["speaker_name"] == "Jane Doe"
+
+    row = await SpeakerName.objects.aget(session_id=ready["session"])
+    forget = admin_names(ready["session"], [{"id": row.pk, "label": 0, "name": "Jane Doe", "DELETE": "on"}], initial=1)
+    assert (await post_as(client, editor, url, forget)).status_code == 302
+    forgotten = await studio.wait_for(lambda m: m["type"] == "speaker_named" and not m["name"], timeout=1.0)
+    assert forgotten["speaker_name"] == "Speaker 0"
+    await studio.audio(word_audio([3]) + silence(0.6))
+    assert (await studio.wait_for(final_with("word3")))["speaker_name"] == "Speaker 0"
+    assert [m["name"] for m in studio.messages if m["type"] == "speaker_named"] == ["Jane Doe", ""], "each change once"
+    await studio.stop()
+    await studio.disconnect()
+
+
+@pytest.mark.slow
+def test_through_a_real_daphne_a_name_saved_in_the_admin_reaches_the_studio_within_a_second(event, journalist, editor):
+    event.diarize = True
+    event.save(update_fields=["diarize"])
+    with EmulatorThread() as deepgram:
+        daphne, port = start_daphne(DEEPGRAM_API_KEY=deepgram.script.api_key, DEEPGRAM_URL=deepgram.url)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            studio = StudioSocket(base, event.slug, journalist)
+            session = studio.start()["session"]
+            studio.stream(word_audio([1]) + silence(0.6))
+            assert studio.wait_for(final_with("word1"))["speaker_name"] == "Speaker 0"
+
+            url = reverse("admin:transcription_streamsession_change", args=[session])
+            with httpx.Client(base_url=base, cookies={settings.SESSION_COOKIE_NAME: session_cookie(editor)}) as admin:
+                token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', admin.get(url).text)[1]
+                form = admin_names(session, [{"label": 0, "name": "Jane Doe"}]) | {"csrfmiddlewaretoken": token}
+                assert admin.post(url, data=form).status_code == 302
+            saved_at = time.monotonic()
+            named = studio.wait_for(lambda m: m["type"] == "speaker_named", timeout=1.0)
+            assert named["speaker_name"] == "Jane Doe" and time.monotonic() - saved_at < 1.0
+            studio.stream(word_audio([2]) + silence(0.6))
+            assert studio.wait_for(final_with("word2"))["speaker_name"] == "Jane Doe"
+            studio.ws.send(json.dumps({"type": "stop"}))
+            studio.wait_for(lambda m: m["type"] == "stopped")
+            studio.close()
+        finally:
+            daphne.stop()
+        daphne.assert_no_traceback()

@@ -1,8 +1,10 @@
 """The studio page in a real Chromium on a real Daphne: a fake microphone speaks, segments are stored and shown."""
 
 import contextlib
+import json
 import socket
 import threading
+import time
 from itertools import pairwise
 
 import pytest
@@ -51,10 +53,13 @@ def test_a_journalist_goes_live_and_the_transcript_is_stored_and_shown(browser, 
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    controls: list[dict] = []
+    page.on("websocket", lambda ws: ws.on("framesent", lambda sent: record_control(controls, sent)))
     page.goto(f"/studio/{event.slug}/")
     expect(page.locator("#provider")).to_have_text("Offline recognizer")
     expect(page.locator("#state")).to_have_text("not live")
 
+    went_live_at = time.time()
     page.click("#go-live")
     expect(page.locator("#state")).to_have_text("live", timeout=15_000)
     finals = page.locator("#transcript .final")
@@ -73,9 +78,18 @@ def test_a_journalist_goes_live_and_the_transcript_is_stored_and_shown(browser, 
     assert len(CONTENT_WORDS & recognised(shown)) >= 0.45 * len(CONTENT_WORDS), shown
     assert [int(v) for v in finals.evaluate_all("els => els.map(e => e.dataset.segment)")] == [s.pk for s in segments]
     assert session.audio_seconds > 8 and session.dropped_audio_seconds == 0
+    # The capture time goes with the first frame, by the browser's clock, and orders the words spoken.
+    assert [c["type"] for c in controls[:2]] == ["start", "clock"], controls
+    assert went_live_at - 2 < controls[1]["captured_at"] < went_live_at + 10
+    assert all(s.spoken_at <= s.created_at for s in segments)
     assert not errors, errors
     context.close()
     process.assert_no_traceback()
+
+
+def record_control(controls: list[dict], sent: str | bytes) -> None:
+    if isinstance(sent, str):
+        controls.append(json.loads(sent))
 
 
 class CuttableProxy:

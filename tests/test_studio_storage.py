@@ -16,10 +16,11 @@ from asgiref.sync import sync_to_async
 from django.contrib.auth.models import Group
 from django.db import OperationalError, connection
 
+from publishing.models import Alert
 from tests.emulators.deepgram import silence, word_audio
 from tests.emulators.studio import Studio
 from transcription import loopstore, sessions
-from transcription.models import Segment, StreamSession
+from transcription.models import Segment, StreamSession, spoken_at
 from transcription.protocol import Close
 from transcription.relay import _SaveProgress
 from transcription.speech.base import Transcript
@@ -214,6 +215,13 @@ async def test_past_the_bound_the_stream_stops_with_storage_unavailable(deepgram
     assert session.status == StreamSession.Status.FAILED and "could not be saved" in session.last_error
     segments = await stored(ready["session"])
     assert [s.sequence for s in segments] == list(range(len(segments))), "whatever was stored, in order, once"
+    # The desk hears why, once the database takes writes again.
+    alerts = Alert.objects.filter(event=event, kind=Alert.Kind.STORAGE_UNAVAILABLE)
+    while not await alerts.aexists():
+        await asyncio.sleep(0.1)
+    alert = await alerts.aget()
+    assert f"Stream {ready['session']} from {journalist.username} stopped" in alert.message
+    assert "database stayed unreachable" in alert.message
     await studio.disconnect()
 
 
@@ -290,14 +298,16 @@ class FollowOn:
         self.session, self.after = session, after
         self.result = Transcript(text=text, start=after.end, end=after.end + 1, is_final=True)
 
+        self.spoken_at = spoken_at(session.started_at, self.result.start)
+
     def row(self) -> Segment:
         return sessions.next_segment(
-            self.session.pk, self.session.event_id, self.result, after=self.after, started_at=self.session.started_at
+            self.session.pk, self.session.event_id, self.result, after=self.after, spoken_at=self.spoken_at
         )
 
     def __call__(self) -> Segment:
         return sessions.store_final(
-            self.session.pk, self.session.event_id, self.result, after=self.after, started_at=self.session.started_at
+            self.session.pk, self.session.event_id, self.result, after=self.after, spoken_at=self.spoken_at
         )
 
 

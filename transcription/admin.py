@@ -11,7 +11,7 @@ from transcription.corrections import correct_segment, original_text
 from transcription.html import audio_player, segment_lines_html
 from transcription.models import Segment, SegmentCorrection, SpeakerName, StreamSession
 from transcription.search import search_segments
-from transcription.speakers import BadSpeakerName, Speakers, check_label, clean_name
+from transcription.speakers import BadSpeakerName, Speakers, announce_names_on_commit, check_label, clean_name
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -80,6 +80,11 @@ class StreamSessionAdmin(ReadOnlyAdmin):
 
     def save_model(self, request, obj, form, change) -> None:
         pass  # no session field is edited here, and saving the row would overwrite the relay's figures
+
+    def save_related(self, request, form, formsets, change) -> None:
+        super().save_related(request, form, formsets, change)
+        if any(formset.has_changed() for formset in formsets):
+            announce_names_on_commit(form.instance.pk)  # a running stream shows them at once
 
     @admin.display(description="Archived audio")
     def archived_audio(self, session: StreamSession) -> str:

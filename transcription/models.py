@@ -81,7 +81,10 @@ class Segment(models.Model):
     speaker = models.PositiveSmallIntegerField(null=True, blank=True)
     words = models.JSONField(default=list, blank=True)
     spoken_at = models.DateTimeField(
-        null=True, blank=True, db_index=True, help_text="Wall-clock time of its start: the session's start + start."
+        null=True,
+        blank=True,
+        db_index=True,
+        help_text="Wall-clock time of its start, by the journalist's clock within bounds (transcription.spoken).",
     )
     batch = models.ForeignKey(
         "publishing.Batch", null=True, blank=True, on_delete=models.SET_NULL, related_name="segments"

@@ -20,6 +20,7 @@ class Close(IntEnum):
     UNKNOWN_SESSION = 4008
     EVENT_ENDED = 4009
     TAKEN_OVER = 4010
+    EVENT_NOT_LIVE = 4011
     UPSTREAM_REFUSED = 4401
     UPSTREAM_FAILED = 4502
     UPSTREAM_UNAVAILABLE = 4503
@@ -45,6 +46,8 @@ class Start:
     dropped_seconds: float = 0.0
     stream_time: float | None = None
     last_sequence: int | None = None
+    go_live: bool = False  # the journalist agreed to make a scheduled event live now
+    captured_at: object = None  # as sent: a time that is none is ignored (transcription/spoken.py)
 
 
 @dataclass(frozen=True)
@@ -55,11 +58,18 @@ class SpeakerNaming:
     name: object
 
 
-CONTROLS = ("start", "pause", "resume", "stop", "name_speaker")
+@dataclass(frozen=True)
+class Clock:
+    """When the next audio frame was captured, as sent with `resume` or `clock`: a time that is none is ignored."""
+
+    captured_at: object
+
+
+CONTROLS = ("start", "pause", "resume", "stop", "name_speaker", "clock")
 FORMAT = {"encoding": "linear16", "sample_rate": 16000, "channels": 1}
 
 
-def parse_control(text: str) -> tuple[str, Start | SpeakerNaming | None]:
+def parse_control(text: str) -> tuple[str, Start | SpeakerNaming | Clock | None]:
     """The control a text frame carries, or StudioError."""
     try:
         message = json.loads(text)
@@ -72,6 +82,8 @@ def parse_control(text: str) -> tuple[str, Start | SpeakerNaming | None]:
         )
     if kind == "name_speaker":
         return kind, SpeakerNaming(speaker=message.get("speaker"), name=message.get("name"))
+    if kind in ("resume", "clock"):
+        return kind, Clock(message.get("captured_at"))
     if kind != "start":
         return kind, None
     audio_format = {key: message.get(key) for key in FORMAT}
@@ -94,11 +106,16 @@ def parse_control(text: str) -> tuple[str, Start | SpeakerNaming | None]:
     last_sequence = message.get("last_sequence")
     if last_sequence is not None and (not isinstance(last_sequence, int) or isinstance(last_sequence, bool)):
         raise StudioError(Close.UNKNOWN_MESSAGE, "last_sequence must be the sequence of the last final received.")
+    go_live = message.get("go_live", False)
+    if not isinstance(go_live, bool):
+        raise StudioError(Close.UNKNOWN_MESSAGE, "go_live must be true or false.")
     return kind, Start(
         session=session,
         dropped_seconds=float(dropped),
         stream_time=None if stream_time is None else float(stream_time),
         last_sequence=last_sequence,
+        go_live=go_live,
+        captured_at=message.get("captured_at"),
     )
 
 

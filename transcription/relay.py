@@ -12,10 +12,13 @@ import functools
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 
+from channels.layers import get_channel_layer
 from django.conf import settings
+from django.utils import timezone
 
-from transcription import leases, loopstore, sessions, speakers
+from transcription import leases, loopstore, sessions, speakers, spoken
 from transcription.archive import SessionArchive
 from transcription.models import Segment, StreamSession
 from transcription.protocol import Close, RateGuard, Start, StudioError, check_frame
@@ -72,6 +75,8 @@ class Relay:
         self._last: Segment | None = None
         self.speaker_names: dict[int, str] = {}
         self.labels = speakers.Labels()
+        self.clock: spoken.SpokenClock | None = None
+        self._names: asyncio.Task | None = None
         self._finishing: asyncio.Task | None = None
         # Finals and saves wait here, in order, while the database is away.
         self.storage = StoreQueue(
@@ -117,6 +122,8 @@ class Relay:
             # A resuming client knows how much audio it sent before; frames lost in flight stay a gap.
             self.base, self.client_dropped = await SessionArchive.resume_point(self.session.id, start)
         _RELAYS[self.session.id] = self
+        self.clock = spoken.SpokenClock(self.session.started_at, self.session.last_spoken_at)
+        self.next_audio_captured_at(start.captured_at)
         self.backend = backend
         self.archive = SessionArchive.open(self.session.id, at=self.base)
         await backend.start()
@@ -127,6 +134,7 @@ class Relay:
         if start.session is not None and start.last_sequence is not None:
             missed = await writer.call(sessions.finals_after, self.session.id, start.last_sequence)
         self._pump = asyncio.create_task(self._run_pump(), name=f"relay-pump-{self.session.id}")
+        self._names = asyncio.create_task(self._follow_names(), name=f"relay-names-{self.session.id}")
         ready = {
             "type": "ready",
             "session": self.session.id,
@@ -134,6 +142,8 @@ class Relay:
             "resumed": self.session.resumed,
             "stream_time": round(self.base, 3),
         }
+        how = "resumed" if self.session.resumed else "started"
+        logger.info("session %s: stream %s on %s (%s)", self.session.id, how, self.event.slug, backend.provider)
         return [ready, *missed]
 
     async def audio(self, pcm: bytes) -> None:
@@ -158,14 +168,21 @@ class Relay:
         )
         await self._send_status()
 
-    async def resume(self) -> None:
+    async def resume(self, captured_at: object = None) -> None:
         if self.backend is None or self.finished:
             return
         self.paused = False
+        self.next_audio_captured_at(captured_at)
         self.storage.add(
             functools.partial(sessions.set_status, self.session_id, StreamSession.Status.LIVE), together=True
         )
         await self._send_status()
+
+    def next_audio_captured_at(self, captured_at: object) -> None:
+        """The client's clock when the next audio frame was captured; a time that is none is ignored."""
+        captured = spoken.captured_at(captured_at)
+        if captured is not None and self.clock is not None:
+            self.clock.mark(self.base + self.received / BYTES_PER_SECOND, captured, timezone.now())
 
     async def stop(self, status: str = StreamSession.Status.ENDED, error: str = "") -> None:
         """Finish the session: every final result for the audio received is stored before this returns."""
@@ -202,6 +219,10 @@ class Relay:
             if self._pump is not None:
                 await self._pump
         finally:
+            if self._names is not None:
+                self._names.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._names
             await self.archive.close()
             self._save_figures()
             self.storage.add(functools.partial(sessions.set_status, self.session_id, status, error=error))
@@ -210,6 +231,7 @@ class Relay:
             # Past this wait (the bound of the queue, in seconds) the database is given up on; the audio is archived.
             await self.storage.drain(timeout=settings.STUDIO_STORE_BACKLOG_SECONDS)
             await writer.call(leases.release, self.event.id, self.journalist_id, self.holder)
+            logger.info("session %s: stream %s on %s", self.session_id, status, self.event.slug)
             if _RELAYS.get(self.session_id) is self:
                 del _RELAYS[self.session_id]
             if not _RELAYS:
@@ -228,6 +250,10 @@ class Relay:
             "Your audio is archived; the finals shown are saved once the database is back.",
         )
         logger.error("session %s: storage unavailable past the bound, stopping the stream", self.session_id)
+        # Stored with the finals once the database is back: the desk then hears why the stream stopped.
+        self.storage.add(
+            functools.partial(_stream_failed, self.event.id, self.session_id, error.message, reason="storage")
+        )
         if self.on_failure is not None:
             await self.on_failure(error)
 
@@ -271,8 +297,12 @@ class Relay:
             return
         words = [{**w, "start": round(w["start"] + base, 3), "end": round(w["end"] + base, 3)} for w in result.words]
         result = self.labels.relabel(dataclasses.replace(result, start=start, end=end, words=words))
+        assert self.clock is not None
+        now = timezone.now()
         for part in speakers.split_by_speaker(result):
-            await self.storage.add_final(_StoreFinal(self, part), part.start, part.end, done=self._stored)
+            first_word = part.words[0]["start"] if part.words else None
+            job = _StoreFinal(self, part, self.clock.at(part.start, now, first_word=first_word))
+            await self.storage.add_final(job, part.start, part.end, done=self._stored)
 
     async def _stored(self, segment: Segment) -> None:
         self._last = segment
@@ -289,8 +319,38 @@ class Relay:
             self.speaker_names[label] = stored
         else:
             self.speaker_names.pop(label, None)
-        shown = speakers.speaker_label(label, stored)
-        return {"type": "speaker_named", "speaker": label, "name": stored, "speaker_name": shown}
+        with contextlib.suppress(Exception):  # the name is stored; a relay elsewhere reads it at its next resume
+            await speakers.announce_names(self.session_id)
+        return speakers.named_message(label, stored)
+
+    async def _follow_names(self) -> None:
+        """Names given elsewhere (the session's admin page, another process) reach the studio and later finals."""
+        layer = get_channel_layer()
+        if layer is None:
+            return
+        group, channel = speakers.names_group(self.session_id), await layer.new_channel()
+        try:
+            await layer.group_add(group, channel)
+            while True:
+                await layer.receive(channel)
+                await self._read_names()
+        except Exception:  # the channel layer is away: names given elsewhere show from the next resume
+            logger.warning("session %s: speaker names given elsewhere are not followed", self.session_id, exc_info=True)
+        finally:
+            with contextlib.suppress(Exception):
+                await layer.group_discard(group, channel)
+
+    async def _read_names(self) -> None:
+        """The session's names read again; the studio hears of each that changed."""
+        try:
+            names = await writer.call(speakers.session_names, self.session_id)
+        except Exception:  # the database is away: the next change or resume reads them
+            logger.warning("session %s: could not read the speaker names", self.session_id, exc_info=True)
+            return
+        before, self.speaker_names = self.speaker_names, names
+        for label in sorted(names.keys() | before.keys()):
+            if names.get(label) != before.get(label):
+                await self._notify(speakers.named_message(label, names.get(label, "")))
 
     async def _send_status(self, detail: str = "") -> None:
         assert self.backend is not None
@@ -323,23 +383,20 @@ class _StoreFinal:
 
     relay: Relay
     result: Transcript
+    spoken_at: datetime
 
     def row(self) -> Segment | None:
         """The unsaved segment, when it follows straight on from this relay's last one (such a row the
         loop can insert itself, and the writer inserts those of every stream together)."""
         if self.relay._last is None:
             return None
-        return sessions.next_segment(*self._where(), after=self.relay._last, started_at=self._started_at())
+        return sessions.next_segment(*self._where(), after=self.relay._last, spoken_at=self.spoken_at)
 
     def __call__(self) -> Segment:
-        return sessions.store_final(*self._where(), after=self.relay._last, started_at=self._started_at())
+        return sessions.store_final(*self._where(), after=self.relay._last, spoken_at=self.spoken_at)
 
     def _where(self) -> tuple[int, int, Transcript]:
         return self.relay.session_id, self.relay.event.id, self.result
-
-    def _started_at(self):
-        assert self.relay.session is not None
-        return self.relay.session.started_at
 
 
 @dataclasses.dataclass(frozen=True)
@@ -360,5 +417,5 @@ def _stream_ended(event_id: int, session_id: int) -> None:
     stream_ended.send(sender=Relay, event_id=event_id, session_id=session_id)
 
 
-def _stream_failed(event_id: int, session_id: int, message: str) -> None:
-    stream_failed.send(sender=Relay, event_id=event_id, session_id=session_id, message=message)
+def _stream_failed(event_id: int, session_id: int, message: str, reason: str = "provider") -> None:
+    stream_failed.send(sender=Relay, event_id=event_id, session_id=session_id, message=message, reason=reason)

@@ -10,7 +10,8 @@ from django.db.models import Max
 from django.utils import timezone
 
 from events.models import Event
-from transcription.models import Segment, StreamSession, spoken_at
+from transcription.models import Segment, StreamSession
+from transcription.models import spoken_at as spoken_by_stream_time
 from transcription.protocol import Close, StudioError
 from transcription.speakers import session_names, speaker_label
 from transcription.speech.base import Transcript
@@ -27,6 +28,7 @@ class Opened:
     request_ids: tuple[str, ...]
     resumed: bool
     started_at: datetime
+    last_spoken_at: datetime | None  # of the session's latest words, when resumed
 
 
 def open_session(event_id: int, journalist_id: int, provider: str, *, resume: int | None = None) -> Opened:
@@ -45,11 +47,13 @@ def open_session(event_id: int, journalist_id: int, provider: str, *, resume: in
             session.status = StreamSession.Status.LIVE
             session.reconnects += 1
             session.save(update_fields=["status", "reconnects"])
+            last_spoken_at = Segment.objects.filter(session=session).aggregate(at=Max("spoken_at"))["at"]
         else:
             StreamSession.objects.filter(event_id=event_id, journalist_id=journalist_id, status__in=OPEN).update(
                 status=StreamSession.Status.ENDED, ended_at=timezone.now()
             )
             session = StreamSession.objects.create(event_id=event_id, journalist_id=journalist_id, provider=provider)
+            last_spoken_at = None
     return Opened(
         id=session.pk,
         audio_seconds=session.audio_seconds,
@@ -58,6 +62,7 @@ def open_session(event_id: int, journalist_id: int, provider: str, *, resume: in
         request_ids=tuple(session.request_ids),
         resumed=resume is not None,
         started_at=session.started_at,
+        last_spoken_at=last_spoken_at,
     )
 
 
@@ -79,18 +84,18 @@ def store_final(
     result: Transcript,
     *,
     after: Segment | None = None,
-    started_at: datetime | None = None,
+    spoken_at: datetime | None = None,
 ) -> Segment:
     """Store one final result as the session's next segment, in stream time, never before the previous one.
 
-    `after` is the segment this relay stored last and `started_at` the session's start: with both, storing
-    is one INSERT. If another relay stored in between (a takeover), the unique (session, sequence) refuses
-    it and the locked path runs.
+    `after` is the segment this relay stored last and `spoken_at` the relay's wall-clock time for the result:
+    with both, storing is one INSERT. If another relay stored in between (a takeover), the unique (session,
+    sequence) refuses it and the locked path runs. Without `spoken_at`, it is the session's start + start.
     """
-    if after is not None and started_at is not None:
+    if after is not None and spoken_at is not None:
         try:
             with transaction.atomic():
-                segment = next_segment(session_id, event_id, result, after=after, started_at=started_at)
+                segment = next_segment(session_id, event_id, result, after=after, spoken_at=spoken_at)
                 segment.save(force_insert=True)
                 return segment
         except IntegrityError:
@@ -98,19 +103,23 @@ def store_final(
     with transaction.atomic():
         # The row lock serialises writers of one session (the old and new relay during a takeover).
         started_at = StreamSession.objects.select_for_update().values_list("started_at", flat=True).get(pk=session_id)
-        last = Segment.objects.filter(session_id=session_id).aggregate(sequence=Max("sequence"), end=Max("end"))
+        last = Segment.objects.filter(session_id=session_id).aggregate(
+            sequence=Max("sequence"), end=Max("end"), spoken_at=Max("spoken_at")
+        )
         sequence = 0 if last["sequence"] is None else last["sequence"] + 1
-        segment = _segment(session_id, event_id, result, sequence, last["end"] or 0.0, started_at)
+        previous_end = last["end"] or 0.0
+        spoken_at = spoken_at or spoken_by_stream_time(started_at, max(result.start, previous_end))
+        if last["spoken_at"] is not None:
+            spoken_at = max(spoken_at, last["spoken_at"])  # a takeover's words never sort before the earlier ones
+        segment = _segment(session_id, event_id, result, sequence, previous_end, spoken_at)
         segment.save(force_insert=True)
         return segment
 
 
-def next_segment(
-    session_id: int, event_id: int, result: Transcript, *, after: Segment, started_at: datetime
-) -> Segment:
+def next_segment(session_id: int, event_id: int, result: Transcript, *, after: Segment, spoken_at: datetime) -> Segment:
     """The unsaved segment of `result` that follows `after`: what `store_final` inserts when no other
     relay stored in between."""
-    return _segment(session_id, event_id, result, after.sequence + 1, after.end, started_at)
+    return _segment(session_id, event_id, result, after.sequence + 1, after.end, spoken_at)
 
 
 def insert_segments(segments: list[Segment]) -> None:
@@ -171,7 +180,7 @@ def _insert_sql(database, rows: int) -> str:
 
 
 def _segment(
-    session_id: int, event_id: int, result: Transcript, sequence: int, previous_end: float, started_at: datetime
+    session_id: int, event_id: int, result: Transcript, sequence: int, previous_end: float, spoken_at: datetime
 ) -> Segment:
     start = max(result.start, previous_end)
     return Segment(
@@ -184,7 +193,7 @@ def _segment(
         confidence=result.confidence,
         speaker=result.speaker,
         words=result.words,
-        spoken_at=spoken_at(started_at, start),
+        spoken_at=spoken_at,
     )
 
 

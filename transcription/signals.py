@@ -6,8 +6,8 @@ from django.dispatch import Signal
 # stored, with event_id and session_id: publishing drafts what the last beat did not take.
 stream_ended = Signal()
 
-# Sent when a stream's speech provider gave up on it (the session then fails), with event_id, session_id
-# and message: publishing alerts the desk.
+# Sent when a stream's speech provider gave up on it, or storage stayed unavailable past its bound (the session
+# then fails), with event_id, session_id, message and reason ("provider" or "storage"): publishing alerts the desk.
 stream_failed = Signal()
 
 # Sent when the retention purge has deleted sessions' audio, with session_ids: publishing takes down the

@@ -13,9 +13,13 @@ streamed it ("Speaker 0 (jo)"), so two sessions' "Speaker 0" never read as one p
 from __future__ import annotations
 
 import dataclasses
+import functools
 import unicodedata
 from collections import Counter
 
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
 from django.db.models import Max
 
 from transcription.models import Segment, SpeakerName, StreamSession
@@ -124,6 +128,28 @@ def name_speaker(session_id: int, label: int, name: str) -> str:
 
 def session_names(session_id: int) -> dict[int, str]:
     return dict(SpeakerName.objects.filter(session_id=session_id).values_list("label", "name"))
+
+
+def named_message(label: int, name: str) -> dict:
+    """The studio's `speaker_named` message: `name` as stored, "" when forgotten."""
+    return {"type": "speaker_named", "speaker": label, "name": name, "speaker_name": speaker_label(label, name)}
+
+
+def names_group(session_id: int) -> str:
+    """The channel layer group of the session's running relay, wherever it runs."""
+    return f"speakers-{session_id}"
+
+
+async def announce_names(session_id: int) -> None:
+    """Tell the session's running relay that its speakers' names changed: it reads them again."""
+    layer = get_channel_layer()
+    if layer is not None:
+        await layer.group_send(names_group(session_id), {"type": "speakers.changed"})
+
+
+def announce_names_on_commit(session_id: int) -> None:
+    """`announce_names` from synchronous code (the admin), once its transaction commits."""
+    transaction.on_commit(functools.partial(async_to_sync(announce_names), session_id), robust=True)
 
 
 def speaker_label(label: int | None, name: str = "", qualifier: str = "") -> str:

@@ -32,11 +32,17 @@ class Draft:
     parts: int
 
 
-class DraftingFailed(Exception):
+class DraftingError(Exception):
+    """Drafting stopped; `credits_used` is what the calls that answered before it were billed, paid all the same."""
+
+    credits_used = 0
+
+
+class DraftingFailed(DraftingError):
     """The backend refused for a reason retrying cannot fix (bad key, no credits…): editors must see it."""
 
 
-class DraftingUnavailable(Exception):
+class DraftingUnavailable(DraftingError):
     """The backend is down or rate-limited beyond our patience: try the batch again later."""
 
     def __init__(self, message: str, retry_after: float = 0.0) -> None:
@@ -49,22 +55,30 @@ class Drafter:
     endpoint = ""
     # Transcript characters one call takes; longer batches are summarised part by part, then drafted.
     chunk_chars: int | None = None
+    # The most one call may bill: a batch reserves this per call against its event's credit cap.
+    max_credits_per_call = 0
 
     def complete(self, instructions: str, data: str) -> Completion:
         """One call: `instructions` are ours alone; `data` is untrusted text, already fenced and labelled."""
         raise NotImplementedError
 
+    def calls(self, brief: Brief) -> int:
+        """Calls drafting `brief` takes: one, or one per part and one more to draft from the parts' notes."""
+        parts = len(brief.parts(self.chunk_chars))
+        return 1 if parts == 1 else parts + 1
+
+    def max_credits(self, brief: Brief) -> int:
+        """The most drafting `brief` may bill."""
+        return self.calls(brief) * self.max_credits_per_call
+
     def draft(self, brief: Brief) -> Draft:
         parts = brief.parts(self.chunk_chars)
-        if len(parts) == 1:
-            answers = [self.complete(brief.instructions, brief.data(parts[0]))]
-        else:
-            answers = [
-                self.complete(brief.notes_instructions(number, len(parts)), fenced(TRANSCRIPT, part))
-                for number, part in enumerate(parts, start=1)
-            ]
-            notes = "\n\n".join(f"Part {n}: {answer.text}" for n, answer in enumerate(answers, start=1))
-            answers.append(self.complete(brief.instructions, brief.data(notes, label=NOTES)))
+        answers: list[Completion] = []
+        try:
+            self._answer(brief, parts, answers)
+        except DraftingError as exc:
+            exc.credits_used = sum(answer.credits_used for answer in answers)
+            raise
         return Draft(
             body=answers[-1].text,
             provider=self.name,
@@ -74,6 +88,16 @@ class Drafter:
             latency_ms=sum(answer.latency_ms for answer in answers),
             parts=len(parts),
         )
+
+    def _answer(self, brief: Brief, parts: list[str], answers: list[Completion]) -> None:
+        """Make the calls, appending each answer as it comes, so a failure leaves what was billed before it."""
+        if len(parts) == 1:
+            answers.append(self.complete(brief.instructions, brief.data(parts[0])))
+            return
+        for number, part in enumerate(parts, start=1):
+            answers.append(self.complete(brief.notes_instructions(number, len(parts)), fenced(TRANSCRIPT, part)))
+        notes = "\n\n".join(f"Part {n}: {answer.text}" for n, answer in enumerate(answers, start=1))
+        answers.append(self.complete(brief.instructions, brief.data(notes, label=NOTES)))
 
 
 def drafter_class() -> type[Drafter]:

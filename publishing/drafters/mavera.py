@@ -57,6 +57,7 @@ class MaveraDrafter(Drafter):
         self.endpoint = settings.MAVERA_ENDPOINT
         # The responses endpoint takes 100,000 characters; generations prompts are kept short.
         self.chunk_chars = 100_000 if self.endpoint == "responses" else settings.MAVERA_CHUNK_CHARS
+        self.max_credits_per_call = settings.MAVERA_MAX_CREDITS_PER_CALL
         self.max_attempts = settings.MAVERA_MAX_ATTEMPTS
         self.backoff = settings.MAVERA_BACKOFF_SECONDS
         self.timeout = settings.MAVERA_TIMEOUT_SECONDS

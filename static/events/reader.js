@@ -72,6 +72,15 @@
       badge.className = look[0];
       badge.textContent = look[1];
     }
+    var ended = document.getElementById("event-ended");
+    if (ended && facts.status === "ended" && facts.ends_at && ended.hidden) {
+      var at = document.getElementById("event-ended-at");
+      at.setAttribute("datetime", facts.ends_at);
+      at.textContent = facts.ends_at;
+      localiseTimes(ended);
+      ended.hidden = false;
+      announce("The event has ended.");
+    }
     root.setAttribute("data-status", facts.status);
     baseTitle = facts.page_title;
     showWaiting(); // the title again, with its "(N)" if updates wait

@@ -20,6 +20,7 @@
   const MAX_BACKLOG = Math.max(1, Number(root.dataset.bufferSeconds || 60)) / FRAME_SECONDS;
   const DRAIN_RATE = 1.25; // backlogs go out no faster than this × real time (the server allows 1.5×)
   const DRAIN_BURST_SECONDS = 2;
+  const CLOCK_EVERY_MS = 10000; // how often the capture time goes with the audio, besides after every gap
   const NORMAL_CLOSE = 1000;
   const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
@@ -27,14 +28,14 @@
     socket: null, ready: false, session: null, wanted: false, paused: false, stopping: false,
     backlog: [], sentSeconds: 0, lastSequence: -1, droppedSeconds: 0, reportedDropped: 0, attempts: 0, reconnectTimer: null,
     drainStarted: 0, drainedSeconds: 0, drainTimer: null, startedAt: 0, audio: null, nextBatchAt: null,
-    wakeLock: null, lastSession: null,
+    wakeLock: null, lastSession: null, clockDue: true, clockAt: 0,
   };
 
   const providerLabel = (provider) => (provider === "deepgram" ? "Deepgram" : "Offline recognizer");
 
   const STATE_WORDS = {
     idle: "not live", connecting: "connecting", live: "live", reconnecting: "reconnecting", paused: "paused",
-    stopping: "stopping", stopped: "stopped",
+    stopping: "stopping", stopped: "stopped", ended: "event ended",
   };
 
   // One element, announced politely to screen readers; its class gives the colour.
@@ -60,13 +61,13 @@
   }
 
   function controls() {
-    ui.goLive.disabled = stream.wanted;
+    ui.goLive.disabled = stream.wanted || root.dataset.eventStatus === "ended";
     ui.pause.disabled = !stream.wanted;
     ui.stop.disabled = !stream.wanted;
     ui.mic.disabled = stream.wanted;
     ui.noisyRoom.disabled = stream.wanted;
     ui.micTest.disabled = stream.wanted || Boolean(stream.testing);
-    ui.resumeSession.hidden = stream.wanted || !savedStream();
+    ui.resumeSession.hidden = stream.wanted || !savedStream() || root.dataset.eventStatus === "ended";
     ui.pauseLabel.textContent = stream.paused ? "Resume" : "Pause";
   }
 
@@ -302,9 +303,10 @@
     judgeLevel(level, peak);
     if (stream.testing && stream.testing.frames) recordTestFrame(pcm);
     if (stream.paused || stream.stopping || !stream.wanted) return;
-    stream.backlog.push(pcm);
+    stream.backlog.push({ pcm, capturedAt: Date.now() - FRAME_SECONDS * 1000 });
     if (stream.backlog.length > MAX_BACKLOG) {
       stream.backlog.shift();
+      stream.clockDue = true;
       stream.droppedSeconds += FRAME_SECONDS;
       ui.dropped.textContent = `${stream.droppedSeconds.toFixed(1)} s`;
     }
@@ -319,11 +321,20 @@
     if (!socket || !stream.ready || socket.readyState !== WebSocket.OPEN) return;
     const elapsed = (performance.now() - stream.drainStarted) / 1000;
     while (stream.backlog.length && stream.drainedSeconds <= DRAIN_RATE * elapsed + DRAIN_BURST_SECONDS) {
-      socket.send(stream.backlog.shift());
+      const frame = stream.backlog.shift();
+      if (stream.clockDue || frame.capturedAt - stream.clockAt >= CLOCK_EVERY_MS) sendClock(socket, frame.capturedAt);
+      socket.send(frame.pcm);
       stream.drainedSeconds += FRAME_SECONDS;
       stream.sentSeconds += FRAME_SECONDS;
     }
     if (stream.backlog.length) stream.drainTimer = setTimeout(drain, 100);  // one pending drain at a time
+  }
+
+  // When the next frame was captured: the server orders this journalist's words among colleagues' by it.
+  function sendClock(socket, capturedAt) {
+    socket.send(JSON.stringify({ type: "clock", captured_at: capturedAt / 1000 }));
+    stream.clockDue = false;
+    stream.clockAt = capturedAt;
   }
 
   // --- Socket ----------------------------------------------------------------------------------
@@ -344,6 +355,7 @@
         start.last_sequence = stream.lastSequence; // finals stored while offline are sent again
       }
       start.dropped_seconds = Number((stream.droppedSeconds - stream.reportedDropped).toFixed(3));
+      if (root.dataset.eventStatus === "scheduled") start.go_live = true; // the journalist said yes before Go live
       socket.send(JSON.stringify(start));
     };
     socket.onmessage = (event) => onMessage(JSON.parse(event.data));
@@ -353,12 +365,14 @@
   function onMessage(message) {
     switch (message.type) {
       case "ready":
+        if (root.dataset.eventStatus === "scheduled") root.dataset.eventStatus = "live";
         stream.session = message.session;
         stream.ready = true;
         stream.attempts = 0;
         stream.reportedDropped = stream.droppedSeconds;
         stream.drainStarted = performance.now();
         stream.drainedSeconds = 0;
+        stream.clockDue = true;
         ui.provider.textContent = providerLabel(message.provider);
         setState("live");
         say("");
@@ -406,6 +420,9 @@
       case "speaker_not_named":
       case "error":
         say(message.message);
+        break;
+      case "event_ended":
+        eventEnded(message.message);
         break;
       case "stopped":
         stream.lastSession = message.session;
@@ -459,7 +476,7 @@
     stream.stopping = false;
     stream.backlog = [];
     releaseWakeLock();
-    setState("stopped");
+    setState(root.dataset.eventStatus === "ended" ? "ended" : "stopped");
     controls();
     if (stream.lastSession) followAfterStop(stream.lastSession);
   }
@@ -475,11 +492,21 @@
   }
 
   // --- Controls --------------------------------------------------------------------------------
+  // The event ended (here, or before this page loaded): the stream has stopped and cannot go live again.
+  function eventEnded(text) {
+    root.dataset.eventStatus = "ended";
+    forgetStream();
+    setState("ended");
+    controls();
+    say(text);
+  }
+
   ui.goLive.addEventListener("click", async () => {
     if (!littleEndian) {
       say("This device is big-endian; the studio cannot send its audio.");
       return;
     }
+    if (root.dataset.eventStatus === "scheduled" && !window.confirm(root.dataset.goLiveQuestion)) return;
     forgetStream();
     goLive(null);
   });
@@ -527,6 +554,7 @@
   function togglePause() {
     if (!stream.wanted || stream.stopping) return;
     stream.paused = !stream.paused;
+    if (!stream.paused) stream.clockDue = true;
     if (stream.socket && stream.ready) stream.socket.send(JSON.stringify({ type: stream.paused ? "pause" : "resume" }));
     if (stream.ready) setState(stream.paused ? "paused" : "live");
     saveStream();
@@ -683,7 +711,8 @@
     event.returnValue = ""; // older Chromium asks only with returnValue set
   });
 
-  const interrupted = savedStream();
+  const interrupted = root.dataset.eventStatus === "ended" ? null : savedStream();
+  if (root.dataset.eventStatus === "ended") eventEnded(root.dataset.endedMessage);
   if (interrupted) {
     ui.resumeSession.textContent = `Resume stream (session ${interrupted.session})`;
     say(`This tab was streaming session ${interrupted.session} when it was reloaded. Resume stream goes on with it; Go live starts a new one.`);

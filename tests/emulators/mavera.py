@@ -51,12 +51,14 @@ class MaveraEmulator:
     pending_polls: int = 0  # generations answer PENDING, then RUNNING, then COMPLETED after this many polls
     hostile: bool = False
     credits_per_call: int = 12
+    fewest_credits_per_call: int | None = None  # set: each call bills between this and credits_per_call
     answer_words: int = 90  # the answer is "Live: " and the transcript's first words, this many at most
     append_text: str = ""  # added to every answer, as a model might add a link or an address
     rate_limit: int = 600
     seed: int = 4
     script: deque[int] = field(default_factory=deque)  # statuses forced on the next POSTs, in order
     calls: list[Call] = field(default_factory=list)
+    credits_billed: int = 0  # what Mavera would charge for every completed call so far
 
     def __post_init__(self) -> None:
         self._random = random.Random(self.seed)
@@ -115,6 +117,14 @@ class MaveraEmulator:
     def billed(self) -> int:
         """Completed drafts Mavera would charge for: a retry after a timeout may be billed twice."""
         return len(self.posts(200))
+
+    def bill(self, most: int) -> int:
+        """What one completed call costs: `most`, or with fewest_credits_per_call set, anything up to it."""
+        fewest = min(self.fewest_credits_per_call or most, most)
+        with self._lock:
+            credits = self._random.randint(fewest, most)
+            self.credits_billed += credits
+        return credits
 
     # --- the wire ------------------------------------------------------------------------------------
     def handle(self, request: BaseHTTPRequestHandler, method: str) -> None:
@@ -224,7 +234,7 @@ class MaveraEmulator:
             "output": text,
             "content": text,
             "content_type": "markdown",
-            "usage": {"credits_used": self.credits_per_call},
+            "usage": {"credits_used": self.bill(self.credits_per_call)},
             "created_at": int(time.time()),
         }
         with self._lock:
@@ -263,7 +273,12 @@ class MaveraEmulator:
                 "output": [
                     {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": text}]}
                 ],
-                "usage": {"input_tokens": 900, "output_tokens": 160, "total_tokens": 1060, "credits_used": 3},
+                "usage": {
+                    "input_tokens": 900,
+                    "output_tokens": 160,
+                    "total_tokens": 1060,
+                    "credits_used": self.bill(3),
+                },
             },
             headers,
         )

@@ -210,7 +210,7 @@ class DeepgramBackend(SpeechBackend):
         """Run one connection; return (healthy, done)."""
         request_id = ",".join(ws.response.headers.get_all("dg-request-id")) if ws.response else ""
         self.request_ids.append(request_id)
-        logger.info("deepgram connected dg-request-id=%s", request_id)
+        logger.debug("deepgram connected dg-request-id=%s", request_id)  # kept on the session too
         self._emit(self._status("live", request_id))
         # Audio sent but not yet settled by a final result goes first on the new connection.
         self._pending.extendleft(reversed(self._unsettled))
@@ -232,7 +232,7 @@ class DeepgramBackend(SpeechBackend):
                     healthy = healthy or bool(data.get("is_final"))
                     self._on_results(data)
                 elif kind == "Metadata":
-                    logger.info("deepgram metadata dg-request-id=%s duration=%s", request_id, data.get("duration"))
+                    logger.debug("deepgram metadata dg-request-id=%s duration=%s", request_id, data.get("duration"))
                 elif kind == "Error":
                     logger.warning("deepgram error dg-request-id=%s: %s", request_id, data)
                 elif kind not in ("UtteranceEnd", "SpeechStarted"):

@@ -28,6 +28,7 @@ from transcription.speech.base import BYTES_PER_SECOND, SAMPLE_RATE
 
 FRAME_BYTES = 3200  # 100 ms
 FAST_PACE = 1.25  # Deepgram's limit for audio sent faster than real time
+CLOCK_EVERY_SECONDS = 10.0  # how often a live feed's frames carry the time they were read
 
 
 class Command(BaseCommand):
@@ -82,9 +83,14 @@ class Command(BaseCommand):
         self.stderr.write(f"session {ready['session']} via {ready['provider']}")
         began = time.monotonic()
         sent = 0
+        live = not Path(source).is_file()  # a feed's audio is spoken as it is read; a file's was spoken before
+        marked = -CLOCK_EVERY_SECONDS
         async for frame in _frames(source):
             if interrupted.is_set():
                 break
+            if live and time.monotonic() - marked >= CLOCK_EVERY_SECONDS:
+                marked = time.monotonic()
+                relay.next_audio_captured_at(time.time() - len(frame) / BYTES_PER_SECOND)
             await relay.audio(frame)
             sent += len(frame)
             ahead = sent / BYTES_PER_SECOND / pace - (time.monotonic() - began)
