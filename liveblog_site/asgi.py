@@ -17,21 +17,24 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from django.conf import settings  # noqa: E402
 from django.urls import re_path  # noqa: E402
 
-from liveblog_site import fastpaths  # noqa: E402
-from liveblog_site.routing import reader_routes, studio_routes  # noqa: E402
+from liveblog_site.routing import reader_routes, staff_routes  # noqa: E402
+from server.gc_tuning import tune_gc  # noqa: E402
+from server.limits import limit_every_socket  # noqa: E402
+from server.shutdown import fix_daphne_shutdown  # noqa: E402
+from server.twisted_logs import forward_twisted_logs  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         # Readers are anonymous and many: their sockets skip the session and user lookup.
         "websocket": AllowedHostsOriginValidator(
-            URLRouter([*reader_routes, re_path(r"", AuthMiddlewareStack(URLRouter(studio_routes)))])
+            URLRouter([*reader_routes, re_path(r"", AuthMiddlewareStack(URLRouter(staff_routes)))])
         ),
     }
 )
 
 
-fastpaths.forward_twisted_logs()
-fastpaths.fix_daphne_shutdown()
-fastpaths.limit_every_socket(max(settings.STUDIO_MAX_MESSAGE_BYTES, settings.READER_MAX_MESSAGE_BYTES))
-fastpaths.tune_gc()  # last: freezes what is loaded by now
+forward_twisted_logs()
+fix_daphne_shutdown()
+limit_every_socket(max(settings.STUDIO_MAX_MESSAGE_BYTES, settings.READER_MAX_MESSAGE_BYTES))
+tune_gc()  # last: freezes what is loaded by now

@@ -243,7 +243,7 @@ READER_HELLO_TIMEOUT_SECONDS = env_float("READER_HELLO_TIMEOUT_SECONDS", 10.0, m
 # Most changes one cursor answer (posts.json, a socket push) carries; the client asks again for the rest.
 READER_CHANGES_PAGE = env_int("READER_CHANGES_PAGE", 100, minimum=20, maximum=1000)
 
-# --- Server fast paths (liveblog_site.fastpaths) -----------------------------------------------
+# --- Server fast paths (server/) ---------------------------------------------------------------
 # Each is on unless FASTPATH_<NAME>=false; off, or on versions of Daphne/Twisted/autobahn it was not
 # checked against, the servers' public API serves instead.
 FASTPATHS = {
@@ -343,6 +343,8 @@ USE_I18N = True
 USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
+# Each app's scripts and styles are in <app>/static/<app>/; the project's static/ holds only what is
+# the whole site's (the publisher's logo, PUBLISHER_LOGO_URL).
 STATICFILES_DIRS = [BASE_DIR / "static"]
 WHITENOISE_USE_FINDERS = True
 
@@ -392,7 +394,7 @@ LOGGING = {
     "loggers": {
         **{
             app: {"level": LOG_LEVEL}
-            for app in ("events", "transcription", "publishing", "readers", "newsroom", "liveblog_site")
+            for app in ("events", "transcription", "publishing", "readers", "newsroom", "liveblog_site", "server")
         },
         # Each task received, succeeded, dropped as stale or sent by beat: DEBUG, as the apps log at INFO what a
         # task did. On the loggers those lines come from, as a logger's filters see only its own records.

@@ -16,8 +16,11 @@ from django.conf import settings
 
 from events.models import Event
 from events.roles import can_stream
-from liveblog_site.fastpaths import DaphneSocket, SocketClosed, daphne_socket, limit_messages, prepared_frame
 from newsroom import lifecycle, studio_feed
+from server.frames import prepared_frame
+from server.limits import limit_messages
+from server.sockets import SocketClosed
+from server.writes import DaphneSocket, daphne_socket
 from transcription.models import StreamSession
 from transcription.protocol import Clock, Close, SpeakerNaming, Start, StudioError, parse_control
 from transcription.relay import Relay

@@ -1,36 +1,26 @@
-"""Editors' admin for posts and batches, and the draft queue of each event."""
+"""Editors' admin for posts, batches, alerts and who did what; the draft queue of each event is routed here
+(publishing.queue)."""
 
-from datetime import timedelta
+from functools import partial
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Case, Count, F, Prefetch, Q, When
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
+from django.core.exceptions import ValidationError
 from django.template.defaultfilters import linebreaksbr
-from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 
-from events.models import Event
 from publishing import pictures
-from publishing.credits import credits_of
-from publishing.live_queue import RENEW_SECONDS, queue_state
 from publishing.models import Alert, Batch, Picture, Post, PostAction
-from publishing.moderation import HANDLERS, TRANSITIONS, Decision, ModerationForm
-from publishing.revisions import Conflict, EditConflict, RevisionCheckedForm
+from publishing.queue import views as queue_views
+from publishing.queue.html import check_html
+from publishing.queue.moderation import TRANSITIONS
+from publishing.revisions import RevisionCheckedForm
 from transcription.admin import ReadOnlyAdmin
-from transcription.html import audio_player, transcript_html
-from transcription.models import Segment
-from transcription.speakers import Speakers
-
-# The queue's banner shows an event's alerts this recent (all of them are listed under Publishing › Alerts).
-ALERTS_SHOWN_FOR = timedelta(hours=12)
+from transcription.html import transcript_html
 
 
 def _bulk_action(op: str, name: str, description: str, *, limit: int | None = None):
@@ -61,74 +51,6 @@ unmark_key_event = _bulk_action("unkey", "unmark_key_event", "Unmark key event")
 def retry_drafting(modeladmin, request, queryset):
     retried = queryset.retry_failed()
     messages.success(request, f"Sent {retried} failed batch(es) back for drafting.")
-
-
-_KIND_LABELS = {
-    "quote": "Quote not in the transcript",
-    "unsure": "Quote with words the recognizer was unsure of",
-    "number": "Number nobody said",
-    "name": "Name nobody said",
-}
-
-
-def check_html(post: Post) -> SafeString | str:
-    """The check's result as stored with the draft: the mark, or the text with each untraced quote, number and
-    name highlighted, then each one with why, and for quotes the closest passage and its audio."""
-    if post.batch is None:
-        return ""
-    if post.checked:
-        return format_html(
-            '<p class="quotes-checked" title="{}">✓ Quotes, numbers and names checked</p>',
-            "Every quote is in the source transcript word for word, said with confidence; every number and name "
-            "was said or is in the event's details.",
-        )
-    segments = getattr(post.batch, "ordered_segments", None) or post.batch.segments.select_related("session")
-    by_id = {segment.pk: segment for segment in segments}
-    items = [item for item in post.untraced if isinstance(item, dict)]
-    return format_html(
-        '<div class="untraced"><p class="untraced-text">{}</p>{}</div>',
-        highlighted(post.body, items),
-        format_html_join("", "{}", ((_untraced_html(item, by_id),) for item in items)),
-    )
-
-
-def highlighted(body: str, items: list[dict]) -> SafeString:
-    """`body`, escaped, with each untraced item's stretch in a <mark>."""
-    pieces, at = [], 0
-    for item in sorted(items, key=lambda item: item.get("start", -1)):
-        start, end = item.get("start"), item.get("end")
-        if not (isinstance(start, int) and isinstance(end, int) and at <= start < end <= len(body)):
-            continue
-        pieces.append(
-            format_html('{}<mark class="untraced-{}">{}</mark>', body[at:start], item["kind"], body[start:end])
-        )
-        at = end
-    pieces.append(format_html("{}", body[at:]))
-    return SafeString("".join(pieces))
-
-
-def _untraced_html(item: dict, by_id: dict) -> SafeString:
-    kind = item.get("kind", "quote")
-    label = _KIND_LABELS.get(kind, "Not traced")
-    text = item.get("text") or item.get("quote", "")
-    shown = format_html("“{}”", text) if kind in ("quote", "unsure") else text
-    details = ""
-    if item.get("unsure"):
-        details = format_html(" Unsure of: {}.", ", ".join(f"“{word}”" for word in item["unsure"]))
-    closest = ""
-    if kind in ("quote", "unsure"):
-        players = format_html_join(
-            " ", "{}", ((audio_player(by_id[pk]),) for pk in item.get("segments", []) if pk in by_id)
-        )
-        prefix = "Closest passage" if kind == "quote" else "As heard"
-        closest = format_html("<p>{}: “{}” {}</p>", prefix, item.get("closest", ""), players)
-    return format_html(
-        '<div class="unverified-quote untraced-item"><p><strong>{}:</strong> {}{}</p>{}</div>',
-        label,
-        shown,
-        details,
-        closest,
-    )
 
 
 class PostActionInline(admin.TabularInline):
@@ -355,125 +277,14 @@ class PostAdmin(admin.ModelAdmin):
         picture = Picture.objects.filter(post_id=post.pk).first() if post.pk else None
         return picture_thumbnail(picture) if picture else "None."
 
-    # --- The per-event queue: drafts newest first, each beside its transcript, every decision one click. ---
-
+    # The per-event draft queue lives in publishing.queue.views; the admin routes it and lends it permissions.
     def get_urls(self) -> list:
         view = self.admin_site.admin_view
         return [
-            path("queue/", view(self.queue_index), name="publishing_post_queue_index"),
-            path("queue/<int:event_id>/", view(self.queue_view), name="publishing_post_queue"),
+            path("queue/", view(partial(queue_views.queue_index, self)), name="publishing_post_queue_index"),
+            path("queue/<int:event_id>/", view(partial(queue_views.queue_view, self)), name="publishing_post_queue"),
             *super().get_urls(),
         ]
-
-    def queue_index(self, request: HttpRequest) -> HttpResponse:
-        if not self.has_view_or_change_permission(request):
-            raise PermissionDenied
-        # Live first, then what is scheduled (soonest first), then what has ended (latest first).
-        rank = Case(When(status=Event.Status.LIVE, then=0), When(status=Event.Status.SCHEDULED, then=1), default=2)
-        events = Event.objects.annotate(
-            # distinct: the two joins multiply rows, so each count would repeat per row of the other.
-            drafts=Count("posts", filter=Q(posts__status__in=[Post.Status.DRAFT, Post.Status.APPROVED]), distinct=True),
-            failed=Count("batches", filter=Q(batches__status=Batch.Status.FAILED), distinct=True),
-            rank=rank,
-        ).order_by("rank", Case(When(status=Event.Status.ENDED, then=F("ends_at"))).desc(nulls_last=True), "starts_at")
-        context = {**self.admin_site.each_context(request), "title": "Draft queues", "events": events[:200]}
-        return TemplateResponse(request, "admin/publishing/queue_index.html", context)
-
-    def queue_view(self, request: HttpRequest, event_id: int) -> HttpResponse:
-        if not self.has_view_or_change_permission(request):
-            raise PermissionDenied
-        event = get_object_or_404(Event, pk=event_id)
-        conflict = None
-        if request.method == "POST":
-            conflict = self.moderate(request, event)
-            if conflict is None:
-                return HttpResponseRedirect(request.get_full_path())
-        show = request.GET.get("show", "queue")
-        recent_actions = Prefetch("actions", PostAction.objects.select_related("user")[:8], to_attr="recent_actions")
-        ordered_segments = Prefetch(
-            "batch__segments", Segment.objects.select_related("session").in_order(), to_attr="ordered_segments"
-        )
-        posts = (
-            Post.objects.filter(event=event)
-            .select_related("batch", "author", "last_editor", "picture")
-            .prefetch_related(recent_actions, ordered_segments)
-            .order_by("-created_at")
-        )
-        if show == "queue":
-            refused = Q(pk=conflict.theirs.pk) if conflict else Q(pk__in=[])  # its editor's text is shown again
-            posts = posts.filter(Q(status__in=[Post.Status.DRAFT, Post.Status.APPROVED]) | refused)
-        speakers = Speakers.for_event(event.pk)
-        state = queue_state(event.pk)
-        editing: dict[int, list[str]] = {}
-        for seat in state.editing:
-            if seat.user_id != request.user.pk:
-                editing.setdefault(seat.post_id, []).append(seat.name)
-        items = [
-            {
-                "post": post,
-                "transcript": transcript_html(post.batch, speakers),
-                "quotes": check_html(post),
-                "actions": post.recent_actions,
-                "editing": editing.get(post.pk, []),
-                **self._edit_form_values(post, conflict),
-            }
-            for post in posts[:100]
-        ]
-        context = {
-            **self.admin_site.each_context(request),
-            "title": f"Draft queue · {event.title}",
-            "waiting": state.drafts,
-            "version": state.version,
-            "renew_seconds": RENEW_SECONDS,
-            "event": event,
-            "items": items,
-            "show": show,
-            "failed": Batch.objects.filter(event=event, status=Batch.Status.FAILED).order_by("-created_at")[:50],
-            "alerts": Alert.objects.filter(event=event, created_at__gte=timezone.now() - ALERTS_SHOWN_FOR)[:5],
-            "credits": credits_of(event),
-            "waiting_pictures": Picture.objects.waiting(event.pk)[:20],
-            "can_publish": self.has_publish_permission(request),
-            "can_change": self.has_change_permission(request),
-            "can_add": self.has_add_permission(request),
-            "can_retry": self.has_retry_permission(request),
-            "can_view_actions": request.user.has_perm("publishing.view_postaction"),
-            "opts": self.model._meta,
-        }
-        return TemplateResponse(request, "admin/publishing/queue.html", context, status=409 if conflict else 200)
-
-    @staticmethod
-    def _edit_form_values(post: Post, conflict: Conflict | None) -> dict:
-        """What a post's edit form in the queue shows: the post, or a refused editor's own text again."""
-        if conflict is not None and conflict.theirs.pk == post.pk:
-            mine = {"headline": conflict.headline, "body": conflict.body}
-            return {**mine, "revision": post.revision, "conflict": conflict}
-        return {"headline": post.headline, "body": post.body, "revision": post.revision, "conflict": None}
-
-    def moderate(self, request: HttpRequest, event: Event) -> Conflict | None:
-        """One decision from the queue page: the form checks it, its handler applies it. An edit refused
-        because the post changed since its form was opened comes back, for the page to show both texts."""
-        form = ModerationForm(request.POST, request.FILES, event=event)
-        valid = form.is_valid()
-        op = form.cleaned_data.get("op")
-        if op is None:
-            messages.error(request, form.first_error())
-            return None
-        handler = HANDLERS[op]
-        post = get_object_or_404(Post, pk=form.cleaned_data.get("post"), event=event) if handler.on_post else None
-        if not getattr(self, f"has_{handler.permission}_permission")(request):
-            raise PermissionDenied
-        if not valid:
-            messages.error(request, form.first_error())
-            return None
-        decision = Decision(request.user, event, post, form.cleaned_data, self.has_publish_permission(request))
-        try:
-            messages.success(request, handler.apply(decision))
-        except EditConflict as exc:
-            messages.error(request, exc.conflict.message)
-            return exc.conflict
-        except ValidationError as exc:
-            messages.error(request, exc.message)
-        return None
 
 
 @admin.register(Batch)

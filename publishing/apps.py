@@ -21,9 +21,9 @@ class PublishingConfig(AppConfig):
             event_switch_receiver,
             post_clips_receiver,
         )
-        from publishing.live_queue import post_saved_receiver
         from publishing.models import Picture, Post, QuoteClip, ended_action_receiver, went_live_action_receiver
         from publishing.pictures import picture_deleted_receiver
+        from publishing.queue.live import post_saved_receiver
 
         # What the last beat did not take becomes the final batch, once the event or a stream ends.
         event_ended.connect(event_ended_receiver, dispatch_uid="publishing-flush-at-event-end")
@@ -32,7 +32,7 @@ class PublishingConfig(AppConfig):
         # The event's start and end go into its history of who did what (PostAction).
         event_went_live.connect(went_live_action_receiver, dispatch_uid="publishing-history-event-live")
         event_ended.connect(ended_action_receiver, dispatch_uid="publishing-history-event-ended")
-        # Open draft queues look again when a post of their event changes (publishing.live_queue).
+        # Open draft queues look again when a post of their event changes (publishing.queue.live).
         post_save.connect(post_saved_receiver, sender=Post, dispatch_uid="publishing-queue-post-saved")
         post_delete.connect(picture_deleted_receiver, sender=Picture, dispatch_uid="publishing-picture-files-deleted")
         # Readers hear the quote: public clips follow the post, the event's switch and the audio's retention.

@@ -10,9 +10,9 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from liveblog_site.fastpaths import limit_messages
 from readers.changes import event_state
 from readers.live import Reader, hub
+from server.limits import limit_messages
 
 MAX_HELLO_BYTES = 200
 BAD_MESSAGE = 4400

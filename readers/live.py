@@ -12,7 +12,7 @@ the broker was away. Either way the reader path is the same: notice, read by cur
 
 The push is the part that grows with readers, so it does per reader only what must be per reader:
 under Daphne the change is framed once and the same bytes are written to each socket (the fast
-paths in liveblog_site.fastpaths); under any other server each reader gets the ordinary ASGI send.
+paths in server/); under any other server each reader gets the ordinary ASGI send.
 """
 
 import asyncio
@@ -25,9 +25,12 @@ from asgiref.sync import async_to_sync, sync_to_async
 from autobahn.websocket.protocol import PreparedMessage
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 
-from liveblog_site import fastpaths
-from liveblog_site.fastpaths import Deliver
 from readers.changes import change_seqs, changes_json, event_state_by_id, forget_state, page_end, page_start
+from server.frames import prepared_frame
+from server.gc_tuning import collector_paused
+from server.heartbeat import heartbeat_on
+from server.sockets import Deliver
+from server.writes import daphne_socket
 
 logger = logging.getLogger(__name__)
 
@@ -35,11 +38,11 @@ POLL_SECONDS = 0.5  # embedded: how other processes' changes are heard
 SAFETY_POLL_SECONDS = 5.0  # Redis: catches a notice lost while the broker was away
 YIELD_EVERY = 200
 
-# Readers' keepalive (fastpaths' heartbeat). Daphne pings every socket idle for its ping interval and
+# Readers' keepalive (server.heartbeat). Daphne pings every socket idle for its ping interval and
 # parses each pong, in one burst per check, and a post that arrives then waits. Instead the Hub sends
 # each reader a heartbeat every HEARTBEAT_SECONDS, a slice of readers at a time, which Daphne counts
 # as its ping. Proxies see traffic; a peer that is gone stops acknowledging, and the kernel closes its
-# socket a minute later (fastpaths.DEAD_PEER_MS), as Daphne's ping timeout would have.
+# socket a minute later (server.heartbeat.DEAD_PEER_MS), as Daphne's ping timeout would have.
 HEARTBEAT_SECONDS = 15.0
 HEARTBEAT_SLICES = 30
 
@@ -83,7 +86,7 @@ class Reader:
     def __init__(self, cursor: int, deliver: Deliver):
         self.cursor = cursor
         self.deliver = deliver
-        self.socket = fastpaths.daphne_socket(deliver)  # None: every message takes the ASGI send
+        self.socket = daphne_socket(deliver)  # None: every message takes the ASGI send
 
     def write(self, prepared: PreparedMessage | None) -> bool:
         """Sends a message framed once for all readers; False when it must take the ASGI send."""
@@ -196,9 +199,9 @@ class Hub:
             )
 
     async def _push(self, readers: list[Reader], text: str, change_seq: int) -> None:
-        prepared = fastpaths.prepared_frame(text)
+        prepared = prepared_frame(text)
         by_asgi: list[Reader] = []
-        with fastpaths.collector_paused():
+        with collector_paused():
             for start in range(0, len(readers), YIELD_EVERY):
                 for reader in readers[start : start + YIELD_EVERY]:
                     reader.cursor = change_seq
@@ -232,7 +235,7 @@ class Hub:
         if self.poller is None:
             local_only = self.layer is None or isinstance(self.layer, InMemoryChannelLayer)
             self.poller = asyncio.create_task(self._poll(POLL_SECONDS if local_only else SAFETY_POLL_SECONDS))
-        if self.heartbeat is None and fastpaths.heartbeat_on():
+        if self.heartbeat is None and heartbeat_on():
             self.heartbeat = asyncio.create_task(self._keep_alive())
 
     async def _receive(self) -> None:

@@ -15,6 +15,7 @@ urlpatterns = [
     path("events/<slug:slug>/older.json", views.older_posts, name="older"),
     path("events/<slug:slug>/feed.atom", EventFeed(), name="feed"),
     path("events/<slug:slug>/embed/", views.event_embed, name="embed"),
+    path("static/events/widget.js", views.widget_script_moved),  # its address until issue 26
     path("api/events.json", views.api_events, name="api_events"),
     path("api/events/<slug:slug>.json", views.api_event, name="api_event"),
     re_path(

@@ -8,8 +8,9 @@ import re
 from django.conf import settings
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseNotModified, JsonResponse
 from django.http.request import split_domain_port
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.templatetags.static import static
 from django.utils.cache import add_never_cache_headers, patch_cache_control
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_safe
@@ -17,7 +18,7 @@ from django.views.decorators.http import require_safe
 from events.models import Event
 from publishing.clips import clips_storage
 from publishing.pictures import pictures_storage
-from readers import changes
+from readers import changes, widget
 from readers.jsonld import live_blog_posting, script_text
 from readers.middleware import reader_page
 from readers.sanitize import plain_text
@@ -171,6 +172,13 @@ def event_detail(request, slug):
 @xframe_options_exempt  # the widget is meant to sit in other sites' pages
 def event_embed(request, slug):
     return _page(request, slug, "readers/embed.html")
+
+
+@reader_page
+@require_safe
+def widget_script_moved(request):
+    """Snippets pasted on other sites before the widget's script moved into the readers app still load it."""
+    return redirect(static(widget.SCRIPT), permanent=True)
 
 
 @require_safe

@@ -6,11 +6,13 @@ from django.utils.html import escape
 
 from events.models import Event
 
+SCRIPT = "readers/widget.js"
+
 
 def embed_snippet(base: str, event: Event) -> str:
     """What a third-party site pastes: a script that adds an iframe of the event's embed page,
     falling back to a plain link when scripts are off."""
-    script = base + static("events/widget.js")
+    script = base + static(SCRIPT)
     page = base + reverse("events:detail", args=[event.slug])
     return (
         f'<script src="{script}" data-event="{event.slug}" async></script>'

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from publishing.models import Batch, Post, PostAction
-from publishing.moderation import ModerationForm
+from publishing.queue.moderation import ModerationForm
 from publishing.tasks import publish_due_posts
 from tests.factories import live_event
 from transcription.models import Segment, StreamSession

@@ -13,8 +13,8 @@ from django.test import Client
 from django.urls import reverse
 
 from events.roles import EDITORS
-from publishing.live_queue import mark_editing
 from publishing.models import Post
+from publishing.queue.live import mark_editing
 from publishing.revisions import EditConflict, save_edit
 
 pytestmark = pytest.mark.django_db

@@ -1,4 +1,4 @@
-"""The server fast paths (liveblog_site.fastpaths): each one's switch turns it off and the servers'
+"""The server fast paths (server/): each one's switch turns it off and the servers'
 public API serves instead; versions of Daphne, Twisted, autobahn or websockets a path was not checked
 against turn it off too, with one warning."""
 
@@ -18,9 +18,12 @@ from twisted.internet.testing import MemoryReactor
 from websockets.asyncio.client import connect
 from websockets.asyncio.server import serve
 
-from liveblog_site import fastpaths
 from publishing.models import Post
 from readers.live import Hub
+from server import FASTPATHS, active, installed_versions, versions_verified
+from server.gc_tuning import collector_paused
+from server.heartbeat import HEARTBEAT
+from server.websockets_client import send_binary_now
 from tests.netclients import ReaderSocket
 from tests.processes import ROOT, child_env, start_daphne
 from tests.test_live_push import TEXT, daphne_reader, tcp_connection, unframed
@@ -31,7 +34,7 @@ CHECKED = {"daphne": "4.2.1", "twisted": "26.10.0", "autobahn": "26.10.2", "webs
 @pytest.fixture
 def switch_off(settings):
     def off(*names: str) -> None:
-        settings.FASTPATHS = {name: name not in names for name in fastpaths.FASTPATHS}
+        settings.FASTPATHS = {name: name not in names for name in FASTPATHS}
 
     return off
 
@@ -40,15 +43,15 @@ def switch_off(settings):
 
 
 def test_this_installation_runs_every_fast_path():
-    assert fastpaths.installed_versions() == CHECKED
-    assert all(fastpaths.active(name) for name in fastpaths.FASTPATHS)
+    assert installed_versions() == CHECKED
+    assert all(active(name) for name in FASTPATHS)
 
 
 def test_a_path_falls_back_with_a_warning_on_versions_it_was_not_checked_against(caplog):
-    with caplog.at_level(logging.WARNING, logger="liveblog_site.fastpaths"):
-        assert fastpaths.versions_verified("direct_write", {**CHECKED, "twisted": "27.1.0"}) is False
-        assert fastpaths.versions_verified("daphne_shutdown_fix", {**CHECKED, "daphne": "4.3.0"}) is False
-        assert fastpaths.versions_verified("heartbeat", {"daphne": "4.1.0", "autobahn": "25.6.1"}) is False
+    with caplog.at_level(logging.WARNING, logger="server"):
+        assert versions_verified("direct_write", {**CHECKED, "twisted": "27.1.0"}) is False
+        assert versions_verified("daphne_shutdown_fix", {**CHECKED, "daphne": "4.3.0"}) is False
+        assert versions_verified("heartbeat", {"daphne": "4.1.0", "autobahn": "25.6.1"}) is False
     assert [record.getMessage() for record in caplog.records] == [
         "fast path direct_write is off, the public API serves instead: it was written for twisted 26.10.0, "
         "installed is twisted 27.1.0",
@@ -60,15 +63,15 @@ def test_a_path_falls_back_with_a_warning_on_versions_it_was_not_checked_against
 
 
 def test_a_path_on_the_versions_it_was_checked_against_runs_without_a_word(caplog):
-    with caplog.at_level(logging.WARNING, logger="liveblog_site.fastpaths"):
-        assert all(fastpaths.versions_verified(name, CHECKED) for name in fastpaths.FASTPATHS)
-        assert fastpaths.versions_verified("gc_tuning", {}) is True  # Python's own gc only
+    with caplog.at_level(logging.WARNING, logger="server"):
+        assert all(versions_verified(name, CHECKED) for name in FASTPATHS)
+        assert versions_verified("gc_tuning", {}) is True  # Python's own gc only
     assert caplog.records == []
 
 
 def test_an_unknown_fast_path_is_named_in_the_error():
     with pytest.raises(ValueError, match="no fast path named 'direct_writes'; the fast paths are prepared_frames"):
-        fastpaths.versions_verified("direct_writes", CHECKED)
+        versions_verified("direct_writes", CHECKED)
 
 
 # --- each switch --------------------------------------------------------------------------------
@@ -105,7 +108,7 @@ def test_without_direct_write_the_heartbeat_is_autobahns_pong(switch_off):
     switch_off("direct_write")
     reader, connection, _, reactor, _ = _reader_on_tcp()
     reader.keep_alive(1234.5)
-    assert b"".join(connection._tempDataBuffer) == fastpaths.HEARTBEAT and connection in reactor.writers
+    assert b"".join(connection._tempDataBuffer) == HEARTBEAT and connection in reactor.writers
     assert reader.socket.protocol.last_ping == 1234.5
 
 
@@ -137,10 +140,10 @@ def test_without_the_heartbeat_daphnes_ping_timeout_closes_a_dead_peer_not_the_k
 
 
 def test_without_gc_tuning_the_collector_runs_during_a_push(switch_off):
-    with fastpaths.collector_paused():
+    with collector_paused():
         assert not gc.isenabled()
     switch_off("gc_tuning")
-    with fastpaths.collector_paused():
+    with collector_paused():
         assert gc.isenabled()
 
 
@@ -161,8 +164,8 @@ def _server_as_loaded(**env: str) -> dict:
 @pytest.mark.django_db
 def test_the_shutdown_fix_gc_tuning_and_quiet_reads_are_in_place_unless_switched_off():
     on = _server_as_loaded()
-    assert on["shutdown"] == "liveblog_site.fastpaths" and on["frozen"] > 0 and on["full_every"] == 1000
-    assert on["reads"] == "liveblog_site.fastpaths"
+    assert on["shutdown"] == "server.shutdown" and on["frozen"] > 0 and on["full_every"] == 1000
+    assert on["reads"] == "server.reads"
     off = _server_as_loaded(
         FASTPATH_DAPHNE_SHUTDOWN_FIX="false", FASTPATH_GC_TUNING="false", FASTPATH_QUIET_READS="false"
     )
@@ -173,7 +176,7 @@ def test_the_shutdown_fix_gc_tuning_and_quiet_reads_are_in_place_unless_switched
 @pytest.mark.django_db(transaction=True)
 def test_a_daphne_with_the_push_fast_paths_off_still_brings_readers_their_posts(event):
     # Daphne's own shutdown would log its KeyError at the end (test_operations.py shows why)
-    off = {f"FASTPATH_{name.upper()}": "false" for name in fastpaths.FASTPATHS if name != "daphne_shutdown_fix"}
+    off = {f"FASTPATH_{name.upper()}": "false" for name in FASTPATHS if name != "daphne_shutdown_fix"}
     daphne, port = start_daphne(**off)
     try:
         base = f"http://127.0.0.1:{port}"
@@ -212,7 +215,7 @@ async def _echo_sizes(frames: list[bytes]) -> tuple[list[bool], list[bytes]]:
         async with connect(f"ws://127.0.0.1:{port}", compression=None) as client:
             answers = []
             for frame in frames:
-                sent = fastpaths.send_binary_now(client, frame)
+                sent = send_binary_now(client, frame)
                 if not sent:
                     await client.send(frame)
                 answers.append(sent)
@@ -243,7 +246,7 @@ async def test_a_closed_connection_or_a_full_buffer_is_left_to_websockets_send()
             assert client.transport.get_write_buffer_size() == 0
             # More than the kernel takes at once (the server reads nothing): the rest stays in the buffer.
             big = bytes(64 * 1024 * 1024)
-            assert fastpaths.send_binary_now(client, big)
+            assert send_binary_now(client, big)
             assert client.transport.get_write_buffer_size() > 0
-            assert not fastpaths.send_binary_now(client, b"after"), "flow control: websockets' send waits"
-        assert not fastpaths.send_binary_now(client, b"closed")
+            assert not send_binary_now(client, b"after"), "flow control: websockets' send waits"
+        assert not send_binary_now(client, b"closed")

@@ -16,10 +16,10 @@ from twisted.internet.main import CONNECTION_LOST
 from twisted.internet.protocol import Protocol
 from twisted.internet.testing import MemoryReactor
 
-from liveblog_site import fastpaths
-from liveblog_site.fastpaths import HEARTBEAT, write_now
 from readers import live
 from readers.live import Hub, Reader
+from server.heartbeat import DEAD_PEER_MS, HEARTBEAT
+from server.writes import write_now
 
 TEXT = json.dumps({"type": "changes", "after": 1, "cursor": 2, "posts": [{"html": "<p>Ünïcode ✓</p>" * 20}]})
 
@@ -185,6 +185,6 @@ def test_a_reader_on_tcp_is_closed_by_the_kernel_a_minute_after_its_peer_stops_a
     ours, _address = listener.accept()
     ours.setblocking(False)
     daphne_reader(WebSocketProtocol.STATE_OPEN, tcp.Connection(ours, Protocol(), MemoryReactor()))
-    assert ours.getsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT) == fastpaths.DEAD_PEER_MS == 60_000
+    assert ours.getsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT) == DEAD_PEER_MS == 60_000
     for sock in (ours, peer, listener):
         sock.close()

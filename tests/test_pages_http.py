@@ -352,13 +352,16 @@ def test_widget_page_may_be_framed_and_admin_shows_the_snippet(client, event, dj
     assert page["X-Frame-Options"] == "DENY"
     embed = client.get(f"/events/{event.slug}/embed/")
     assert "X-Frame-Options" not in embed
-    assert 'src="/static/events/reader.js"' in embed.content.decode()
+    assert '<script type="module" src="/static/readers/reader.js">' in embed.content.decode()
 
     admin = django_user_model.objects.create_superuser("root", password="root-password-123")
     client.force_login(admin)
     html = client.get(f"/admin/events/event/{event.pk}/change/").content.decode()
     assert (
-        f"&lt;script src=&quot;http://testserver/static/events/widget.js&quot; data-event=&quot;{event.slug}&quot;"
+        f"&lt;script src=&quot;http://testserver/static/readers/widget.js&quot; data-event=&quot;{event.slug}&quot;"
         in html
     )
-    assert client.get("/static/events/widget.js").status_code == 200
+    assert client.get("/static/readers/widget.js").status_code == 200
+    # Snippets pasted before the widget moved into the readers app still load it.
+    old = client.get("/static/events/widget.js")
+    assert (old.status_code, old["Location"]) == (301, "/static/readers/widget.js")

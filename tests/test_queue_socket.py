@@ -9,9 +9,9 @@ from django.contrib.auth.models import Group, Permission
 from websockets.exceptions import InvalidStatus
 
 from events.roles import EDITORS
-from newsroom.queue_socket import BAD_MESSAGE, MAX_MESSAGE_BYTES
-from publishing.live_queue import who_is_editing
 from publishing.models import Post
+from publishing.queue.consumers import BAD_MESSAGE, MAX_MESSAGE_BYTES
+from publishing.queue.live import who_is_editing
 from tests.emulators.studio import session_cookie
 from tests.factories import live_event
 from tests.netclients import Socket, declare_huge_message

@@ -240,7 +240,7 @@ def test_reader_pages_put_a_player_right_after_the_quote_that_links_to_the_clip(
     page = client.get(f"/events/{hearing.slug}/")
     html = page.content.decode()
     assert player in html
-    assert 'src="/static/events/quote-player.js"' in html
+    assert 'src="/static/readers/quote-player.js"' in html
     assert "media-src 'self'" in page["Content-Security-Policy"]
     assert player in client.get(f"/events/{hearing.slug}/posts/{post.pk}/").content.decode()
     assert player in client.get(f"/events/{hearing.slug}/embed/").content.decode()

@@ -25,7 +25,7 @@ from django.utils import timezone
 from events.models import Event
 from events.roles import create_roles
 from liveblog_site.asgi import application
-from liveblog_site.routing import reader_routes, studio_routes
+from liveblog_site.routing import reader_routes, staff_routes
 from publishing.clips import clips_storage
 from publishing.models import Alert, Batch, Post, QuoteClip
 from publishing.pictures import add_picture
@@ -184,6 +184,7 @@ def site_rows() -> list[Row]:
         Row("events/<slug:slug>/feed.atom", "/events/{slug}/feed.atom", PUBLIC),
         Row("events/<slug:slug>/feed.atom", "/events/{private_slug}/feed.atom", everyone(404)),
         Row("events/<slug:slug>/embed/", "/events/{slug}/embed/", PUBLIC),
+        Row("static/events/widget.js", "/static/events/widget.js", everyone(301)),  # the widget's old address
         Row("api/events.json", "/api/events.json", PUBLIC),
         Row("api/events/<slug:slug>.json", "/api/events/{slug}.json", PUBLIC),
         Row("api/events/<slug:slug>.json", "/api/events/{private_slug}.json", everyone(404)),
@@ -221,7 +222,7 @@ def test_every_url_is_in_the_table():
 
 
 def test_every_socket_route_is_in_the_table():
-    assert {str(route.pattern) for route in [*studio_routes, *reader_routes]} == {
+    assert {str(route.pattern) for route in [*staff_routes, *reader_routes]} == {
         "ws/studio/<slug:slug>/",
         "ws/events/<slug:slug>/",
         "ws/queue/<int:event_id>/",

@@ -16,7 +16,7 @@ def test_the_assigned_journalist_gets_the_studio(client, event, journalist):
     client.force_login(journalist)
     response = client.get(f"/studio/{event.slug}/")
     assert response.status_code == 200
-    assert b'id="go-live"' in response.content and b"/static/studio/studio.js" in response.content
+    assert b'id="go-live"' in response.content and b"/static/newsroom/studio/page.js" in response.content
 
 
 def test_it_sends_anonymous_users_to_log_in(client, event):

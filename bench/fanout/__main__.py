@@ -17,7 +17,7 @@ slowest Daphne's own time to read the change and push it to its readers, from it
 minimal clients (bench/fanout/client.py) that run only on cores the servers leave idle, as readers
 on their own machines would.
 
---without names fast paths (liveblog_site.fastpaths) to measure switched off as well: after the run
+--without names fast paths (server.FASTPATHS) to measure switched off as well: after the run
 with all of them on, the same steps run again on fresh Daphne processes started with that one path
 off (FASTPATH_<NAME>=false), and the top step's figures are printed as ratios to the all-on run's.
 The time budget applies to each run.
@@ -222,8 +222,8 @@ def main() -> None:
     without = [name for name in args.without.split(",") if name]
 
     env = configure(args.mode, args.redis_url, args.database_url)
-    from liveblog_site.fastpaths import FASTPATHS
     from publishing.models import Post
+    from server import FASTPATHS
 
     unknown = sorted(set(without) - set(FASTPATHS))
     if unknown:

@@ -5,7 +5,7 @@ served by the same Daphne in the same run.
 
 One Daphne serves a live event with 20 published posts, each with a picture (--no-pictures: text
 only). A load process keeps --connections HTTP/1.1 keep-alive connections busy, alternating rounds
-of the static file (the baseline, /static/events/reader.css through WhiteNoise) and of the event
+of the static file (the baseline, /static/readers/reader.css through WhiteNoise) and of the event
 page, so drift hits both alike. Every response is checked (status 200, page contains the newest
 post, and its picture). It stops by itself.
 """
@@ -19,7 +19,7 @@ import time
 
 from bench.fanout.stack import Daphne, configure, live_event
 
-STATIC = "/static/events/reader.css"
+STATIC = "/static/readers/reader.css"
 
 
 async def _load(port: int, path: str, seconds: float, connections: int, must_contain: bytes) -> tuple[int, int]:

@@ -9,7 +9,7 @@ push is `Hub._push`, as a post reaches readers. Rounds alternate the two and dra
 between them; the figures are medians over the rounds, and the push is printed as a ratio to the
 baseline (1.00× would be a push that costs nothing but the kernel's send).
 
---without names fast paths (liveblog_site.fastpaths) to time switched off too, in the same rounds
+--without names fast paths (server.FASTPATHS) to time switched off too, in the same rounds
 on the same sockets, each printed as a ratio to the push with all of them on. Writes Twisted queues
 (the public API's) are sent as the reactor would, by the connection's doWrite, inside the push's time;
 the reactor's own register and unregister calls per socket are not counted, so a queued write costs
@@ -110,13 +110,13 @@ def main() -> None:
     from daphne.server import Server
     from django.test import override_settings
 
-    from liveblog_site import fastpaths
     from readers.live import Hub
+    from server import FASTPATHS
 
     without = [name for name in args.without.split(",") if name]
-    unknown = sorted(set(without) - set(fastpaths.FASTPATHS))
+    unknown = sorted(set(without) - set(FASTPATHS))
     if unknown:
-        parser.error(f"no fast path named {', '.join(unknown)}; the fast paths are {', '.join(fastpaths.FASTPATHS)}")
+        parser.error(f"no fast path named {', '.join(unknown)}; the fast paths are {', '.join(FASTPATHS)}")
     text = json.dumps({"type": "changes", "after": 1, "cursor": 2, "posts": [{"html": "<p>Words.</p>" * 80}]})
     frame = PreparedMessage(text.encode(), isBinary=False, applyMask=False, doNotCompress=True).payloadHybi
     pairs = reader_sockets(args.readers)
@@ -126,7 +126,7 @@ def main() -> None:
     variants = {"all on": {}} | {f"without {name}": {name: False} for name in without}
     readers, switches = {}, {}
     for label, off in variants.items():
-        switches[label] = override_settings(FASTPATHS={name: off.get(name, True) for name in fastpaths.FASTPATHS})
+        switches[label] = override_settings(FASTPATHS={name: off.get(name, True) for name in FASTPATHS})
         with switches[label]:  # each reader learns at its start which paths it may take
             readers[label] = [daphne_reader(sock, server) for sock in ours]
     hub = Hub()

@@ -22,7 +22,7 @@ from django.conf import settings
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
-from liveblog_site.fastpaths import send_binary_now
+from server.websockets_client import send_binary_now
 from transcription.speech.base import (
     BYTES_PER_SECOND,
     SAMPLE_RATE,

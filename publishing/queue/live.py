@@ -1,7 +1,7 @@
 """The editors' draft queue, live: what an open queue page compares to know it is out of date, the notices
 that tell it to look again, and who has a post open for editing.
 
-An open queue holds a socket (newsroom.queue_socket) that sends it the queue's state: a version and the
+An open queue holds a socket (publishing.queue.consumers) that sends it the queue's state: a version and the
 counts the tab's title shows. When the version differs from the one the page was rendered at, the page
 fetches itself again and swaps in what changed. The state is read from the database (and the cache, for
 who is editing), so it is right in every topology; notices only make it prompt. A post saved anywhere

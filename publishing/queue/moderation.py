@@ -1,8 +1,8 @@
 """Editors' decisions on posts and failed batches: the form that checks one, and the handler that applies it.
 
-The admin's changelist actions and the draft queue's buttons share the table of one-click decisions
-(TRANSITIONS); the queue's other decisions (write, edit, schedule, retry) each have a small handler.
-Every handler changes state through the models' own audited methods.
+The admin's changelist actions (publishing.admin) and the draft queue's buttons (publishing.queue.views) share
+the table of one-click decisions (TRANSITIONS); the queue's other decisions (write, edit, schedule, retry,
+pictures) each have a small handler. Every handler changes state through the models' own audited methods.
 """
 
 import zoneinfo

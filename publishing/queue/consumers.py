@@ -1,6 +1,6 @@
 """The draft queue's socket /ws/queue/<event_id>/, for staff who may change posts.
 
-The server sends {"type": "queue", "version", "drafts", "failed", "paused", "renew"} (publishing.live_queue)
+The server sends {"type": "queue", "version", "drafts", "failed", "paused", "renew"} (publishing.queue.live)
 on connecting and whenever the queue changes; the page fetches itself again when the version is not its own.
 The page sends only {"type": "editing", "post": <id> or null}: the post its editor has open, renewed every
 `renew` seconds while it stays open. Anything else closes the socket with 4400; under Daphne a message over
@@ -17,9 +17,10 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import InMemoryChannelLayer
 
 from events.models import Event
-from liveblog_site.fastpaths import SocketClosed, limit_messages
-from publishing.live_queue import announce_queue_change, mark_editing, queue_group, queue_state
 from publishing.models import Post
+from publishing.queue.live import announce_queue_change, mark_editing, queue_group, queue_state
+from server.limits import limit_messages
+from server.sockets import SocketClosed
 
 logger = logging.getLogger(__name__)
 

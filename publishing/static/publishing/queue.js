@@ -1,0 +1,181 @@
+// The draft queue, live (publishing/templates/admin/publishing/queue.html). The socket says when the
+// queue changed (a version and counts); the page then fetches itself and swaps in the new parts, leaving
+// alone any post whose form its editor is using, and keeping what was on screen where it was. The tab's
+// title counts the drafts waiting. While the editor has a post's edit form open, the socket is told so,
+// and other editors' queues show it.
+
+const root = document.getElementById("queue");
+const baseTitle = document.title.replace(/^\(\d+\) /, "");
+const eventId = root && root.getAttribute("data-event");
+let version = root && root.getAttribute("data-version");
+let socket = null;
+let retry = 1000;
+let editing = null; // the post whose edit form this editor has open, as last told to the server
+let fetching = false;
+let wanted = null; // a version announced while a fetch was under way
+
+function setTitle(waiting) {
+  document.title = (waiting ? `(${waiting}) ` : "") + baseTitle;
+}
+
+// --- which posts the editor is using -------------------------------------------------------------
+
+function changed(field) {
+  if (field.type === "hidden" || field.type === "submit" || field.type === "file") return false;
+  if (field.type === "checkbox" || field.type === "radio") return field.checked !== field.defaultChecked;
+  if (field.tagName === "SELECT") return [...field.options].some((option) => option.selected !== option.defaultSelected);
+  return field.value !== field.defaultValue;
+}
+
+function inUse(container) {
+  if (container.querySelector(".edit-conflict")) return true; // a refused text waits for its editor
+  const active = document.activeElement;
+  if (active && container.contains(active) && /^(INPUT|TEXTAREA|SELECT)$/.test(active.tagName)) return true;
+  return [...container.querySelectorAll("input, textarea, select")].some(changed);
+}
+
+function postBeingEdited() {
+  for (const form of root.querySelectorAll(".queue-item form.queue-edit")) {
+    if (inUse(form)) return parseInt(form.closest(".queue-item").getAttribute("data-post"), 10);
+  }
+  return null;
+}
+
+function tellEditing() {
+  if (socket && socket.readyState === WebSocket.OPEN) {
+    socket.send(JSON.stringify({ type: "editing", post: editing }));
+  }
+}
+
+function editingMayHaveChanged() {
+  const now = postBeingEdited();
+  if (now !== editing) {
+    editing = now;
+    tellEditing();
+  }
+}
+
+// --- swapping in the new queue -------------------------------------------------------------------
+
+function firstVisibleItem() {
+  for (const item of root.querySelectorAll(".queue-item")) {
+    const box = item.getBoundingClientRect();
+    if (box.bottom > 0) return { id: item.id, top: box.top };
+  }
+  return null;
+}
+
+function replaceParts(kept, fresh) {
+  for (const part of fresh.querySelectorAll("[data-part]")) {
+    const old = kept.querySelector(`[data-part="${part.getAttribute("data-part")}"]`);
+    if (old) old.replaceWith(document.importNode(part, true));
+  }
+}
+
+function swapItems(list, freshList) {
+  const old = {};
+  for (const item of list.querySelectorAll(".queue-item")) old[item.id] = item;
+  const next = [];
+  for (const item of freshList.children) {
+    const mine = item.id && old[item.id];
+    if (mine && inUse(mine)) {
+      replaceParts(mine, item); // who is editing, status: the form stays as its editor left it
+      next.push(mine);
+    } else {
+      next.push(document.importNode(item, true));
+    }
+    if (mine) delete old[item.id];
+  }
+  // A post that left the queue while its editor was using its form stays until they are done.
+  for (const item of Object.values(old)) {
+    if (inUse(item)) next.push(item);
+  }
+  // In place: a kept item taken out of the page and put back would lose its editor's focus.
+  for (const child of [...list.children]) {
+    if (!next.includes(child)) child.remove();
+  }
+  let at = list.firstElementChild;
+  for (const item of next) {
+    if (item === at) {
+      at = at.nextElementSibling;
+    } else {
+      list.insertBefore(item, at);
+    }
+  }
+}
+
+function swap(html) {
+  const page = new DOMParser().parseFromString(html, "text/html");
+  const fresh = page.getElementById("queue");
+  if (!fresh) return;
+  const anchor = firstVisibleItem();
+  for (const id of ["queue-status", "queue-failed"]) {
+    const here = document.getElementById(id);
+    const there = page.getElementById(id);
+    if (here && there && !inUse(here)) here.replaceWith(document.importNode(there, true));
+  }
+  swapItems(document.getElementById("queue-items"), page.getElementById("queue-items"));
+  version = fresh.getAttribute("data-version");
+  root.setAttribute("data-version", version);
+  const title = page.querySelector("title");
+  if (title) document.title = title.textContent;
+  if (anchor) {
+    const same = document.getElementById(anchor.id);
+    if (same) window.scrollBy(0, same.getBoundingClientRect().top - anchor.top);
+  }
+}
+
+function refresh() {
+  if (fetching) return;
+  fetching = true;
+  wanted = null;
+  fetch(window.location.href, { credentials: "same-origin", headers: { Accept: "text/html" } })
+    .then((response) => (response.ok ? response.text() : null))
+    .then((html) => {
+      if (html) swap(html);
+    })
+    .catch(() => {})
+    .then(() => {
+      fetching = false;
+      if (wanted !== null && wanted !== version) refresh();
+    });
+}
+
+// --- the socket ----------------------------------------------------------------------------------
+
+function connect() {
+  const scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
+  socket = new WebSocket(`${scheme}${window.location.host}/ws/queue/${eventId}/`);
+  socket.onopen = () => {
+    retry = 1000;
+    root.setAttribute("data-connected", "");
+    if (editing !== null) tellEditing();
+  };
+  socket.onmessage = (message) => {
+    const state = JSON.parse(message.data);
+    if (state.type !== "queue") return;
+    setTitle(state.drafts);
+    if (state.version !== version) {
+      wanted = state.version;
+      refresh();
+    }
+  };
+  socket.onclose = () => {
+    root.removeAttribute("data-connected");
+    setTimeout(connect, retry);
+    retry = Math.min(retry * 2, 30000);
+  };
+}
+
+if (root && window.WebSocket && window.fetch && window.DOMParser) {
+  const renewMs = (parseInt(root.getAttribute("data-renew"), 10) || 10) * 1000;
+  document.addEventListener("focusin", editingMayHaveChanged);
+  document.addEventListener("input", editingMayHaveChanged);
+  document.addEventListener("focusout", () => {
+    setTimeout(editingMayHaveChanged, 0); // once focus has landed wherever it goes
+  });
+  setInterval(() => {
+    if (editing !== null) tellEditing(); // renewed: a page that stops saying so is forgotten
+  }, renewMs);
+  connect();
+}

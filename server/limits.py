@@ -1,0 +1,67 @@
+"""The WebSocket message limits: Daphne has autobahn refuse an oversized message as its header arrives.
+They reach into the same internals as the fast paths but are limits, not speed: they have no switch."""
+
+import logging
+
+from autobahn.websocket.protocol import WebSocketServerFactory
+
+from server.reads import quiet_reads
+from server.sockets import Deliver, daphne_protocol
+
+logger = logging.getLogger(__name__)
+
+
+def limit_messages(send: Deliver, max_bytes: int) -> bool:
+    """Has Daphne refuse, with close 1009, any message from this socket's client over `max_bytes`.
+
+    Autobahn checks the size a frame's header declares, so an oversized message is refused before
+    its payload is read, and no later than the handshake's end if this is called before accept.
+    False under another server: the consumer's own checks are then all there is.
+    """
+    protocol = daphne_protocol(send)
+    if protocol is None:
+        return False
+    protocol.maxFramePayloadSize = max_bytes
+    protocol.maxMessagePayloadSize = max_bytes
+    protocol.failByDrop = False  # the client hears why (1009) instead of finding its connection cut
+    return True
+
+
+def limit_every_socket(max_bytes: int) -> bool:
+    """The same limit for every socket Daphne serves, as a default before each consumer's own.
+
+    Daphne takes no option for it: the factory it makes its sockets with gets the limit as it is
+    made, which is when Daphne starts serving, after this is called. False when Daphne's factory is
+    not what this knows.
+    """
+    from daphne import server as daphne_server  # here: importing it installs Twisted's reactor
+
+    factory = getattr(daphne_server, "WebSocketFactory", None)
+    if not (isinstance(factory, type) and issubclass(factory, WebSocketServerFactory)):
+        logger.warning("Daphne's WebSocket factory is not autobahn's: sockets get no default message limit")
+        return False
+    if getattr(factory, "limits_messages", False):
+        return True
+
+    class IncomingLimitedProtocol(factory.protocol):
+        def sendMessage(self, payload, *args, **kwargs):
+            # autobahn holds what it sends to the limit it holds the client to: a reader's push
+            # through Daphne's ASGI send would be refused (it only logs a warning).
+            limit, self.maxMessagePayloadSize = self.maxMessagePayloadSize, 0
+            try:
+                super().sendMessage(payload, *args, **kwargs)
+            finally:
+                self.maxMessagePayloadSize = limit
+
+    quiet_reads(IncomingLimitedProtocol)
+
+    class LimitedWebSocketFactory(factory):
+        limits_messages = True
+        protocol = IncomingLimitedProtocol
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.setProtocolOptions(maxFramePayloadSize=max_bytes, maxMessagePayloadSize=max_bytes, failByDrop=False)
+
+    daphne_server.WebSocketFactory = LimitedWebSocketFactory
+    return True

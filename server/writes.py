@@ -1,0 +1,94 @@
+"""direct_write: with nothing queued in autobahn or Twisted, the frame goes to the kernel at once; off,
+autobahn's public sendPreparedMessage (and Twisted's queued write) takes it. Here too the reader's
+Daphne socket the prepared frames and the heartbeat are written to."""
+
+import contextlib
+import socket as pysocket
+
+from autobahn.websocket.protocol import PreparedMessage, WebSocketServerProtocol
+from twisted.internet import tcp
+
+from server import active
+from server.heartbeat import DEAD_PEER_MS, HEARTBEAT
+from server.sockets import Deliver, daphne_protocol
+
+_OPEN = WebSocketServerProtocol.STATE_OPEN
+
+
+def _twisted_tcp(transport) -> bool:
+    """Whether a transport is Twisted's plain TCP connection, whose write buffer write_now can check."""
+    return isinstance(transport, tcp.Connection) and all(
+        hasattr(transport, name) for name in ("socket", "dataBuffer", "_tempDataLen", "disconnecting")
+    )
+
+
+def write_now(transport, data: bytes) -> None:
+    """transport.write(data), but sent on the spot when nothing is queued ahead of it.
+
+    Twisted's write only queues: it registers the socket for writability (a system call), the
+    reactor sends on a later turn and unregisters it (another). Pushing one change to thousands of
+    sockets, those two calls and the reactor's turn per socket cost more than the send itself. With
+    Twisted's buffer empty the bytes go out in order straight away; whatever the kernel does not
+    take, or a failed socket, is left to Twisted's write as before.
+    """
+    if transport.dataBuffer or transport._tempDataLen or transport.disconnecting or not transport.connected:
+        transport.write(data)
+        return
+    try:
+        sent = transport.socket.send(data)
+    except OSError:  # full (EAGAIN) or failing: Twisted's own write retries or reports the loss
+        sent = 0
+    if sent < len(data):
+        transport.write(data[sent:])
+
+
+class DaphneSocket:
+    """A reader's socket as Daphne serves it: its autobahn protocol, and its TCP connection when
+    direct_write may write to it."""
+
+    __slots__ = ("protocol", "tcp")
+
+    def __init__(self, protocol: WebSocketServerProtocol):
+        self.protocol = protocol
+        transport = protocol.transport
+        self.tcp = transport if _twisted_tcp(transport) and active("direct_write") else None
+        if active("heartbeat"):  # the heartbeat stands in for Daphne's ping timeout: the kernel closes a dead peer
+            with contextlib.suppress(OSError, AttributeError):  # not TCP (a test's socket pair)
+                transport.getHandle().setsockopt(pysocket.IPPROTO_TCP, pysocket.TCP_USER_TIMEOUT, DEAD_PEER_MS)
+
+    def write(self, prepared: PreparedMessage) -> bool:
+        """Sends a message framed once for all readers; False when the socket is not open."""
+        protocol = self.protocol
+        if protocol.state != _OPEN:
+            return False
+        if self.tcp is None or protocol.send_queue or protocol._perMessageCompress is not None:
+            protocol.sendPreparedMessage(prepared)  # behind what autobahn has queued, in order
+        else:
+            # Why not sendPreparedMessage: it builds the arguments of a debug log line even with
+            # debug logging off, and Twisted's write only queues (see write_now).
+            write_now(self.tcp, prepared.payloadHybi)
+        return True
+
+    def keep_alive(self, now: float) -> None:
+        """The heartbeat, to an open socket with nothing queued."""
+        protocol = self.protocol
+        if protocol.state != _OPEN or protocol.send_queue:
+            return
+        if self.tcp is not None:
+            write_now(self.tcp, HEARTBEAT)
+        else:
+            protocol.sendPong()
+        protocol.last_ping = now  # Daphne pings a socket it has not pinged for its ping interval
+
+
+def daphne_socket(send: Deliver) -> DaphneSocket | None:
+    """The Daphne socket behind an ASGI send, when prepared frames or the heartbeat may use it; else None.
+
+    Daphne's send is partial(Server.handle_reply, protocol). Sending through it costs a reader a
+    coroutine, Daphne's checks, a UTF-8 encode and autobahn's framing: several times the socket
+    write. A change goes to every reader at once, so it is framed once and the frame handed to each.
+    """
+    if not (active("prepared_frames") or active("heartbeat")):
+        return None
+    protocol = daphne_protocol(send)
+    return DaphneSocket(protocol) if protocol is not None else None
