@@ -125,11 +125,8 @@ class Event(models.Model):
         return user.is_authenticated and self.journalists.filter(pk=user.pk).exists()
 
     def next_change_seq(self) -> int:
-        """Take the next reader-visible change number. Call inside the transaction making the change.
-
-        The UPDATE holds the event row until commit, so changes to one event commit in the order of
-        their numbers and a reader's cursor never skips a change that commits late.
-        """
+        """Take the next reader-visible change number, inside the change's transaction: the UPDATE holds
+        the event row until commit, so a reader's cursor never skips a change that commits late."""
         assert transaction.get_connection().in_atomic_block, "next_change_seq needs a transaction"
         Event.objects.filter(pk=self.pk).update(change_seq=F("change_seq") + 1)
         self.change_seq = Event.objects.values_list("change_seq", flat=True).get(pk=self.pk)

@@ -1,10 +1,8 @@
 """The data folder (LIVEBLOG_DATA_DIR, ./var by default): where it is, and the one step that makes it.
 
-Reading the settings creates nothing. `prepare()` makes the folders the processes write into and,
-when SECRET_KEY is not set, this installation's random secret key. Run it before anything else
-uses a data folder: `python -m liveblog_site.datadir` (scripts/run.sh and scripts/test.sh do). It is
-not a manage.py command because the settings cannot load without the key it writes. The web process,
-the worker and beat check that it ran before they start (`exit_unless_prepared`).
+Reading the settings creates nothing: `python -m liveblog_site.datadir` makes the folders and, unless
+SECRET_KEY is set, the secret key. It is no manage.py command because the settings cannot load without
+that key; the web process, worker and beat refuse to start until it has run (`exit_unless_prepared`).
 """
 
 import os

@@ -1,9 +1,7 @@
 """What /healthz reports: can we reach the database, the channel layer and the broker.
 
-A load balancer calls it every few seconds for as long as the site runs, so a check leaves nothing
-behind: the channel layer is probed on one channel per event loop, made once and reused, not a new
-one per call (a Redis pub/sub layer keeps every channel it made subscribed). Why a check failed is
-logged here and never answered: exception text names hosts, ports and users.
+A load balancer calls it for as long as the site runs, so a check leaves nothing behind (one probe
+channel per event loop, reused). Why a check failed is logged, never answered: it names hosts and users.
 """
 
 import asyncio
@@ -40,18 +38,14 @@ def _database() -> str:
             cursor.execute("SELECT 1")
             cursor.fetchone()
     finally:
-        # Under ASGI each request runs in a thread of its own, so a connection kept for reuse
-        # (CONN_MAX_AGE) is never reused: it stays open until collected, and a load balancer's
-        # calls would pile them up to the server's limit.
+        # Each ASGI request has its own thread: a kept connection would never be reused, and would pile up.
         if not connection.in_atomic_block:
             connection.close()
     return connection.vendor
 
 
-# The probe channel of each event loop (a pub/sub layer delivers only to the loop that subscribed),
-# and a lock so that concurrent checks on one loop take turns on it instead of taking each other's
-# answers. Under Daphne every check runs on its one loop; a loop made for one call takes its layer,
-# subscriptions included, with it when it closes.
+# One probe channel per loop (a pub/sub layer keeps every channel it made subscribed, and delivers only
+# to the loop that subscribed), and a lock so concurrent checks do not take each other's answers.
 _probe_channels: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, str]" = weakref.WeakKeyDictionary()
 _probe_locks: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock]" = weakref.WeakKeyDictionary()
 

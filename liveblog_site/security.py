@@ -14,9 +14,8 @@ from django.utils.functional import cached_property
 
 
 def client_ip(request: HttpRequest) -> str | None:
-    """The address login failures are counted against. Behind our proxy it is the last address in
-    X-Forwarded-For, the one the proxy itself appended: anything to its left the client wrote and
-    could vary at will to dodge a lockout. Without a proxy the header is ignored for the same reason."""
+    """The address login failures are counted against: behind our proxy the last in X-Forwarded-For, the one
+    it appended (the client wrote the rest, and could vary it to dodge a lockout); else REMOTE_ADDR."""
     if settings.BEHIND_PROXY:
         forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
         last = forwarded.rsplit(",", 1)[-1].strip()
@@ -37,11 +36,8 @@ def lockout_response(request: HttpRequest, *args: object) -> HttpResponse:
 
 
 class ContentSecurityPolicyMiddleware(CSPMiddleware):
-    """django-csp's middleware, with frame-ancestors opened to any site exactly where the view lets
-    X-Frame-Options go (xframe_options_exempt), so the two headers never disagree.
-
-    Most answers (every reader page) take the settings' policy unchanged: that header is built once
-    per process instead of per answer, which would cost a cached page a good part of its time."""
+    """django-csp's middleware, with frame-ancestors opened exactly where the view lets X-Frame-Options go
+    (xframe_options_exempt); the settings' policy, which most answers take, is built once per process."""
 
     _PER_ANSWER = ("_csp_config", "_csp_update", "_csp_replace", "_csp_exempt", "xframe_options_exempt")
 

@@ -103,10 +103,8 @@ if DATABASE_URL.startswith("sqlite:"):
     # The same file database as the default, with its locking settings, at the URL's path.
     SQLITE_PATH = Path(dj_database_url.parse(DATABASE_URL)["NAME"])
 if DATABASE_URL and not DATABASE_URL.startswith("sqlite:"):
-    # Each request's database work runs on a thread of its own under Daphne: a connection kept past
-    # the request would stay open until that thread's objects are collected, and a stream of requests
-    # would use up the server's connections. Long-lived threads (the relay's writer, the readers' Hub)
-    # keep theirs, as nothing closes them between requests.
+    # Under Daphne each request has a thread of its own, so kept connections would pile up until collected;
+    # long-lived threads (the relay's writer, the readers' Hub) keep theirs, as nothing closes them.
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
 else:
     DATABASES = {
@@ -207,12 +205,12 @@ MAVERA_PERSONA_ID = env_str("MAVERA_PERSONA_ID")
 MAVERA_TIMEOUT_SECONDS = env_float("MAVERA_TIMEOUT_SECONDS", 45.0, minimum=1.0)
 MAVERA_MAX_ATTEMPTS = env_int("MAVERA_MAX_ATTEMPTS", 5, minimum=1)
 MAVERA_BACKOFF_SECONDS = env_float("MAVERA_BACKOFF_SECONDS", 1.0, minimum=0.01)
-# Transcript characters per call; longer batches are summarised in steps (the scenario cut at 3,000).
+# Transcript characters per call; longer batches are summarised in steps.
 MAVERA_CHUNK_CHARS = env_int("MAVERA_CHUNK_CHARS", 12000, minimum=500)
 # A drafting claim lapses after this, so a killed worker's batch is drafted again.
 DRAFTING_LEASE_SECONDS = env_float("DRAFTING_LEASE_SECONDS", 300.0, minimum=1.0)
-# The most one Mavera call may bill (its docs: about 10-30 credits a generation, 1-5 a response): a batch reserves
-# this per call against its event's credit cap before drafting.
+# The most one Mavera call may bill (the top of its documented range): a batch reserves this per call
+# against its event's credit cap before drafting.
 MAVERA_MAX_CREDITS_PER_CALL = env_int(
     "MAVERA_MAX_CREDITS_PER_CALL", 30 if MAVERA_ENDPOINT == "generations" else 5, minimum=1
 )

@@ -139,8 +139,9 @@ class EventAdmin(admin.ModelAdmin):
         if change and "status" in form.changed_data:
             obj.status = form.initial["status"]
         super().save_model(request, obj, form, change)
-        if obj.status != wanted:
-            LIFECYCLE["go_live" if wanted == Event.Status.LIVE else "end"](obj, request.user)
+        step = LIFECYCLE["go_live" if wanted == Event.Status.LIVE else "end"]
+        if obj.status != wanted and (done := step(obj, request.user)):
+            messages.success(request, done)
 
     def get_urls(self):
         lifecycle = path(

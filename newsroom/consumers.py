@@ -59,11 +59,8 @@ class StudioConsumer(AsyncWebsocketConsumer):
         await studio_feed.watch(event.id, self, staff=user.is_staff)
 
     async def __call__(self, scope, receive, send) -> None:
-        # Channels' own loop takes each message through a new task and asyncio.wait (so it can listen
-        # to a channel layer too), then closes stale database connections through a thread: two
-        # hand-offs per audio frame. This consumer has no layer, and its database calls go through
-        # database_sync_to_async or the relay's writer thread, which look after their own
-        # connections, so one plain loop does.
+        # Channels' loop costs two hand-offs per audio frame (a task, a thread to close stale connections);
+        # this consumer has no layer and its database calls look after their connections, so a plain loop does.
         self.scope = scope
         self.base_send = send
         try:

@@ -207,9 +207,7 @@ class PostAdmin(admin.ModelAdmin):
     def has_retry_permission(self, request) -> bool:
         return request.user.has_perm("publishing.change_batch")
 
-    # A post readers can see leaves their pages by unpublish or reject, which the cursor reports to
-    # open pages; a deleted row would leave nothing to report. So published posts are not deleted,
-    # and there is no bulk delete that could take them.
+    # A deleted published post would leave the readers' cursor nothing to report: it is unpublished instead.
     def has_delete_permission(self, request, obj: Post | None = None) -> bool:
         if obj is not None and obj.status == Post.Status.PUBLISHED:
             return False

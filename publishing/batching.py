@@ -37,11 +37,8 @@ def stream_ended_receiver(sender, *, event_id: int, **kwargs) -> None:
 
 
 def flush_remaining(event_id: int) -> Batch | None:
-    """Batch whatever is left when a stream stops or the event ends.
-
-    A claim that loses a race takes nothing, so try again while segments are left: after the event
-    ends no beat would pick them up.
-    """
+    """Batch whatever is left when a stream stops or the event ends, trying again after a lost race,
+    as no beat picks up an ended event's segments."""
     batch = None
     for _ in range(5):
         batch = Batch.objects.claim_segments(event_id, final=True) or batch
@@ -61,9 +58,7 @@ def enough_speech(event_ids: list[int]) -> set[int]:
 
 def tick(now: datetime | None = None) -> list[Batch]:
     """One beat of the batcher: a batch for every live event whose interval has passed and that has enough new speech.
-
-    Due events with nothing new start a fresh interval too, so the studio's countdown keeps its rhythm.
-    """
+    Due events with nothing new start a fresh interval too, so the studio's countdown keeps its rhythm."""
     now = now or timezone.now()
     credits.resume_where_cap_allows()
     for event in Event.objects.due_to_go_live(now):

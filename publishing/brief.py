@@ -85,10 +85,8 @@ class Brief:
         return "\n\n".join(blocks)
 
     def parts(self, size: int | None) -> list[str]:
-        """The transcript in parts of at most `size` characters, split between lines or sentences.
-
-        Every character of the transcript is in exactly one part: a long batch is drafted in steps, not cut.
-        """
+        """The transcript in parts of at most `size` characters, split between lines or sentences;
+        every character is in exactly one part, so a long batch is drafted in steps, not cut."""
         if size is None or len(self.transcript) <= size:
             return [self.transcript]
         pieces = [p for p in re.split(r"(?<=\n)|(?<=[.!?] )", self.transcript) if p]

@@ -1,8 +1,8 @@
 """Readers hear the quote: on events that allow it, each traced quote of a published post is cut from its
 session's private archive into a public clip, which goes when the post, the quote, the switch or the audio goes.
 
-Clips are FLAC: lossless, so a clip holds exactly the archive's samples, at about half the bytes of WAV for
-speech (every reader may download it), and Chromium, Firefox and Safari all play it in <audio>.
+Clips are FLAC: lossless, so a clip holds exactly the archive's samples, smaller than WAV (every reader may
+download it), and Chromium, Firefox and Safari all play it in <audio>.
 """
 
 import math

@@ -107,9 +107,8 @@ def _refusal(event: Event, batch: Batch, most: int) -> str:
 
 
 def _lift_when_room(event: Event) -> bool:
-    """Under the event's row lock: lift the cap's pause once the costliest batch it stopped fits, and queue those
-    batches again (lifted without them, they would wait for an editor; let through one by one, the one that does
-    not fit would pause and alert again at every beat)."""
+    """Under the event's row lock: lift the cap's pause once the costliest batch it stopped fits, and queue
+    those batches again (one by one, the one that does not fit would pause and alert at every beat)."""
     stopped = Batch.objects.filter(
         event_id=event.pk, status=Batch.Status.FAILED, last_error__startswith=PAUSED_ERROR_PREFIX + CAP_REASON_PREFIX
     )
@@ -145,10 +144,7 @@ def pause_when_full(event: Event) -> str:
 
 
 def resume_where_cap_allows() -> list[int]:
-    """Beat: events the cap paused whose cap now has room (raised or cleared) draft again.
-
-    Their waiting segments are batched by this same beat, and batches the cap stopped are queued again.
-    """
+    """Beat: events the cap paused whose cap now has room draft again; batches it stopped are queued again."""
     resumed = []
     paused = Event.objects.filter(drafting_paused_reason__startswith=CAP_REASON_PREFIX)
     for pk in list(paused.values_list("pk", flat=True)[:1000]):

@@ -32,11 +32,8 @@ _WEB_ADDRESS = re.compile(
 
 
 def clean_text(text: str) -> str:
-    """Plain text with no markup left in it, even markup hidden behind entities or markdown links.
-
-    Generated text is untrusted. Pages escape what they render as well; this keeps the stored post
-    inert for every other use (feeds, JSON, the studio, copy and paste).
-    """
+    """Plain text with no markup left in it, even behind entities or markdown links: generated text is
+    untrusted, and the stored post must be inert for every use (feeds, JSON, the studio, copy and paste)."""
     text = _MARKDOWN_LINK.sub(r"\1", text)
     while True:
         cleaned = html.unescape(nh3.clean(text, tags=set()))
@@ -69,11 +66,8 @@ def _untraced_reasons(untraced: list[dict]) -> list[str]:
 
 
 def hold_reason(text: str, untraced: list[dict] = ()) -> str:
-    """Why a generated draft must wait for an editor, even on an auto-publishing event; empty when it need not.
-
-    Every drafter's text passes here. A quote, number or name nobody said must never reach readers unseen, an
-    address could send readers anywhere, and a draft far from the brief's length did something else than asked.
-    """
+    """Why a generated draft must wait for an editor, even on an auto-publishing event ("" when it need not):
+    an untraced quote, number or name, an address, or a length far from the brief's."""
     reasons = _untraced_reasons(untraced)
     if email := _EMAIL_ADDRESS.search(text):
         reasons.append(f"it contains an e-mail address ({email.group()[:60]})")
@@ -91,11 +85,8 @@ def hold_reason(text: str, untraced: list[dict] = ()) -> str:
 
 
 def draft_batch(batch_id: int, *, last_try: bool = False) -> Post | None:
-    """Draft one batch. Returns its post, or None when another attempt owns or finished it, or it failed.
-
-    Raises DraftingUnavailable (batch handed back) when the backend should be tried again later,
-    unless this is the last try: then the batch fails with the reason, for an editor to retry.
-    """
+    """Draft one batch: its post, or None when another attempt owns or finished it, or it failed. Raises
+    DraftingUnavailable (batch handed back) to be tried later, except on the last try, when the batch fails."""
     batch = Batch.objects.start_drafting(batch_id)
     if batch is None:
         return None

@@ -58,13 +58,8 @@ class _Lost(Exception):
 
 class BatchQuerySet(models.QuerySet):
     def claim_segments(self, event_id: int, *, final: bool = False) -> "Batch | None":
-        """Claim the event's unbatched final segments into one new batch, or return None if there are none.
-
-        The claim is a compare-and-set: the UPDATE only takes segments still without a batch, and the batch
-        is kept only if it took every segment it read. A racing claimer that got there first makes the
-        counts differ, so this one rolls back and takes nothing; no segment ever sits in two batches.
-        Drafting is enqueued after commit, so the worker always sees the batch.
-        """
+        """Claim the event's unbatched final segments into one new batch (None if there are none), by
+        compare-and-set (docs/architecture.md, *Order and exactly-once*); drafting is enqueued after commit."""
         try:
             return self._claim_segments(event_id, final)
         except OperationalError:
@@ -91,11 +86,8 @@ class BatchQuerySet(models.QuerySet):
         return batch
 
     def claim_segments_for(self, event_ids: list[int], now: datetime | None = None) -> "list[Batch]":
-        """A batch for each of these events in one transaction: the same compare-and-set over all their segments.
-
-        Claiming 1,000 events one transaction at a time costs 1,000 commits per tick; this costs one. If any
-        segment was taken meanwhile (or there are too many to claim at once), each event is claimed on its own.
-        """
+        """A batch for each of these events in one transaction (one commit per tick, not one per event); if
+        any segment was taken meanwhile, or there are too many at once, each event is claimed on its own."""
         now = now or timezone.now()
         if not event_ids:
             return []
@@ -630,10 +622,8 @@ class PictureQuerySet(models.QuerySet):
 
 
 class Picture(models.Model):
-    """A post's picture: renditions only, re-encoded without metadata; the upload itself is not kept.
-
-    A picture sent from the studio waits with its event (no post) until the event's next draft takes it.
-    """
+    """A post's picture: renditions only, re-encoded without metadata. One sent from the studio waits with
+    its event (no post) until the event's next draft takes it."""
 
     event = models.ForeignKey("events.Event", on_delete=models.CASCADE, related_name="pictures")
     post = models.OneToOneField(Post, null=True, blank=True, on_delete=models.CASCADE, related_name="picture")
@@ -707,11 +697,8 @@ class QuoteClip(models.Model):
 
 class AlertQuerySet(models.QuerySet):
     def raise_alert(self, kind: str, event_id: int, message: str) -> "Alert":
-        """Record the alert; its delivery to ALERT_WEBHOOK_URL is a task enqueued once this commits.
-
-        Delivery never runs here, so a slow or dead webhook cannot hold up the drafting or publishing that
-        raised the alert; a broker that refuses the task is logged, not raised (robust).
-        """
+        """Record the alert; its delivery is a task enqueued on commit, so a dead webhook holds up nothing,
+        and a broker that refuses the task is logged, not raised."""
         webhook = bool(settings.ALERT_WEBHOOK_URL)
         alert = self.create(
             kind=kind,

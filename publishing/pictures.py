@@ -37,11 +37,8 @@ def _megabytes(size: int) -> str:
 
 
 def open_checked(upload) -> tuple[Image.Image, str]:
-    """The upload decoded, and its format, once it is known to be a JPEG, PNG or WebP within the limits.
-
-    The pixel count is read from the header and checked before anything is decoded, so a small file
-    declaring a huge picture (a decompression bomb) is refused without being expanded.
-    """
+    """The upload decoded, and its format, once it is known to be a JPEG, PNG or WebP within the limits;
+    the pixel count is checked from the header first, so a decompression bomb is never expanded."""
     if upload.size > settings.PICTURE_MAX_BYTES:
         raise PictureRefused(
             f"The picture is {_megabytes(upload.size)}; at most {_megabytes(settings.PICTURE_MAX_BYTES)} is accepted."

@@ -79,10 +79,8 @@ def quotations(text: str) -> list[Quotation]:
 
 
 def canonical_words(text: str) -> list[tuple[str, int, int]]:
-    """`text`'s words, case-folded and without punctuation, each number as one word of its value.
-
-    Each word comes with its place in `text` (start, end), so a match can be traced back to what was said.
-    """
+    """`text`'s words, case-folded and without punctuation, each number as one word of its value, with
+    its (start, end) in `text`, so a match can be traced back to what was said."""
     spans = numbers(text)
     starts = [number.start for number in spans]
     words: list[tuple[str, int, int]] = []
@@ -116,11 +114,8 @@ class SaidWord(NamedTuple):
 
 
 class Transcript:
-    """A batch's transcript as one run of canonical words, for finding quotes in it.
-
-    Only the words are read up front; a word's confidence, time and place are read for the segments a quote
-    is found in, when asked (`said`).
-    """
+    """A batch's transcript as one run of canonical words, for finding quotes in it; confidence, time
+    and place are read only for the segments a quote is found in (`said`)."""
 
     def __init__(self, spoken: list) -> None:
         self.spoken = spoken
@@ -234,11 +229,8 @@ def unsure_tokens(part) -> set[int]:
 
 
 def _token_scores(part, count: int) -> list[tuple[float | None, float, float]]:
-    """(confidence, start, end) of each whitespace token of the segment's text, from the provider's words.
-
-    The text is the provider's words joined, unless an editor corrected it: then the words still standing are
-    matched to it, and a word the editor wrote has no confidence (the editor heard it).
-    """
+    """(confidence, start, end) of each whitespace token of the segment's text, from the provider's words;
+    in an editor's correction, a word the editor wrote has no confidence (the editor heard it)."""
     plain = [(part.start, part.end)] * count
     spoken = [w for w in part.words if isinstance(w, dict)]
     if not spoken:

@@ -1,10 +1,8 @@
 """No lost edits: a save made from a form older than the post's revision is refused, and both texts shown.
 
-Every form that edits a post's text carries the revision it was opened at. The check runs inside the
-save's transaction, so of two editors saving from the same revision, the second is refused whatever the
-timing: the admin change form reads the post under select_for_update in the admin's own transaction; the
-queue's edit takes the revision with a conditional UPDATE. The refused editor keeps their text in the form,
-sees the other version beside it, and the form now carries the new revision: saving again replaces it.
+Every form that edits a post's text carries the revision it was opened at, checked inside the save's
+transaction (the admin under select_for_update, the queue with a conditional UPDATE), so of two editors
+saving from one revision the second is refused whatever the timing; saving again replaces the other text.
 """
 
 from dataclasses import dataclass

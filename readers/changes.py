@@ -1,10 +1,7 @@
 """What readers see of an event, read from the database by cursor and rendered once.
 
-An event's change_seq is the readers' cursor: every change readers can see takes the next number
-under the event's row lock (Event.next_change_seq), and the post keeps it in Post.change_seq. So
-"what changed after cursor N" is one indexed query, the same for the socket, the poller and a CDN.
-Rendered results are cached under the change number they describe, so a change makes new keys and
-old entries simply expire.
+Rendered results are cached under the change number they describe, so a change makes new keys and old
+entries simply expire. The cursor: docs/architecture.md, *The readers' push*.
 """
 
 import json
@@ -26,9 +23,7 @@ from readers.sanitize import plain_text
 PAGE_SIZE = 20
 CACHE_SECONDS = 600
 
-# Django's `cache` is one client per request context, and each ASGI request starts a fresh one: a
-# makedirs for the file cache, a new connection pool and socket for Redis, before every page.
-# Both backends are thread-safe, so the process shares one client.
+# Django's `cache` makes a client per ASGI request (a makedirs, or a Redis pool); both are thread-safe, so share one.
 shared_cache = caches.create_connection(DEFAULT_CACHE_ALIAS)
 
 
@@ -42,10 +37,8 @@ class EventState:
     version: str  # changes when the event itself (title, status, times) is edited
 
 
-# A request finds the event's change number in the cache, so a cached page costs no database
-# connection (Django opens one per request thread). Every change forgets it on commit
-# (forget_state); the short lifetime bounds the staleness if a process dies between its commit
-# and that call, or a request re-caches what it read just before a commit.
+# Cached so a cached page needs no database connection; forgotten on every commit (forget_state), and short-lived
+# in case a process dies before forgetting it or a request re-caches what it read just before a commit.
 STATE_SECONDS = 2
 
 
@@ -67,10 +60,8 @@ def forget_state(slug: str) -> None:
 
 
 def fresh_state(slug: str) -> EventState | None:
-    """The event's state read from the database, for a cursor the cached state is behind.
-
-    While the database is away (a restart, a failover) the last state read stands in for it, so
-    the pages and cursor answers cached under it are still served; with none, the error stands."""
+    """The event's state read from the database; while the database is away, the last state read, so
+    the pages and answers cached under it are still served."""
     try:
         state = _state("slug = %s AND is_public", slug)
     except DatabaseError:
@@ -200,14 +191,8 @@ def changes_page_size() -> int:
 
 
 def page_start(change_seq: int, after: int) -> int:
-    """Where the answer for a cursor starts: the cursor itself when at most one page of changes
-    follows it, else the page boundary at or below it.
-
-    Answers are cached by their start, so a cursor far behind shares its page with every cursor on
-    that page: an event has at most one page's worth of near cursors plus one per page of its history,
-    however many numbers are asked. Starting below the cursor only sends again what the reader has;
-    the page replaces posts by id.
-    """
+    """Where the answer for a cursor starts: the cursor itself when at most one page of changes follows
+    it, else the page boundary at or below it, so cursors far behind share cached answers."""
     size = changes_page_size()
     if change_seq - after <= size:
         return after
@@ -225,13 +210,8 @@ def next_cursor(change_seq: int, after: int) -> int:
 
 
 def changes_since(event: Event, after: int, change_seq: int | None = None) -> dict[str, Any]:
-    """New, edited and removed posts after the cursor, at most one page of them, with the cursor to
-    ask from next ("more" when that is still behind the event).
-
-    change_seq is the event's change number as read before the posts (the event row's, by default):
-    a change committing in between is sent next time. A post holds only its latest change number, so
-    a page of change numbers holds at most a page of posts.
-    """
+    """New, edited and removed posts after the cursor, at most a page, with the cursor to ask from next;
+    `change_seq` is read before the posts, so a change committing in between is sent next time."""
     latest = event.change_seq if change_seq is None else change_seq
     if after >= latest:
         return {
@@ -281,11 +261,8 @@ def post_payload(post: Post, event: Event) -> dict[str, Any]:
 
 
 def changes_json(state: EventState, after: int) -> str:
-    """The cursor answer as JSON text, rendered once per (event, page start, change) and shared.
-
-    Only cursors up to the event's change number may come here (the view refuses the rest, the Hub
-    skips readers ahead of it), so the keys an event can have are bounded by its pages.
-    """
+    """The cursor answer as JSON text, rendered once per (event, page start, change) and shared; cursors
+    past the event's change number never come here, so an event's keys are bounded by its pages."""
     if after > state.change_seq:
         raise BadCursor(f"'after' is beyond this event's latest change ({state.change_seq})")
     start = page_start(state.change_seq, after)

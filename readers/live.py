@@ -1,18 +1,9 @@
-"""Telling connected readers that an event's posts changed. The database stays the truth:
-a reader that misses a notice finds the change through its cursor.
+"""Telling connected readers that an event's posts changed; a reader that misses a notice finds the
+change through its cursor.
 
-Every post change calls announce_event_change on commit. Each Daphne process runs one Hub: it
-listens for notices of the events its readers follow and, on a notice, reads what changed after
-each cursor its readers hold (nearly always one) from the database once, renders it once and sends
-the same text to every reader on that cursor. Notices arrive through the channel layer: with Redis
-that reaches every process; the embedded in-memory layer reaches only this process, so there the
-Hub also polls Event.change_seq (one query for all followed events, every 0.5 s) to hear the
-Celery worker and other processes; with Redis it polls every 5 s only to catch a notice lost while
-the broker was away. Either way the reader path is the same: notice, read by cursor, push.
-
-The push is the part that grows with readers, so it does per reader only what must be per reader:
-under Daphne the change is framed once and the same bytes are written to each socket (the fast
-paths in server/); under any other server each reader gets the ordinary ASGI send.
+Each process runs one Hub: on a notice (or its poll) it reads and renders what changed after each
+cursor its readers hold once, and sends the same frame to every reader on it. The design:
+docs/architecture.md, *The path of one final result* (step 10) and *The readers' push*.
 """
 
 import asyncio
@@ -38,11 +29,7 @@ POLL_SECONDS = 0.5  # embedded: how other processes' changes are heard
 SAFETY_POLL_SECONDS = 5.0  # Redis: catches a notice lost while the broker was away
 YIELD_EVERY = 200
 
-# Readers' keepalive (server.heartbeat). Daphne pings every socket idle for its ping interval and
-# parses each pong, in one burst per check, and a post that arrives then waits. Instead the Hub sends
-# each reader a heartbeat every HEARTBEAT_SECONDS, a slice of readers at a time, which Daphne counts
-# as its ping. Proxies see traffic; a peer that is gone stops acknowledging, and the kernel closes its
-# socket a minute later (server.heartbeat.DEAD_PEER_MS), as Daphne's ping timeout would have.
+# Readers' keepalive (server.heartbeat), sent a slice of readers at a time in place of Daphne's bursts of pings.
 HEARTBEAT_SECONDS = 15.0
 HEARTBEAT_SLICES = 30
 

@@ -11,13 +11,8 @@ def reader_page(view):
 
 
 class ReaderPagesMiddleware:
-    """Calls reader_page views straight away.
-
-    Under ASGI, Django runs middleware after a sync-only one (WhiteNoise) in async mode, and
-    async mode hands every process_request and process_response to a thread and back: for a
-    cached page those hand-offs cost several times what the page does. Being sync only, this also
-    keeps the middleware listed above it in the one thread the request starts on.
-    """
+    """Calls reader_page views straight away. Sync only: after WhiteNoise, async middleware would hand every
+    process_request and process_response to a thread and back, costing a cached page more than it does."""
 
     sync_capable = True
     async_capable = False

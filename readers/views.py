@@ -50,11 +50,8 @@ def _bad_request(error: BadCursor) -> JsonResponse:
 
 
 def _shared_base(request: HttpRequest, base: str) -> bool:
-    """Whether answers whose links start with this base may go to the shared cache.
-
-    Without SITE_URL the base is the request's Host, and Django accepts any port on an allowed
-    host (and any name under a wildcard): cached per base, every such Host would add entries. So
-    only a host named in ALLOWED_HOSTS, on no port or the port the request came in on, is shared."""
+    """Whether answers whose links start with this base may go to the shared cache: without SITE_URL, only
+    a host named in ALLOWED_HOSTS on no port or the request's own, lest any Host add entries."""
     if settings.SITE_URL:
         return True
     host, port = split_domain_port(request.get_host())
@@ -270,10 +267,8 @@ def _cursor_json(
     shared: bool = True,
     locate=None,
 ) -> HttpResponse:
-    """A JSON answer by cursor: 404 for no public event, 400 for a bad cursor, else cached under
-    the tag, the event's change number and the cursor; build(state, cursor) makes its text and
-    raises BadCursor for a cursor that is no place in the event. locate(slug, state, cursor) may
-    check the cursor first and give the state and cursor the answer is cached under."""
+    """A JSON answer by cursor, cached under the tag, change number and cursor (404: no public event, 400: a bad
+    cursor); `build(state, cursor)` makes its text, `locate` may give the state and cursor it is cached under."""
     state = _state_or_404(slug)
     try:
         cursor = _cursor(request, name, required=required)
@@ -302,9 +297,8 @@ def _page_of_changes(slug: str, state: changes.EventState, after: int) -> tuple[
 @reader_page
 @require_safe
 def posts_since(request, slug):
-    """The cursor endpoint: what changed after ?after=N, a page at most ("more" and the next
-    cursor say when to ask again), the same bytes for every reader on that page, so a CDN can
-    answer them all."""
+    """The cursor endpoint: what changed after ?after=N, a page at most, the same bytes for every reader
+    on that page, so a CDN can answer them all."""
     return _cursor_json(
         request,
         slug,

@@ -1,11 +1,9 @@
-"""The server fast paths: each place liveblog leans on Daphne, Twisted, autobahn or websockets internals."""
+"""The server fast paths: each place liveblog leans on Daphne, Twisted, autobahn or websockets internals.
 
-# Each fast path has a name, a switch in settings.FASTPATHS (FASTPATH_<NAME>=false turns it off) and
-# the versions of the packages whose internals it uses that it was checked against (VERIFIED). When
-# a switch is off, or an installed version is not one it was checked against, the path falls back to
-# the servers' public API (the versions case logs one WARNING naming the path and the versions).
-# The package imports none of the apps, nor liveblog_site and its Celery app (.importlinter holds
-# it): any layer may call it.
+A path runs only when its switch (`FASTPATH_<NAME>`) is on and the installed versions are ones it
+was checked against; otherwise the public API serves. It imports no app (.importlinter), so any layer
+may call it. The paths: docs/architecture.md, *The server fast paths*.
+"""
 
 import functools
 import logging
@@ -17,11 +15,8 @@ from django.core.signals import setting_changed
 
 logger = logging.getLogger(__name__)
 
-# The installed versions each path was read against and checked with (its tests and the benches).
+# The versions whose internals the paths were read against and tested with.
 VERIFIED = {"daphne": ("4.2.1",), "twisted": ("26.10.0",), "autobahn": ("26.10.2",), "websockets": ("15.0.1",)}
-# Each path is in a module of server/: prepared_frames in frames, direct_write in writes, heartbeat in
-# heartbeat, daphne_shutdown_fix in shutdown, gc_tuning in gc_tuning, client_send in websockets_client,
-# quiet_reads in reads.
 WRITTEN_FOR: dict[str, tuple[str, ...]] = {
     "prepared_frames": ("daphne", "autobahn"),  # Daphne's send is partial(Server.handle_reply, protocol)
     "direct_write": ("autobahn", "twisted"),  # autobahn's send_queue, Twisted's tcp.Connection buffers

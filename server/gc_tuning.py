@@ -12,13 +12,7 @@ _collector_pauses = 0
 
 @contextlib.contextmanager
 def collector_paused() -> Iterator[None]:
-    """Holds Python's cyclic garbage collector off while a push runs (when gc_tuning is on).
-
-    A push allocates a few short-lived objects per reader; with the collector on, those still
-    pending at a collection get promoted, and the promotions trigger full collections, which walk
-    every object of every connected reader and stall the readers not yet served. Paused, they die
-    young and the collector finds little after the push.
-    """
+    """Holds Python's cyclic garbage collector off while a push runs (when gc_tuning is on)."""
     global _collector_pauses
     if not active("gc_tuning"):
         yield
@@ -34,13 +28,7 @@ def collector_paused() -> Iterator[None]:
 
 
 def tune_gc() -> bool:
-    """Freezes what is loaded by now and makes full collections rarer; False when gc_tuning is off.
-
-    A full pass of the cyclic collector stops every socket of the process while it walks every
-    object. What is loaded at start-up lives as long as the process: frozen, it is not walked.
-    Thousands of open reader sockets are long-lived too, so full passes come after 1000 younger
-    ones, not 10.
-    """
+    """Freezes what is loaded by now and makes full collections rarer; False when gc_tuning is off."""
     if not active("gc_tuning"):
         return False
     gc.freeze()

@@ -12,12 +12,8 @@ logger = logging.getLogger(__name__)
 
 
 def limit_messages(send: Deliver, max_bytes: int) -> bool:
-    """Has Daphne refuse, with close 1009, any message from this socket's client over `max_bytes`.
-
-    Autobahn checks the size a frame's header declares, so an oversized message is refused before
-    its payload is read, and no later than the handshake's end if this is called before accept.
-    False under another server: the consumer's own checks are then all there is.
-    """
+    """Has Daphne refuse, with close 1009 as its header arrives, any message from this client over `max_bytes`.
+    Call it before accept; False under another server, where the consumer's own checks are all there is."""
     protocol = daphne_protocol(send)
     if protocol is None:
         return False
@@ -28,12 +24,8 @@ def limit_messages(send: Deliver, max_bytes: int) -> bool:
 
 
 def limit_every_socket(max_bytes: int) -> bool:
-    """The same limit for every socket Daphne serves, as a default before each consumer's own.
-
-    Daphne takes no option for it: the factory it makes its sockets with gets the limit as it is
-    made, which is when Daphne starts serving, after this is called. False when Daphne's factory is
-    not what this knows.
-    """
+    """The same limit for every socket Daphne serves, set on the factory Daphne makes when it starts
+    serving (it takes no option for it); False when Daphne's factory is not what this knows."""
     from daphne import server as daphne_server  # here: importing it installs Twisted's reactor
 
     factory = getattr(daphne_server, "WebSocketFactory", None)
@@ -45,8 +37,7 @@ def limit_every_socket(max_bytes: int) -> bool:
 
     class IncomingLimitedProtocol(factory.protocol):
         def sendMessage(self, payload, *args, **kwargs):
-            # autobahn holds what it sends to the limit it holds the client to: a reader's push
-            # through Daphne's ASGI send would be refused (it only logs a warning).
+            # autobahn holds what it sends to the client's limit too, and would refuse a reader's push.
             limit, self.maxMessagePayloadSize = self.maxMessagePayloadSize, 0
             try:
                 super().sendMessage(payload, *args, **kwargs)

@@ -1,6 +1,5 @@
-"""quiet_reads: autobahn builds the arguments of a debug log line (colour-styled names) for every chunk
-a socket reads, even with debug logging off; each read skips that line; off, autobahn's own read, line
-and all. server.limits puts it on the protocol of every socket Daphne serves."""
+"""quiet_reads: each read skips the debug log line autobahn builds even with debug logging off; off,
+autobahn's own read. server.limits puts it on every socket Daphne serves."""
 
 from autobahn.websocket.protocol import WebSocketServerProtocol
 

@@ -10,12 +10,8 @@ from server import active
 
 
 def cancel_applications_at_shutdown(server) -> defer.Deferred:
-    """Daphne's own `kill_all_applications`, minus its KeyError.
-
-    Daphne reads `application_instance` from every connection at shutdown, but a connection has
-    none while its request is still arriving, nor once its application has ended and the socket is
-    still closing. Its version then raises, logs a traceback and cancels none of the others.
-    """
+    """Daphne's own `kill_all_applications`, minus its KeyError on a connection with no application
+    (a request still arriving, a socket still closing), which left the others uncancelled."""
     running = [details.get("application_instance") for details in server.connections.values()]
     pending = [instance for instance in running if instance is not None and not instance.done()]
     for instance in pending:

@@ -10,12 +10,8 @@ from twisted.logger import (
 
 
 def forward_twisted_logs() -> None:
-    """Twisted's and autobahn's warnings and errors go to Python logging (logger "twisted").
-
-    Daphne, at its default verbosity, discards everything they log; an operator must see a socket
-    the server dropped, such as a client that left the closing handshake unanswered, which autobahn
-    aborts.
-    """
+    """Twisted's and autobahn's warnings and errors go to logger "twisted": Daphne's default verbosity
+    discards them, and an operator must see a socket the server dropped."""
     globalLogPublisher.addObserver(
         FilteringLogObserver(
             STDLibLogObserver(name="twisted"), [LogLevelFilterPredicate(defaultLogLevel=LogLevel.warn)]

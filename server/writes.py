@@ -1,6 +1,5 @@
-"""direct_write: with nothing queued in autobahn or Twisted, the frame goes to the kernel at once; off,
-autobahn's public sendPreparedMessage (and Twisted's queued write) takes it. Here too the reader's
-Daphne socket the prepared frames and the heartbeat are written to."""
+"""direct_write: with nothing queued in autobahn or Twisted, a frame goes to the kernel at once; off,
+sendPreparedMessage. Also the reader's Daphne socket, which frames and heartbeats are written to."""
 
 import contextlib
 import socket as pysocket
@@ -23,14 +22,8 @@ def _twisted_tcp(transport) -> bool:
 
 
 def write_now(transport, data: bytes) -> None:
-    """transport.write(data), but sent on the spot when nothing is queued ahead of it.
-
-    Twisted's write only queues: it registers the socket for writability (a system call), the
-    reactor sends on a later turn and unregisters it (another). Pushing one change to thousands of
-    sockets, those two calls and the reactor's turn per socket cost more than the send itself. With
-    Twisted's buffer empty the bytes go out in order straight away; whatever the kernel does not
-    take, or a failed socket, is left to Twisted's write as before.
-    """
+    """transport.write(data), but sent on the spot when nothing is queued ahead of it; what the kernel
+    does not take, or a failed socket, is left to Twisted's write."""
     if transport.dataBuffer or transport._tempDataLen or transport.disconnecting or not transport.connected:
         transport.write(data)
         return
@@ -64,8 +57,7 @@ class DaphneSocket:
         if self.tcp is None or protocol.send_queue or protocol._perMessageCompress is not None:
             protocol.sendPreparedMessage(prepared)  # behind what autobahn has queued, in order
         else:
-            # Why not sendPreparedMessage: it builds the arguments of a debug log line even with
-            # debug logging off, and Twisted's write only queues (see write_now).
+            # sendPreparedMessage builds a debug log line's arguments even with debug off, and only queues.
             write_now(self.tcp, prepared.payloadHybi)
         return True
 
@@ -82,12 +74,7 @@ class DaphneSocket:
 
 
 def daphne_socket(send: Deliver) -> DaphneSocket | None:
-    """The Daphne socket behind an ASGI send, when prepared frames or the heartbeat may use it; else None.
-
-    Daphne's send is partial(Server.handle_reply, protocol). Sending through it costs a reader a
-    coroutine, Daphne's checks, a UTF-8 encode and autobahn's framing: several times the socket
-    write. A change goes to every reader at once, so it is framed once and the frame handed to each.
-    """
+    """The Daphne socket behind an ASGI send, when prepared frames or the heartbeat may use it; else None."""
     if not (active("prepared_frames") or active("heartbeat")):
         return None
     protocol = daphne_protocol(send)

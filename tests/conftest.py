@@ -7,10 +7,10 @@ from django.test import override_settings
 from playwright.sync_api import sync_playwright
 
 from events.roles import EDITORS, JOURNALISTS, create_roles
-from tests.browser import launch
-from tests.emulators.mavera import MaveraEmulator
-from tests.factories import live_event
-from tests.processes import start_daphne
+from tests.support.browser import launch
+from tests.support.emulators.mavera import MaveraEmulator
+from tests.support.factories import live_event
+from tests.support.processes import start_daphne
 
 
 @pytest.fixture(autouse=True)
@@ -24,7 +24,7 @@ def _scaleout_needs_servers(request):
 
 @pytest.fixture(scope="session", autouse=True)
 def _quick_password_hashing():
-    with override_settings(PASSWORD_HASHERS=["tests.hashers.QuickPBKDF2PasswordHasher"]):
+    with override_settings(PASSWORD_HASHERS=["tests.support.hashers.QuickPBKDF2PasswordHasher"]):
         yield
 
 
@@ -32,7 +32,7 @@ def _quick_password_hashing():
 def orm_beside_event_loop():
     """Playwright's sync API (or a test's own asyncio client) keeps an event loop on the test thread, and
     Django then refuses plain ORM calls made beside it, the database teardown's included. Allowed for
-    this module in this process only: child processes never inherit it (tests.processes.child_env)."""
+    this module in this process only: child processes never inherit it (tests.support.processes.child_env)."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
         yield
@@ -68,7 +68,7 @@ def media(settings, tmp_path):
 @pytest.fixture
 async def deepgram(settings):
     """The Deepgram emulator on loopback, with the settings pointing our client at it."""
-    from tests.emulators.deepgram import Emulator, Script
+    from tests.support.emulators.deepgram import Emulator, Script
 
     async with Emulator(Script(api_key="dg-test-key")) as emulator:
         settings.SPEECH_BACKEND = "transcription.speech.deepgram.DeepgramBackend"
@@ -135,6 +135,7 @@ def mavera(settings):
         settings.MAVERA_API_KEY = "mvra_live_test"
         settings.MAVERA_BASE_URL = emulator.base_url
         settings.MAVERA_ENDPOINT = "generations"
+        settings.MAVERA_APP_ID = ""
         settings.MAVERA_BACKOFF_SECONDS = 0.01
         settings.MAVERA_MAX_CREDITS_PER_CALL = emulator.credits_per_call
         yield emulator

@@ -1,15 +1,8 @@
 """Each stream session's audio, archived as it arrives and read back by stream time.
 
-The archive of a session is a run of self-contained audio files ("chunks") under
-``audio/sessions/<session id>/``, saved through the audio field's Django storage as each fills
-(``AUDIO_ARCHIVE_CHUNK_SECONDS``, 5 s by default). The web process saves them as WAV, spending no
-CPU on compression; a Celery worker turns them into FLAC soon after (``transcription.compaction``),
-and readers take either. A chunk's name starts with its first sample in stream time, so:
-
-* a crash loses at most the chunk being filled (plus any chunk still being saved);
-* any storage backend works: files are only ever written whole, never appended to or seeked;
-* a segment's [start, end] maps straight to the chunks that cover it, and a gap (audio lost to a
-  crash before a resume) reads back as silence, keeping later audio on the stream-time axis.
+A session's archive is a run of whole files ("chunks") under ``audio/sessions/<session id>/``, each
+named by its first sample in stream time: saved as WAV by the web process, compressed to FLAC by a
+worker (``transcription.compaction``). Why this shape: docs/architecture.md, *The audio archive*.
 """
 
 from __future__ import annotations
@@ -131,11 +124,8 @@ def _decode_chunk(chunk: Chunk) -> np.ndarray | None:
 
 
 class Stretch:
-    """Stream time [first, end) of a session's archived audio, read in pieces of at most one chunk.
-
-    Stretches with no archived audio inside read as silence, and where chunks overlap the later one
-    wins; however long a gap is, no piece is longer than ``piece_frames``.
-    """
+    """Stream time [first, end) of a session's archived audio, read in pieces of at most one chunk;
+    gaps read as silence, and where chunks overlap the later one wins."""
 
     def __init__(self, session_id: int, start: float, end: float | None, sample_rate: int) -> None:
         self.chunks = list_chunks(session_id)
@@ -278,13 +268,8 @@ def clamp_resume(
     dropped_before: float,
     max_gap: float,
 ) -> tuple[float, float]:
-    """Where a resumed stream goes on in stream time, and how much audio its client may say it dropped.
-
-    A client's figures count only within what the server can vouch for: its stream time may run past
-    the audio received or archived by at most ``max_gap`` (frames lost in flight), and past the
-    session's age by no more than that, so resuming again and again cannot pile gaps up; the audio it
-    says it dropped while offline must fit in the session's age as well.
-    """
+    """Where a resumed stream goes on, and how much audio its client may say it dropped: at most ``max_gap``
+    past what the server holds and the session's age, so repeated resumes cannot pile gaps up."""
     held = max(received, archived)
     ceiling = max(held, min(held, session_age) + max_gap)
     base = min(max(held, stream_time or 0.0), ceiling)
@@ -300,11 +285,8 @@ def _resume_figures(session_id: int) -> tuple[float, float, float, int]:
 
 
 class SessionArchive:
-    """Archives one session's audio as the relay receives it.
-
-    ``write`` only collects frames; each full chunk is saved as WAV in a worker thread, one at a
-    time per archive so chunk offsets follow the order audio arrived in.
-    """
+    """Archives one session's audio as the relay receives it; each full chunk is saved in a thread,
+    one at a time, so chunk offsets follow the order audio arrived in."""
 
     def __init__(self, session_id: int, sample_rate: int, at: float | None) -> None:
         self.session_id = session_id
@@ -321,12 +303,8 @@ class SessionArchive:
 
     @classmethod
     def open(cls, session_id: int, sample_rate: int = 16000, *, at: float | None = None) -> SessionArchive:
-        """Cheap and safe anywhere: touches neither the database nor storage.
-
-        A reopened session continues after the audio already archived, or at stream time ``at``
-        (seconds) when the caller knows it: audio lost to a crash then stays a gap, not a shift, and
-        where old and new audio overlap the new audio wins.
-        """
+        """Touches neither database nor storage; a reopened session goes on after its archived audio, or at
+        stream time ``at`` when the caller knows it, so audio lost to a crash stays a gap, not a shift."""
         return cls(session_id, sample_rate, at)
 
     @staticmethod
@@ -378,8 +356,7 @@ class SessionArchive:
     def _enqueue(self, pcm: bytes) -> None:
         frames = len(pcm) // 2
         if self._pending >= max_pending_chunks():
-            # The store has stalled for minutes: drop this chunk rather than grow without bound, but
-            # keep its place on the time axis so later audio still lines up with the transcript.
+            # Storage has stalled: drop the chunk rather than grow, keeping its place on the time axis.
             logger.error(
                 "audio archive of session %s is %s chunks behind: dropping audio", self.session_id, self._pending
             )

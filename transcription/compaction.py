@@ -1,9 +1,7 @@
-"""The audio archive's WAV chunks compressed to FLAC by a Celery worker, so that the web process
-relaying the audio spends none of its CPU on compression.
+"""The audio archive's WAV chunks compressed to FLAC by a Celery worker, off the relaying web process.
 
-A WAV chunk is deleted only once a FLAC file under its name holds exactly its samples, and readers
-take the WAV while both exist: a crash at any step, or two workers on the same chunk, loses no audio,
-and each chunk ends up stored once.
+A WAV is deleted only once a FLAC under its name holds exactly its samples, and readers take the WAV
+while both exist: a crash at any step, or two workers on one chunk, loses no audio.
 """
 
 from __future__ import annotations

@@ -1,18 +1,7 @@
-"""Finals (and the saves of a session's figures) stored on the event loop's own thread, on SQLite,
-whenever its write lock is free.
+"""Finals and figures saves stored on the event loop's own thread, on SQLite, when its write lock is free.
 
-Handing a final to the writer thread and back costs a relay more than storing it: two switches of
-thread, each waiting for the GIL the other side holds, and a turn of the loop for each step of the
-way back. On SQLite a write is local and its cost is bounded (in WAL mode with `synchronous=NORMAL`
-a commit does not wait for the disk), so a final is inserted and committed on the spot, on a
-connection of the loop's thread. That connection never waits: it tries the write lock once (busy
-timeout 0) and leaves the WAL checkpoints, which do wait for the disk, to the other connections
-(`wal_autocheckpoint` 0). When the lock is taken, another relay stored in between, or anything else
-fails, the final goes to the writer thread as before (`writer.store`), in its own stream's order.
-A save of the session's figures (a job with `statement`) is run the same way, by the stream's
-store queue. Every other job, and every database but SQLite, goes to the writer.
-
-`settings.STUDIO_STORE_ON_LOOP` (on by default) switches it off.
+Anything else, or any failure, goes to the writer thread (`writer.store`); `STUDIO_STORE_ON_LOOP`
+switches it off. Why and how: docs/architecture.md, *The path of one final result*, step 5.
 """
 
 from __future__ import annotations
@@ -36,21 +25,19 @@ logger = logging.getLogger(__name__)
 
 
 def store_now(job: Callable[[], Any]) -> Segment | None:
-    """The segment of a final (a job with `row()`) stored and committed on this loop now; None when
-    it cannot be (the writer must store it: see `store`)."""
+    """The final (a job with `row()`) stored and committed on this loop now; None if the writer must."""
     ran, segment = _run_on_loop(job)
     return segment if ran else None
 
 
 async def store(job: Callable[[], Any]) -> Any:
-    """`job()`, committed: a final or a save on this loop when it can be, anything else on the writer
-    thread (`writer.store`)."""
+    """`job()`, committed: on this loop when it can be, else on the writer thread."""
     ran, result = _run_on_loop(job)
     return result if ran else await writer.store(job)
 
 
 def _run_on_loop(job: Callable[[], Any]) -> tuple[bool, Any]:
-    """(True, its result) when the job was committed on this loop now; (False, None) when the writer must run it."""
+    """(True, result) when committed on this loop now; (False, None) when the writer must run it."""
     if not settings.STUDIO_STORE_ON_LOOP:
         return False, None
     loop_store = _for_this_loop()
@@ -58,7 +45,7 @@ def _run_on_loop(job: Callable[[], Any]) -> tuple[bool, Any]:
 
 
 def close() -> None:
-    """Let this loop's connection go (the relay calls it once no stream is left in the process)."""
+    """Let this loop's connection go, once no stream is left in the process."""
     loop_store = _stores.get(asyncio.get_running_loop())
     if loop_store is not None:
         loop_store.close()
@@ -71,7 +58,7 @@ _stores: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopStore | None]
 def _for_this_loop() -> _LoopStore | None:
     loop = asyncio.get_running_loop()
     if loop not in _stores:
-        # Used for its settings and field conversions only (`get_db_prep_save`): it never connects.
+        # Used for its settings and field conversions only: it never connects.
         database = connections.create_connection(DEFAULT_DB_ALIAS)
         usable = database.vendor == "sqlite" and database.features.can_return_rows_from_bulk_insert
         _stores[loop] = _LoopStore(database) if usable else None
@@ -79,16 +66,15 @@ def _for_this_loop() -> _LoopStore | None:
 
 
 class _LoopStore:
-    """A loop's connection, and the database settings its values are converted with. It keeps no
-    reference to its loop (the key of `_stores`), so a loop that is done with can go."""
+    """A loop's connection and the settings its values are converted with; it holds no reference to
+    its loop (the key of `_stores`), so a finished loop can go."""
 
     def __init__(self, database) -> None:
         self.database = database
-        self._opened: tuple[str, sqlite3.Connection | None] | None = None  # the file's name, its connection
+        self._opened: tuple[str, sqlite3.Connection | None] | None = None  # (file name, connection)
 
     def run(self, job: Callable[[], Any]) -> tuple[bool, Any]:
-        """A final (a job with `row()`) inserted, or a save (a job with `statement(database)`) run, and
-        committed: see `_run_on_loop`."""
+        """Insert a final (a job with `row()`) or run a save (with `statement()`), committed: see `_run_on_loop`."""
         if getattr(job, "row", None) is not None:
             try:
                 segment = job.row()  # type: ignore[attr-defined]
@@ -111,8 +97,7 @@ class _LoopStore:
         self._opened = None
 
     def _write(self, statement: Callable[[], tuple[str, list]]) -> list | None:
-        """The rows of the SQL `statement()` gives, run and committed on the loop's connection; None
-        when it was not (the write lock is taken, or anything failed): the writer then runs the job."""
+        """The rows of `statement()`'s SQL, run and committed; None if the lock was taken or anything failed."""
         database = self._connection()
         if database is None:
             return None
@@ -124,7 +109,7 @@ class _LoopStore:
             sql, params = statement()
             rows = database.execute(sql.replace("%s", "?"), params).fetchall()
             database.execute("COMMIT")
-        except Exception as error:  # whatever fails here, the writer runs the job (or fails it, logged)
+        except Exception as error:  # the writer runs the job instead (or fails it, logged)
             if not isinstance(error, sqlite3.IntegrityError):  # another relay stored in between: the writer sorts it
                 logger.warning("storing on the event loop failed, the writer does it: %s", error)
             with contextlib.suppress(sqlite3.Error):
@@ -133,7 +118,7 @@ class _LoopStore:
         return rows
 
     def _connection(self) -> sqlite3.Connection | None:
-        """The connection to the database's file; None if there is none or the file is not in WAL mode."""
+        """The connection to the database's file; None if there is none or it is not in WAL mode."""
         name = self.database.settings_dict["NAME"]
         if self._opened is not None and self._opened[0] == name:
             return self._opened[1]

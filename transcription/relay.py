@@ -1,4 +1,4 @@
-"""One journalist's stream: audio in, to the speech backend and the archive; final results stored; messages out.
+"""One journalist's stream: audio to the speech backend and the archive, finals stored, messages out.
 
 Both the studio socket and `manage.py stream_audio` drive a Relay, so both check, archive and store alike.
 """
@@ -78,7 +78,6 @@ class Relay:
         self.clock: spoken.SpokenClock | None = None
         self._names: asyncio.Task | None = None
         self._finishing: asyncio.Task | None = None
-        # Finals and saves wait here, in order, while the database is away.
         self.storage = StoreQueue(
             writer.call,
             max_seconds=settings.STUDIO_STORE_BACKLOG_SECONDS,
@@ -195,7 +194,7 @@ class Relay:
     async def save_progress(self) -> bool:
         """Queue a save of the session's figures and renew the lease; False when another connection took over.
 
-        The lease lives in the cache, not the database, so it is renewed at once even while the figures wait."""
+        The lease is in the cache, so it is renewed at once even while the figures wait for the database."""
         if self.session is None or self.backend is None:
             return True
         self._save_figures()
@@ -228,7 +227,7 @@ class Relay:
             self.storage.add(functools.partial(sessions.set_status, self.session_id, status, error=error))
             if status != StreamSession.Status.PAUSED:
                 self.storage.add(functools.partial(_stream_ended, self.event.id, self.session_id))
-            # Past this wait (the bound of the queue, in seconds) the database is given up on; the audio is archived.
+            # Past the queue's bound the database is given up on; the audio is archived.
             await self.storage.drain(timeout=settings.STUDIO_STORE_BACKLOG_SECONDS)
             await writer.call(leases.release, self.event.id, self.journalist_id, self.holder)
             logger.info("session %s: stream %s on %s", self.session_id, status, self.event.slug)
@@ -378,16 +377,14 @@ class Relay:
 
 @dataclasses.dataclass(frozen=True)
 class _StoreFinal:
-    """A final's job, run when its turn comes (on the loop or the writer thread): the segment stored
-    before it is known then."""
+    """A final's job, run in its turn (on the loop or the writer thread), when the segment before it is known."""
 
     relay: Relay
     result: Transcript
     spoken_at: datetime
 
     def row(self) -> Segment | None:
-        """The unsaved segment, when it follows straight on from this relay's last one (such a row the
-        loop can insert itself, and the writer inserts those of every stream together)."""
+        """The unsaved segment, following straight on from this relay's last one; None before its first."""
         if self.relay._last is None:
             return None
         return sessions.next_segment(*self._where(), after=self.relay._last, spoken_at=self.spoken_at)

@@ -1,12 +1,8 @@
 """How long archived audio is kept (Event.audio_retention_days), and the purge that enforces it.
 
-A session's audio goes once it has outlived its event's retention, counted from the session's end;
-a session still open (live, paused, or left open by a crash or a dropped socket) counts from its
-latest archived audio. A folder whose session no longer exists goes at once (deleting a session or
-an event deletes its audio as it commits; this catches what that missed).
-
-The purge starts from the archive's folders, not from the events: its work grows with the sessions
-that still have audio, and each query names at most a batch of sessions, whatever the number of events.
+Audio goes once it outlives its event's retention, counted from the session's end (a session left
+open, from its latest audio); a folder whose session is gone goes at once. The purge starts from the
+archive's folders, so its work grows with the sessions that still have audio, not with the events.
 """
 
 from __future__ import annotations

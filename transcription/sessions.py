@@ -86,12 +86,8 @@ def store_final(
     after: Segment | None = None,
     spoken_at: datetime | None = None,
 ) -> Segment:
-    """Store one final result as the session's next segment, in stream time, never before the previous one.
-
-    `after` is the segment this relay stored last and `spoken_at` the relay's wall-clock time for the result:
-    with both, storing is one INSERT. If another relay stored in between (a takeover), the unique (session,
-    sequence) refuses it and the locked path runs. Without `spoken_at`, it is the session's start + start.
-    """
+    """Store a final as the session's next segment, never before the previous one; one INSERT given `after`
+    and `spoken_at`, else (or after a takeover's clash) under the session's row lock."""
     if after is not None and spoken_at is not None:
         try:
             with transaction.atomic():
@@ -138,12 +134,8 @@ def insert_segments(segments: list[Segment]) -> None:
 
 
 def segments_insert(segments: list[Segment], database) -> tuple[str, list]:
-    """The INSERT of unsaved segments for `database` (a connection of Django's, only read for its
-    conversions), and its parameters: one statement RETURNING each row's id, session and sequence.
-
-    Written here, not by `bulk_create`: compiling it through the ORM cost the relay's writer more than
-    the INSERT and its commit. Each value still goes through its field's own conversion for the
-    database (`pre_save`, `get_db_prep_save`), as `bulk_create` does."""
+    """One INSERT of unsaved segments, RETURNING id, session and sequence, and its parameters, each value
+    converted by its field as `bulk_create` does; `database` is only read for its conversions."""
     fields = _inserted_fields()
     params = [field.get_db_prep_save(field.pre_save(row, True), database) for row in segments for field in fields]
     return _insert_sql(database, len(segments)), params
@@ -238,9 +230,8 @@ def record_progress(
 
 
 def progress_update(session_id: int, figures: dict, database) -> tuple[str, list]:
-    """The UPDATE of a session's figures (`record_progress`) for `database` (a connection of Django's,
-    only read for its conversions), and its parameters, each value converted as the ORM's update does.
-    The event loop runs it on SQLite, as it does the finals' INSERT (transcription/loopstore.py)."""
+    """The UPDATE of a session's figures and its parameters, converted as the ORM does; the writer
+    (`record_progress`) or, on SQLite, the event loop (loopstore) runs it."""
     quote = database.ops.quote_name
     fields = [StreamSession._meta.get_field(name) for name in figures]
     assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)

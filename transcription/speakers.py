@@ -1,13 +1,10 @@
 """Speakers: a diarized final split into one result per speaker, names given per session, and the labels
 every transcript shows (studio, exports, the draft queue, the drafters' brief).
 
-A speaker label is the provider's number (Deepgram counts from 0), shown as "Speaker 0" until someone
-names it: the number shown is the one the studio protocol's messages carry. A provider numbers the
-speakers of each connection afresh, so after a reconnect or a resume its numbers are shifted past
-every label the session has used (`Labels`): a name given to Speaker 0 never passes to whoever the
-new connection calls 0, and the journalist names the new labels again. Labels are per session:
-where one event's sessions are shown together, an unnamed speaker is qualified by the journalist who
-streamed it ("Speaker 0 (jo)"), so two sessions' "Speaker 0" never read as one person.
+A label is the provider's number, shown as "Speaker 0" until someone names it. Each connection
+numbers its speakers afresh, so after a reconnect or resume `Labels` shifts them past every label the
+session used: a name never passes to a new voice. Where sessions are shown together, an unnamed
+speaker is qualified by its journalist ("Speaker 0 (jo)").
 """
 
 from __future__ import annotations

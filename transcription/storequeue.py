@@ -1,13 +1,6 @@
 """One stream's database work, done in order and riding out a database outage.
 
-The relay puts every final and every save of the session's figures and status here; one task runs
-them one after another on the relay's writer thread (a final with nothing ahead of it may be stored
-at once, on the event loop: `store_now`). When the database does not answer (a restart, a
-failover), the job at the head is tried again with backoff while later jobs wait behind it: a later
-final is never stored before an earlier one, and a job leaves the queue only once it has succeeded,
-so each final is stored once (the unique session and sequence guard a retry whose first try did
-commit). The finals waiting are bounded by the stream time they cover; past the bound the relay is
-told, so the stream stops instead of holding speech it may never store.
+Order, retries and the bound: docs/architecture.md, *Order and exactly-once* and *Back-pressure*.
 """
 
 from __future__ import annotations
@@ -29,8 +22,7 @@ Done = Callable[[Any], Awaitable[None]]
 
 FIRST_RETRY_SECONDS = 0.2
 LAST_RETRY_SECONDS = 5.0
-# Speech makes a final per utterance, a few a second at the very most: this many finals per second
-# of the bound is a ceiling no talk reaches, kept so that memory stays bounded whatever the timings say.
+# A ceiling no speech reaches (a final per utterance), so memory stays bounded whatever the timings say.
 FINALS_PER_SECOND = 10
 
 
@@ -44,6 +36,8 @@ class _Job:
 
 
 class StoreQueue:
+    """A stream's finals and saves, run one after another; the head is retried while the database is away."""
+
     def __init__(
         self,
         execute: Execute,
@@ -56,13 +50,8 @@ class StoreQueue:
         execute_together: Execute | None = None,
         store_now: Callable[[Callable[[], Any]], Any] | None = None,
     ):
-        """`execute(run)` runs `run()` on the writer thread (`execute_together(run)`, when given, runs
-        the finals and the jobs added `together`: it may commit several streams' jobs in one
-        transaction); `store_now(run)`, when given, may store a final on the spot when nothing waits
-        ahead of it, and returns its result, or None when the final must join the queue;
-        `on_change` is awaited when storage becomes delayed, when a final joins the wait, and when
-        all is stored again; `on_overflow` once, when the finals waiting cover more than
-        `max_seconds` of stream time."""
+        """`execute_together` runs finals and `together` jobs; `store_now` may store a final at once (None: queue it).
+        `on_change` hears of delay, waiting finals and recovery; `on_overflow`, once, of `max_seconds` passed."""
         self.execute = execute
         self.execute_together = execute_together or execute
         self.store_now = store_now

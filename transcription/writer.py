@@ -1,24 +1,8 @@
-"""The relays' database writer: one thread of this process does every relay's database work except
-what the event loop stores itself on SQLite: the finals and the saves of a session's figures
-(transcription/loopstore.py).
+"""The relays' database writer: one thread, over a connection it keeps, for every relay of the process.
 
-One thread, over a connection it keeps: no hop through a busy pool, no new connection per call, and
-never two writers of this process waiting for the database at once (the loop's never waits). (On
-SQLite a writer that finds the write lock taken sleeps in SQLite's busy handler, 1 ms, then 2, 5,
-10 ms and more, however soon the lock is free.)
-
-Work comes in two kinds:
-
-* `call(func, *args)`: one call on its own, as for opening a session or renewing a lease;
-* `store(job)`: a stream's final (or other stored state). Every `store` job waiting when the writer
-  takes its turn is committed in one transaction: one commit and one hop back to the event loop for
-  all of them. Finals that follow straight on from their relay's last one (`job.row()` gives their
-  unsaved segment) go in as one INSERT.
-
-A result is handed back only after its transaction committed, so a final is stored before it is
-sent. A database error aborts the whole turn: every job in it fails and is retried by its own store
-queue, none half stored. Any other error fails only its own job: the turn is rolled back and done
-again with each job in a savepoint of its own (so a `store` job may run twice, and must only write).
+`call(func, *args)` runs one call on its own; every `store(job)` waiting when the writer takes its
+turn is committed in one transaction, and a result is handed back only after its commit. Why one
+thread, and how a turn fails: docs/architecture.md, *The path of one final result*, step 5.
 """
 
 from __future__ import annotations
@@ -124,8 +108,7 @@ def _call(func: Callable[[], Any]) -> tuple[bool, Any]:
 
 def _after_database_error() -> None:
     """Close the kept connection if it no longer works (a database restart), as Django does between
-    requests, so the next call reconnects. (Whether the connection was the cause cannot be told
-    afterwards: leaving a failed transaction, Django already opens a new one.)"""
+    requests, so the next call reconnects."""
     connection.close_if_unusable_or_obsolete()
 
 
@@ -179,8 +162,7 @@ def _store_one_by_one(jobs: list[Callable[[], Any]]) -> list[tuple[bool, Any]]:
 
 
 def _rows(jobs: list[Callable[[], Any]]) -> dict[int, Any]:
-    """By the job's place in the turn, the unsaved segment of each job that gives one (`job.row()`:
-    a final that follows straight on from its relay's last), built afresh on every call."""
+    """The unsaved segment of each job that gives one (`job.row()`), by its place in the turn; built afresh."""
     rows = {}
     for index, job in enumerate(jobs):
         row = getattr(job, "row", None)

@@ -141,8 +141,8 @@ def take_wav(folder: Path, voice: str, speed: int, sentences: list[str]) -> Path
 
 def streamed(wav: Path) -> tuple[list[Final], float, float]:
     """Every final's words and confidences, streamed as the relay does; seconds of audio, CPU seconds."""
-    from tests.audio import wav_pcm
-    from tests.recognition import stream_offline
+    from tests.support.audio import wav_pcm
+    from tests.support.recognition import stream_offline
 
     pcm = wav_pcm(wav)
     started = time.process_time()
@@ -158,7 +158,7 @@ def streamed(wav: Path) -> tuple[list[Final], float, float]:
 
 def label(script: str, finals: list[Final]) -> float:
     """Marks each recognised word wrong unless it lies in a run matching the script; returns the WER."""
-    from tests.wer import word_error_rate, words
+    from tests.support.wer import word_error_rate, words
 
     recognised = [word for final in finals for word in final.words]
     hypothesis = [" ".join(words(word.text)) for word in recognised]
@@ -173,7 +173,7 @@ def label(script: str, finals: list[Final]) -> float:
 
 
 def measure_part(voice: str, speed: int, sentences: list[str]) -> Part:
-    from tests.wer import words
+    from tests.support.wer import words
 
     with tempfile.TemporaryDirectory() as folder:
         finals, seconds, cpu = streamed(take_wav(Path(folder), voice, speed, sentences))

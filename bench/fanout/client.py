@@ -1,11 +1,9 @@
 """The benchmark's reader: a real WebSocket client that costs the shared cores as little as it can.
 
-Thousands of these run in one process on the same two cores as the servers. A reader deployed for
-real is another machine: what the benchmark times is when a change reached the reader's socket, so
-each read takes the kernel's receive time of its bytes (SO_TIMESTAMPNS), not the moment this
-process, behind thousands of others, got round to it. Per reader: an ordinary RFC 6455 handshake
-(checked), one masked "hello" text frame, then frames read straight off the socket, pings answered,
-and each change's arrival noted.
+Thousands run in one process on the servers' cores, so each change is timed by the kernel's receive
+time of its bytes (SO_TIMESTAMPNS), as a reader on another machine would get it, not by when this
+process got round to it. Per reader: a checked RFC 6455 handshake, one "hello", then frames read
+straight off the socket, pings answered.
 """
 
 import asyncio

@@ -41,7 +41,7 @@ def pipeline_latency(
 ) -> list[float]:
     from bench.pipeline.setup import live_event, session_for
     from publishing.models import Batch, Post
-    from tests.emulators.mavera import MaveraEmulator
+    from tests.support.emulators.mavera import MaveraEmulator
     from transcription.models import Segment
 
     with MaveraEmulator() as mavera:

@@ -1,13 +1,9 @@
 """The benchmark's drafts: live-blog posts written from the speeches in transcripts/, each true or with one
 fabrication planted, each with the batch of transcript it is checked against.
 
-A speech is split into segments of a sentence or two, as a recognizer's finals come, timed at 150 words a
-minute. A draft is built around a window of 40 s to 2 minutes of them (its batch): framing sentences in the
-live-blog voice, what was said reported in the present tense, and the one element its form is about (a
-quote in some style, a number in some form, a name). A true draft's element is what was said, written as a
-live blog would write it; a fabricated draft is built the same way, with that element made up: a quote
-with one word changed or never said, a number of another value, a name nobody said. Everything is seeded:
-the same seed gives the same drafts, word for word.
+Speeches are split into finals-sized segments at 150 words a minute; a draft frames a 40 s to 2 minute
+window (its batch) around one element (a quote, number or name), true as said or made up (a changed word,
+another value, a name nobody said). The same seed gives the same drafts, word for word.
 """
 
 from __future__ import annotations

@@ -51,9 +51,9 @@ def dialogue_wav(folder: Path) -> Path:
 
 
 def measure(wav: Path, script: str | None) -> None:
-    from tests.audio import wav_pcm
-    from tests.recognition import longest_wait_for_a_result, pauses, stream_offline, streamed_text
-    from tests.wer import whole_file_transcript, word_error_rate
+    from tests.support.audio import wav_pcm
+    from tests.support.recognition import longest_wait_for_a_result, pauses, stream_offline, streamed_text
+    from tests.support.wer import whole_file_transcript, word_error_rate
 
     pcm = wav_pcm(wav)
     seconds = len(pcm) / 32000

@@ -82,7 +82,7 @@ def journalists(count: int) -> tuple[str, list[str]]:
 
     from events.models import Event
     from events.roles import JOURNALISTS
-    from tests.emulators.studio import session_cookie
+    from tests.support.emulators.studio import session_cookie
 
     event = Event.objects.create(
         title="Relay bench", slug="relay-bench", status=Event.Status.LIVE, starts_at=timezone.now()
@@ -108,7 +108,7 @@ def start(args: list[str], port: int, env: dict[str, str]) -> subprocess.Popen:
 
 
 def speech(seconds: float) -> bytes:
-    from tests.emulators.deepgram import silence, word_audio
+    from tests.support.emulators.deepgram import silence, word_audio
 
     audio = b""
     word = 0
@@ -268,7 +268,9 @@ def main() -> None:
 
     emulator_port, proxy_port, pipe_port, daphne_port = free_port(), free_port(), free_port(), free_port()
     emulator = start(
-        ["-m", "tests.emulators.deepgram", "--port", str(emulator_port), "--api-key", API_KEY], emulator_port, env
+        ["-m", "tests.support.emulators.deepgram", "--port", str(emulator_port), "--api-key", API_KEY],
+        emulator_port,
+        env,
     )
     upstream = f"ws://127.0.0.1:{emulator_port}"
     proxy = start(["-m", "bench.relay.proxy", "--port", str(proxy_port), "--upstream", upstream], proxy_port, env)

@@ -153,7 +153,8 @@ def _compose(sentences: list[Sentence], chosen: list[int]) -> str:
 
 def report(lines: list[SpokenLine], glossary: list[str]) -> str:
     """Choose sentences by how much of the batch's vocabulary they carry, and report them in the order said."""
-    sentences = _sentences(lines)
+    # Nothing heard with confidence: quote it as heard; the check then holds the draft with the words marked.
+    sentences = _sentences(lines) or _sentences([SpokenLine(line.speaker, line.text) for line in lines])
     transcript = " ".join(line.text for line in lines)
     if not sentences:
         return ""

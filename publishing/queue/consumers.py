@@ -1,10 +1,6 @@
 """The draft queue's socket /ws/queue/<event_id>/, for staff who may change posts.
 
-The server sends {"type": "queue", "version", "drafts", "failed", "paused", "renew"} (publishing.queue.live)
-on connecting and whenever the queue changes; the page fetches itself again when the version is not its own.
-The page sends only {"type": "editing", "post": <id> or null}: the post its editor has open, renewed every
-`renew` seconds while it stays open. Anything else closes the socket with 4400; under Daphne a message over
-MAX_MESSAGE_BYTES is refused with 1009 before it is read.
+Its messages: docs/architecture.md, *The draft queue*.
 """
 
 import asyncio

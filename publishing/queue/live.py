@@ -1,16 +1,8 @@
-"""The editors' draft queue, live: what an open queue page compares to know it is out of date, the notices
+"""The editors' draft queue, live: the state an open page compares to know it is out of date, the notices
 that tell it to look again, and who has a post open for editing.
 
-An open queue holds a socket (publishing.queue.consumers) that sends it the queue's state: a version and the
-counts the tab's title shows. When the version differs from the one the page was rendered at, the page
-fetches itself again and swaps in what changed. The state is read from the database (and the cache, for
-who is editing), so it is right in every topology; notices only make it prompt. A post saved anywhere
-announces its event's queue once committed, through the channel layer group of the event: with Redis that
-reaches every web process; the embedded in-memory layer reaches only this process, so there the sockets
-also poll the state often (a Celery worker's new draft reaches them that way).
-
-Who is editing is kept in the cache with a short expiry, renewed by the page while the form is open:
-a tab closed without a word, or a laptop put to sleep, is forgotten within PRESENCE_SECONDS.
+The state is read from the database (and the cache, for who is editing), so it is right in every topology;
+notices only make it prompt. How: docs/architecture.md, *The draft queue*.
 """
 
 import asyncio

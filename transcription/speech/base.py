@@ -1,8 +1,7 @@
 """The speech backend interface, and the backend settings.SPEECH_BACKEND names.
 
 A backend is started once, fed 16 kHz mono linear16 audio, and yields `Transcript` and `UpstreamStatus`
-events from `events()` until it has stopped. Times in its transcripts count from the first byte the
-backend was given, across any reconnects it makes upstream.
+from `events()` until stopped; its times count from the first byte it was given, across reconnects.
 """
 
 from __future__ import annotations

@@ -1,9 +1,8 @@
 """Deepgram live transcription over `websockets`, reconnecting without losing speech.
 
-Audio given to `send` gets a position in backend time (bytes since the first one). It waits in
-`_pending` until sent, then sits in `_unsettled` until a final result covers it; when a connection
-drops, the unsettled audio is sent again first on the next one, so each stretch of speech lands in
-the transcript once. Each connection's timestamps restart at 0; `_spans` maps them back.
+Audio waits in `_pending` until sent, then in `_unsettled` until a final covers it; a new connection
+sends the unsettled audio first, so each stretch of speech is transcribed once. `_spans` maps each
+connection's times (which restart at 0) back to backend time.
 """
 
 from __future__ import annotations

@@ -1,13 +1,9 @@
 """The offline recognizer: pocketsphinx's bundled US English model, decoding in a thread.
 
-Its endpointer (voice activity detection) opens an utterance when speech starts and closes it at the
-next pause; the decoder's partial hypothesis is sent as interim results about twice a second while
-someone speaks, and the full hypothesis as one final result at each pause. Same result shape as Deepgram.
-
-Each utterance is decoded with the audio since the previous utterance began in front of it (left
-context), and the final keeps only the words spoken after this utterance began: the decoder then
-starts the utterance with the language-model history and cepstral mean the previous words give it,
-as a decoder that hears the whole recording does, instead of from a sentence start and a cold mean.
+The endpointer opens an utterance when speech starts and closes it at the next pause: partial
+hypotheses are interim results, the full one a final. Each utterance is decoded after the audio since
+the previous one began (left context), keeping only its own words, so the decoder starts it with the
+language-model history and cepstral mean a decoder hearing the whole recording would have.
 """
 
 from __future__ import annotations
@@ -90,9 +86,7 @@ class OfflineBackend(SpeechBackend):
 
 class _Utterances:
     """Runs in the decoding thread: feeds the endpointer and decoder, posts results.
-
-    With `left_context_seconds` 0 each utterance is decoded on its own: only the endpointer's speech.
-    """
+    With `left_context_seconds` 0 each utterance is decoded on its own."""
 
     def __init__(self, options: StreamOptions, post, left_context_seconds: float):
         from pocketsphinx import Decoder, Endpointer
