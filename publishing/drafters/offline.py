@@ -110,8 +110,10 @@ def _sentences(lines: list[SpokenLine]) -> list[Sentence]:
         stretches.append(current)
         follows_on = True
         for stretch in stretches:
-            if len(stretch) < _SHORTEST_PIECE:
+            if len(stretch) < _SHORTEST_PIECE and len(stretches) > 1:  # a fragment between unsure words
                 follows_on = False
+                continue
+            if not stretch:
                 continue
             for sentence in re.split(r"(?<=[.!?])\s+", " ".join(stretch)):
                 for piece in _pieces(sentence.strip()):

@@ -231,3 +231,9 @@ def test_speech_heard_with_no_confidence_is_still_drafted_and_held_with_its_word
     checked = trace(body, said)
     assert [item["kind"] for item in checked.untraced] == ["unsure"]
     assert checked.untraced[0]["unsure"] == ["older", "direct"]
+
+
+def test_a_short_line_heard_with_confidence_is_quoted_whole():
+    from publishing.brief import SpokenLine
+
+    assert report([SpokenLine("", "word1 word2")], []) == "The speaker says: “word1 word2”."
