@@ -1,7 +1,8 @@
 """Finals and figures saves stored on the event loop's own thread, on SQLite, when its write lock is free.
 
-Anything else, or any failure, goes to the writer thread (`writer.store`); `STUDIO_STORE_ON_LOOP`
-switches it off. Why and how: docs/architecture.md, *The path of one final result*, step 5.
+The store (`storequeue`) tries a job here once, and sends it to the writer thread when this says
+no; `STUDIO_STORE_ON_LOOP` switches it off. Why and how: docs/architecture.md, *The path of one
+final result*, step 5.
 """
 
 from __future__ import annotations
@@ -11,33 +12,19 @@ import contextlib
 import logging
 import sqlite3
 import weakref
-from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 
 from transcription import sessions
-from transcription.models import Segment
-from transcription.writer import writer
+from transcription.storejobs import Job, Statement, StoreFinal
 
 logger = logging.getLogger(__name__)
 
 
-def store_now(job: Callable[[], Any]) -> Segment | None:
-    """The final (a job with `row()`) stored and committed on this loop now; None if the writer must."""
-    ran, segment = _run_on_loop(job)
-    return segment if ran else None
-
-
-async def store(job: Callable[[], Any]) -> Any:
-    """`job()`, committed: on this loop when it can be, else on the writer thread."""
-    ran, result = _run_on_loop(job)
-    return result if ran else await writer.store(job)
-
-
-def _run_on_loop(job: Callable[[], Any]) -> tuple[bool, Any]:
-    """(True, result) when committed on this loop now; (False, None) when the writer must run it."""
+def try_store(job: Job) -> tuple[bool, Any]:
+    """(True, result) when `job` was committed on this loop now; (False, None) when the writer must run it."""
     if not settings.STUDIO_STORE_ON_LOOP:
         return False, None
     loop_store = _for_this_loop()
@@ -73,31 +60,33 @@ class _LoopStore:
         self.database = database
         self._opened: tuple[str, sqlite3.Connection | None] | None = None  # (file name, connection)
 
-    def run(self, job: Callable[[], Any]) -> tuple[bool, Any]:
-        """Insert a final (a job with `row()`) or run a save (with `statement()`), committed: see `_run_on_loop`."""
-        if getattr(job, "row", None) is not None:
-            try:
-                segment = job.row()  # type: ignore[attr-defined]
-            except Exception:
-                return False, None  # the writer runs the job, where its error is its own
-            if segment is None:
-                return False, None
-            keys = self._write(lambda: sessions.segments_insert([segment], self.database))
-            if keys is None:
-                return False, None
-            sessions.segments_inserted([segment], keys, self.database.alias)
-            return True, segment
-        if getattr(job, "statement", None) is not None:
-            return self._write(lambda: job.statement(self.database)) is not None, None  # type: ignore[attr-defined]
-        return False, None
+    def run(self, job: Job) -> tuple[bool, Any]:
+        """Insert a final's row or run a job's statement, committed: see `try_store`."""
+        try:  # an error here is the job's own: the writer runs it, and fails it there
+            if isinstance(job, StoreFinal):
+                segment = job.row()
+                statement = sessions.insert_statement([segment], self.database) if segment is not None else None
+            else:
+                segment, statement = None, job.statement(self.database)
+        except Exception:
+            return False, None
+        if statement is None:
+            return False, None
+        rows = self._write(statement)
+        if rows is None:
+            return False, None
+        if segment is None:
+            return True, None
+        sessions.set_inserted_keys([segment], rows, self.database.alias)
+        return True, segment
 
     def close(self) -> None:
         if self._opened is not None and self._opened[1] is not None:
             self._opened[1].close()
         self._opened = None
 
-    def _write(self, statement: Callable[[], tuple[str, list]]) -> list | None:
-        """The rows of `statement()`'s SQL, run and committed; None if the lock was taken or anything failed."""
+    def _write(self, statement: Statement) -> list | None:
+        """The rows of `statement`, run and committed; None if the lock was taken or anything failed."""
         database = self._connection()
         if database is None:
             return None
@@ -106,7 +95,7 @@ class _LoopStore:
         except sqlite3.Error:
             return None  # the write lock is taken: the writer waits for it
         try:
-            sql, params = statement()
+            sql, params = statement
             rows = database.execute(sql.replace("%s", "?"), params).fetchall()
             database.execute("COMMIT")
         except Exception as error:  # the writer runs the job instead (or fails it, logged)

@@ -12,13 +12,12 @@ import functools
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.utils import timezone
 
-from transcription import leases, loopstore, sessions, speakers, spoken
+from transcription import leases, sessions, speakers, spoken
 from transcription.archive import SessionArchive
 from transcription.models import Segment, StreamSession
 from transcription.protocol import Close, RateGuard, Start, StudioError, check_frame
@@ -32,8 +31,9 @@ from transcription.speech.base import (
     UpstreamStatus,
     open_backend,
 )
-from transcription.storequeue import StoreQueue
-from transcription.writer import close_connection, writer
+from transcription.storejobs import Call, SaveProgress
+from transcription.storequeue import StoreQueue, close_connections
+from transcription.writer import writer
 
 logger = logging.getLogger(__name__)
 
@@ -72,19 +72,16 @@ class Relay:
         self.paused = False
         self.finished = False
         self._pump: asyncio.Task | None = None
-        self._last: Segment | None = None
         self.speaker_names: dict[int, str] = {}
         self.labels = speakers.Labels()
         self.clock: spoken.SpokenClock | None = None
         self._names: asyncio.Task | None = None
         self._finishing: asyncio.Task | None = None
         self.storage = StoreQueue(
-            writer.call,
             max_seconds=settings.STUDIO_STORE_BACKLOG_SECONDS,
+            on_stored=self._send_final,
             on_change=self._send_status,
             on_overflow=self._storage_overflowed,
-            execute_together=loopstore.store,
-            store_now=loopstore.store_now,
         )
 
     @property
@@ -162,9 +159,7 @@ class Relay:
             return
         self.paused = True
         await self.backend.finalize()
-        self.storage.add(
-            functools.partial(sessions.set_status, self.session_id, StreamSession.Status.PAUSED), together=True
-        )
+        self._save_status(StreamSession.Status.PAUSED, together=True)
         await self._send_status()
 
     async def resume(self, captured_at: object = None) -> None:
@@ -172,9 +167,7 @@ class Relay:
             return
         self.paused = False
         self.next_audio_captured_at(captured_at)
-        self.storage.add(
-            functools.partial(sessions.set_status, self.session_id, StreamSession.Status.LIVE), together=True
-        )
+        self._save_status(StreamSession.Status.LIVE, together=True)
         await self._send_status()
 
     def next_audio_captured_at(self, captured_at: object) -> None:
@@ -224,9 +217,9 @@ class Relay:
                     await self._names
             await self.archive.close()
             self._save_figures()
-            self.storage.add(functools.partial(sessions.set_status, self.session_id, status, error=error))
+            self._save_status(status, error=error)
             if status != StreamSession.Status.PAUSED:
-                self.storage.add(functools.partial(_stream_ended, self.event.id, self.session_id))
+                self.storage.add(Call(functools.partial(_stream_ended, self.event.id, self.session_id)))
             # Past the queue's bound the database is given up on; the audio is archived.
             await self.storage.drain(timeout=settings.STUDIO_STORE_BACKLOG_SECONDS)
             await writer.call(leases.release, self.event.id, self.journalist_id, self.holder)
@@ -235,11 +228,15 @@ class Relay:
                 del _RELAYS[self.session_id]
             if not _RELAYS:
                 # No stream left in this process: let the writer's kept connection, and the loop's, go.
-                await writer.call(close_connection)
-                loopstore.close()
+                await close_connections()
+
+    def _save_status(self, status: str, *, error: str = "", together: bool = False) -> None:
+        """Queue the session's status; `together`: a pause or resume, not the end that `stream_ended` follows."""
+        save = functools.partial(sessions.set_status, self.session_id, status, error=error)
+        self.storage.add(Call(save, together=together))
 
     def _save_figures(self) -> None:
-        self.storage.add(_SaveProgress(self.session_id, self._figures()), key="progress", together=True)
+        self.storage.add(SaveProgress(self.session_id, self._figures()), key="progress")
 
     async def _storage_overflowed(self) -> None:
         minutes = self.storage.max_seconds / 60
@@ -251,7 +248,7 @@ class Relay:
         logger.error("session %s: storage unavailable past the bound, stopping the stream", self.session_id)
         # Stored with the finals once the database is back: the desk then hears why the stream stopped.
         self.storage.add(
-            functools.partial(_stream_failed, self.event.id, self.session_id, error.message, reason="storage")
+            Call(functools.partial(_stream_failed, self.event.id, self.session_id, error.message, reason="storage"))
         )
         if self.on_failure is not None:
             await self.on_failure(error)
@@ -282,7 +279,7 @@ class Relay:
             elif isinstance(item, UpstreamFailed):
                 error = StudioError(FAILURE_CLOSE.get(item.reason, Close.UPSTREAM_FAILED), item.message)
                 logger.warning("session %s: upstream failed: %s", self.session_id, item.message)
-                self.storage.add(functools.partial(_stream_failed, self.event.id, self.session_id, item.message))
+                self.storage.add(Call(functools.partial(_stream_failed, self.event.id, self.session_id, item.message)))
                 if self.on_failure is not None:
                     asyncio.create_task(self.on_failure(error))  # noqa: RUF006  (it stops this relay, so not awaited here)
 
@@ -300,11 +297,10 @@ class Relay:
         now = timezone.now()
         for part in speakers.split_by_speaker(result):
             first_word = part.words[0]["start"] if part.words else None
-            job = _StoreFinal(self, part, self.clock.at(part.start, now, first_word=first_word))
-            await self.storage.add_final(job, part.start, part.end, done=self._stored)
+            spoken_at = self.clock.at(part.start, now, first_word=first_word)
+            await self.storage.add_final(self.session_id, self.event.id, part, spoken_at)
 
-    async def _stored(self, segment: Segment) -> None:
-        self._last = segment
+    async def _send_final(self, segment: Segment) -> None:
         await self._notify(sessions.final_message(segment, self.speaker_names))
 
     async def name_speaker(self, label: object, name: object) -> dict:
@@ -373,41 +369,6 @@ class Relay:
         # A closed socket must not stop the storing of results.
         with contextlib.suppress(Exception):
             await self.notify(message)
-
-
-@dataclasses.dataclass(frozen=True)
-class _StoreFinal:
-    """A final's job, run in its turn (on the loop or the writer thread), when the segment before it is known."""
-
-    relay: Relay
-    result: Transcript
-    spoken_at: datetime
-
-    def row(self) -> Segment | None:
-        """The unsaved segment, following straight on from this relay's last one; None before its first."""
-        if self.relay._last is None:
-            return None
-        return sessions.next_segment(*self._where(), after=self.relay._last, spoken_at=self.spoken_at)
-
-    def __call__(self) -> Segment:
-        return sessions.store_final(*self._where(), after=self.relay._last, spoken_at=self.spoken_at)
-
-    def _where(self) -> tuple[int, int, Transcript]:
-        return self.relay.session_id, self.relay.event.id, self.result
-
-
-@dataclasses.dataclass(frozen=True)
-class _SaveProgress:
-    """A save of the session's figures: on the writer thread (`__call__`), or on the loop (`statement`)."""
-
-    session_id: int
-    figures: dict
-
-    def __call__(self) -> None:
-        sessions.record_progress(self.session_id, **self.figures)
-
-    def statement(self, database) -> tuple[str, list]:
-        return sessions.progress_update(self.session_id, self.figures, database)
 
 
 def _stream_ended(event_id: int, session_id: int) -> None:

@@ -126,14 +126,14 @@ def insert_segments(segments: list[Segment]) -> None:
     if not database.features.can_return_rows_from_bulk_insert:
         Segment.objects.bulk_create(segments)
         return
-    sql, params = segments_insert(segments, database)
+    sql, params = insert_statement(segments, database)
     with database.cursor() as cursor:
         cursor.execute(sql, params)
         keys = cursor.fetchall()
-    segments_inserted(segments, keys, database.alias)
+    set_inserted_keys(segments, keys, database.alias)
 
 
-def segments_insert(segments: list[Segment], database) -> tuple[str, list]:
+def insert_statement(segments: list[Segment], database) -> tuple[str, list]:
     """One INSERT of unsaved segments, RETURNING id, session and sequence, and its parameters, each value
     converted by its field as `bulk_create` does; `database` is only read for its conversions."""
     fields = _inserted_fields()
@@ -141,8 +141,8 @@ def segments_insert(segments: list[Segment], database) -> tuple[str, list]:
     return _insert_sql(database, len(segments)), params
 
 
-def segments_inserted(segments: list[Segment], keys: list[tuple[int, int, int]], alias: str) -> None:
-    """Give inserted segments their primary keys, from `segments_insert`'s RETURNING rows."""
+def set_inserted_keys(segments: list[Segment], keys: list[tuple[int, int, int]], alias: str) -> None:
+    """Give inserted segments their primary keys, from `insert_statement`'s RETURNING rows."""
     # Matched by (session, sequence), which is unique: the order of RETURNING's rows is not promised.
     by_place = {(session_id, sequence): pk for pk, session_id, sequence in keys}
     for segment in segments:
@@ -224,14 +224,14 @@ def record_progress(
         "request_ids": request_ids,
     }
     database = connections[DEFAULT_DB_ALIAS]
-    sql, params = progress_update(session_id, figures, database)
+    sql, params = progress_statement(session_id, figures, database)
     with database.cursor() as cursor:
         cursor.execute(sql, params)
 
 
-def progress_update(session_id: int, figures: dict, database) -> tuple[str, list]:
+def progress_statement(session_id: int, figures: dict, database) -> tuple[str, list]:
     """The UPDATE of a session's figures and its parameters, converted as the ORM does; the writer
-    (`record_progress`) or, on SQLite, the event loop (loopstore) runs it."""
+    (`record_progress`) or, on SQLite, the event loop (`loopstore`) runs it."""
     quote = database.ops.quote_name
     fields = [StreamSession._meta.get_field(name) for name in figures]
     assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)

@@ -1,24 +1,31 @@
-"""One stream's database work, done in order and riding out a database outage.
+"""One stream's store: its finals and saves, written in order, each once, riding out a database outage.
 
-Order, retries and the bound: docs/architecture.md, *Order and exactly-once* and *Back-pressure*.
+The relay hands it plain data and hears back each stored segment through `on_stored`, in order. The
+store alone decides where a job runs: on the event loop (`loopstore`, SQLite) when it can, tried
+once, else on the writer thread. Order, retries and the bound: docs/architecture.md, *Order and
+exactly-once* and *Back-pressure*.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.db import InterfaceError, OperationalError
 
-logger = logging.getLogger(__name__)
+from transcription import loopstore
+from transcription.models import Segment
+from transcription.speech.base import Transcript
+from transcription.storejobs import Job, StoreFinal
+from transcription.writer import close_connection, writer
 
-Execute = Callable[[Callable[[], Any]], Awaitable[Any]]
-Done = Callable[[Any], Awaitable[None]]
+logger = logging.getLogger(__name__)
 
 FIRST_RETRY_SECONDS = 0.2
 LAST_RETRY_SECONDS = 5.0
@@ -26,13 +33,26 @@ LAST_RETRY_SECONDS = 5.0
 FINALS_PER_SECOND = 10
 
 
-@dataclass
-class _Job:
-    run: Callable[[], Any]
-    done: Done | None = None
+async def on_writer(job: Job) -> Any:
+    """`job` on the writer thread: with other streams' jobs in one transaction when it may be."""
+    return await (writer.store(job) if job.together else writer.call(job.run))
+
+
+async def close_connections() -> None:
+    """Let the writer's kept connection and this loop's go, once no stream is left in the process."""
+    await writer.call(close_connection)
+    loopstore.close()
+
+
+@dataclasses.dataclass
+class _Waiting:
+    job: Job
     key: str | None = None
-    span: tuple[float, float] | None = None  # a final's stream time
-    together: bool = False  # may be committed with other streams' stored state
+    tried_on_loop: bool = False
+
+    @property
+    def final(self) -> StoreFinal | None:
+        return self.job if isinstance(self.job, StoreFinal) else None
 
 
 class StoreQueue:
@@ -40,30 +60,32 @@ class StoreQueue:
 
     def __init__(
         self,
-        execute: Execute,
         *,
         max_seconds: float,
+        on_stored: Callable[[Segment], Awaitable[None]],
         on_change: Callable[[], Awaitable[None]],
         on_overflow: Callable[[], Awaitable[None]],
         first_retry: float = FIRST_RETRY_SECONDS,
         last_retry: float = LAST_RETRY_SECONDS,
-        execute_together: Execute | None = None,
-        store_now: Callable[[Callable[[], Any]], Any] | None = None,
+        try_on_loop: Callable[[Job], tuple[bool, Any]] = loopstore.try_store,
+        run_on_writer: Callable[[Job], Awaitable[Any]] = on_writer,
     ):
-        """`execute_together` runs finals and `together` jobs; `store_now` may store a final at once (None: queue it).
-        `on_change` hears of delay, waiting finals and recovery; `on_overflow`, once, of `max_seconds` passed."""
-        self.execute = execute
-        self.execute_together = execute_together or execute
-        self.store_now = store_now
+        """`on_stored` hears of each stored segment, in order; `on_change` of delay, waiting finals and
+        recovery; `on_overflow`, once, of `max_seconds` passed. `try_on_loop` and `run_on_writer` are
+        where jobs run (`loopstore.try_store`, `on_writer`)."""
         self.max_seconds = max_seconds
         self.max_finals = max(1, int(max_seconds * FINALS_PER_SECOND))
+        self.on_stored = on_stored
         self.on_change = on_change
         self.on_overflow = on_overflow
         self.first_retry = first_retry
         self.last_retry = last_retry
+        self.try_on_loop = try_on_loop
+        self.run_on_writer = run_on_writer
         self.delayed = False
         self.overflowed = False
-        self._jobs: deque[_Job] = deque()
+        self.last: Segment | None = None  # the stream's last stored segment: the next final follows it
+        self._jobs: deque[_Waiting] = deque()
         self._idle = asyncio.Event()
         self._idle.set()
         self._runner: asyncio.Task | None = None
@@ -71,34 +93,36 @@ class StoreQueue:
 
     @property
     def waiting_finals(self) -> int:
-        return sum(1 for job in self._jobs if job.span is not None)
+        return sum(1 for waiting in self._jobs if waiting.final is not None)
 
     @property
     def waiting_seconds(self) -> float:
-        spans = [job.span for job in self._jobs if job.span is not None]
-        return spans[-1][1] - spans[0][0] if spans else 0.0
+        finals = [waiting.final.result for waiting in self._jobs if waiting.final is not None]
+        return finals[-1].end - finals[0].start if finals else 0.0
 
-    def add(
-        self, run: Callable[[], Any], *, done: Done | None = None, key: str | None = None, together: bool = False
-    ) -> None:
-        """Queue `run`; a job with the same `key` still waiting (not yet begun) is replaced by it.
-        A job added `together` (a plain save, nothing that acts on its commit) may share a transaction."""
+    def add(self, job: Job, *, key: str | None = None) -> None:
+        """Queue `job`; a job with the same `key` still waiting (not yet begun) is replaced by it."""
         if key is not None:
-            for job in list(self._jobs)[1:]:
-                if job.key == key:
-                    job.run, job.done = run, done
+            for waiting in list(self._jobs)[1:]:
+                if waiting.key == key:
+                    waiting.job = job
                     return
-        self._put(_Job(run, done, key, together=together))
+        self._put(_Waiting(job, key))
 
-    async def add_final(self, run: Callable[[], Any], start: float, end: float, *, done: Done) -> None:
-        """Queue a final. With nothing queued or running ahead of it, `store_now` may store it at once,
-        and `done` is then awaited before this returns: no turn of the loop is spent on the way."""
-        if self.store_now is not None and self._idle.is_set():
-            result = self.store_now(run)
-            if result is not None:
-                await self._guarded(done, result)
+    async def add_final(self, session_id: int, event_id: int, result: Transcript, spoken_at: datetime | None) -> None:
+        """Store a final as the session's next segment. With nothing queued or running ahead of it, it may
+        be stored on the loop at once, and `on_stored` is then awaited before this returns: no turn of
+        the loop is spent on the way."""
+        if self._idle.is_set():
+            final = StoreFinal(session_id, event_id, result, spoken_at, after=self.last)
+            stored, segment = self.try_on_loop(final)
+            if stored:
+                self.last = segment
+                await self._guarded(self.on_stored, segment)
                 return
-        self._put(_Job(run, done, span=(start, end), together=True))
+            self._put(_Waiting(final, tried_on_loop=True))
+        else:
+            self._put(_Waiting(StoreFinal(session_id, event_id, result, spoken_at)))
         if self.delayed:
             self._call(self.on_change)
         if not self.overflowed and (self.waiting_seconds > self.max_seconds or self.waiting_finals > self.max_finals):
@@ -127,8 +151,8 @@ class StoreQueue:
             self._idle.set()
             return False
 
-    def _put(self, job: _Job) -> None:
-        self._jobs.append(job)
+    def _put(self, waiting: _Waiting) -> None:
+        self._jobs.append(waiting)
         self._idle.clear()
         if self._runner is None or self._runner.done():
             self._runner = asyncio.create_task(self._run(), name="store-queue")
@@ -155,9 +179,11 @@ class StoreQueue:
                 logger.warning("database back: every final waiting is stored")
                 await self._guarded(self.on_change)
                 continue
-            job = self._jobs[0]
+            waiting = self._jobs[0]
+            if waiting.final is not None:
+                waiting.job = dataclasses.replace(waiting.final, after=self.last)
             try:
-                result = await (self.execute_together if job.together else self.execute)(job.run)
+                result = await self._run_once(waiting)
             except (InterfaceError, OperationalError) as error:
                 if not self.delayed:
                     self.delayed = True
@@ -168,10 +194,20 @@ class StoreQueue:
                 continue
             except Exception:
                 # Not the database being away: another try would fail the same way.
-                logger.exception("store queue job %s failed and is dropped", job.run)
+                logger.exception("store queue job %s failed and is dropped", waiting.job)
                 self._jobs.popleft()
                 continue
             retry = self.first_retry
             self._jobs.popleft()
-            if job.done is not None:
-                await self._guarded(job.done, result)
+            if waiting.final is not None:
+                self.last = result
+                await self._guarded(self.on_stored, result)
+
+    async def _run_once(self, waiting: _Waiting) -> Any:
+        """The job's result: on the loop if it was not tried there yet and it can be, else on the writer."""
+        if not waiting.tried_on_loop and waiting.job.together:
+            waiting.tried_on_loop = True
+            stored, result = self.try_on_loop(waiting.job)
+            if stored:
+                return result
+        return await self.run_on_writer(waiting.job)

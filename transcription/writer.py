@@ -1,7 +1,7 @@
 """The relays' database writer: one thread, over a connection it keeps, for every relay of the process.
 
-`call(func, *args)` runs one call on its own; every `store(job)` waiting when the writer takes its
-turn is committed in one transaction, and a result is handed back only after its commit. Why one
+`call(func, *args)` runs one call on its own; every `store(job)` (a `storejobs.Job`) waiting when
+the writer takes its turn is committed in one transaction, and a result is handed back only after its commit. Why one
 thread, and how a turn fails: docs/architecture.md, *The path of one final result*, step 5.
 """
 
@@ -18,11 +18,13 @@ from typing import Any
 from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
 
 from transcription import sessions
+from transcription.models import Segment
+from transcription.storejobs import Call, Job, StoreFinal
 
 
 @dataclass
 class _Work:
-    func: Callable[[], Any]
+    job: Job
     loop: asyncio.AbstractEventLoop
     future: asyncio.Future
     together: bool
@@ -37,15 +39,15 @@ class Writer:
 
     async def call(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """`func(*args, **kwargs)` on the writer thread, on its own."""
-        return await self._submit(lambda: func(*args, **kwargs), together=False)
+        return await self._submit(Call(lambda: func(*args, **kwargs)), together=False)
 
-    async def store(self, job: Callable[[], Any]) -> Any:
-        """`job()` on the writer thread, committed together with the other jobs waiting for it."""
+    async def store(self, job: Job) -> Any:
+        """`job.run()` on the writer thread, committed together with the other jobs waiting for it."""
         return await self._submit(job, together=True)
 
-    def _submit(self, func: Callable[[], Any], *, together: bool) -> asyncio.Future:
+    def _submit(self, job: Job, *, together: bool) -> asyncio.Future:
         loop = asyncio.get_running_loop()
-        work = _Work(func, loop, loop.create_future(), together)
+        work = _Work(job, loop, loop.create_future(), together)
         with self._ready:
             self._waiting.append(work)
             if self._thread is None:
@@ -77,11 +79,11 @@ class Writer:
 def _do(turn: list[_Work]) -> None:
     together = [work for work in turn if work.together]
     if together:
-        for work, outcome in zip(together, _store_together([w.func for w in together]), strict=True):
+        for work, outcome in zip(together, _store_together([w.job for w in together]), strict=True):
             work.outcome = outcome
     for work in turn:
         if not work.together:
-            work.outcome = _call(work.func)
+            work.outcome = _call(work.job)
 
 
 def _hand_back(done: list[_Work]) -> None:
@@ -96,9 +98,9 @@ def _hand_back(done: list[_Work]) -> None:
             work.future.set_exception(value)
 
 
-def _call(func: Callable[[], Any]) -> tuple[bool, Any]:
+def _call(job: Job) -> tuple[bool, Any]:
     try:
-        return True, func()
+        return True, job.run()
     except (InterfaceError, OperationalError) as error:
         _after_database_error()
         return False, error
@@ -112,7 +114,7 @@ def _after_database_error() -> None:
     connection.close_if_unusable_or_obsolete()
 
 
-def _store_together(jobs: list[Callable[[], Any]]) -> list[tuple[bool, Any]]:
+def _store_together(jobs: list[Job]) -> list[tuple[bool, Any]]:
     try:
         outcomes = _store_at_once(jobs)
         if outcomes is None:
@@ -124,7 +126,7 @@ def _store_together(jobs: list[Callable[[], Any]]) -> list[tuple[bool, Any]]:
         return [(False, error)] * len(jobs)
 
 
-def _store_at_once(jobs: list[Callable[[], Any]]) -> list[tuple[bool, Any]] | None:
+def _store_at_once(jobs: list[Job]) -> list[tuple[bool, Any]] | None:
     """The usual turn, without a savepoint; None when any error but the database's (another relay's
     final in between, a job's own error) rolled it back, for `_store_one_by_one`."""
     try:
@@ -132,14 +134,14 @@ def _store_at_once(jobs: list[Callable[[], Any]]) -> list[tuple[bool, Any]] | No
             rows = _rows(jobs)
             if rows:
                 sessions.insert_segments(list(rows.values()))
-            return [(True, rows[index]) if index in rows else (True, job()) for index, job in enumerate(jobs)]
+            return [(True, rows[index]) if index in rows else (True, job.run()) for index, job in enumerate(jobs)]
     except (InterfaceError, OperationalError):
         raise
     except Exception:
         return None
 
 
-def _store_one_by_one(jobs: list[Callable[[], Any]]) -> list[tuple[bool, Any]]:
+def _store_one_by_one(jobs: list[Job]) -> list[tuple[bool, Any]]:
     rows = _rows(jobs)
     if rows:
         try:
@@ -153,7 +155,7 @@ def _store_one_by_one(jobs: list[Callable[[], Any]]) -> list[tuple[bool, Any]]:
             continue
         try:
             with transaction.atomic():
-                outcomes[index] = (True, job())
+                outcomes[index] = (True, job.run())
         except (InterfaceError, OperationalError):
             raise
         except Exception as error:
@@ -161,13 +163,14 @@ def _store_one_by_one(jobs: list[Callable[[], Any]]) -> list[tuple[bool, Any]]:
     return [outcomes[index] for index in range(len(jobs))]
 
 
-def _rows(jobs: list[Callable[[], Any]]) -> dict[int, Any]:
-    """The unsaved segment of each job that gives one (`job.row()`), by its place in the turn; built afresh."""
+def _rows(jobs: list[Job]) -> dict[int, Segment]:
+    """The unsaved segment of each final that follows straight on (`StoreFinal.row`), by its place in the turn."""
     rows = {}
     for index, job in enumerate(jobs):
-        row = getattr(job, "row", None)
+        if not isinstance(job, StoreFinal):
+            continue
         try:
-            segment = row() if row is not None else None
+            segment = job.row()
         except Exception:
             segment = None  # the job goes its own way, where its error is its own
         if segment is not None:

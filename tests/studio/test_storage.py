@@ -3,10 +3,9 @@ and past the bound the stream stops with 4504 (the outage drills are tests/opera
 
 import asyncio
 import contextlib
-import dataclasses
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from itertools import pairwise
 from typing import Any
@@ -19,10 +18,11 @@ from django.db import OperationalError, connection
 from publishing.models import Alert
 from tests.support.emulators.deepgram import silence, word_audio
 from tests.support.emulators.studio import Studio
-from transcription import loopstore, sessions
+from transcription import sessions
 from transcription.models import Segment, StreamSession, spoken_at
 from transcription.protocol import Close
 from transcription.speech.base import Transcript
+from transcription.storejobs import Call, Job, SaveProgress, StoreFinal
 from transcription.storequeue import StoreQueue
 from transcription.writer import writer
 
@@ -31,23 +31,29 @@ HIDDEN = f"{SEGMENTS}_away"
 
 
 class Database:
-    """A store that refuses every write while `down`, as a stopped server does, and keeps what it stored."""
+    """A writer that refuses every write while `down`, as a stopped server does, and keeps what it stored:
+    a final's text, or what a `Call` returns."""
 
     def __init__(self):
         self.down = False
         self.tries = 0
         self.stored: list[str] = []
 
-    def store(self, item: str) -> str:
+    async def run(self, job) -> str:
         self.tries += 1
         if self.down:
             raise OperationalError("connection refused")
+        item = job.result.text if isinstance(job, StoreFinal) else job.run()
         self.stored.append(item)
         return item
 
 
-async def run_now(run):
-    return run()
+def not_on_the_loop(job) -> tuple[bool, Any]:
+    return False, None
+
+
+def final(text: str, start: float) -> Transcript:
+    return Transcript(text=text, start=start, end=start + 1, is_final=True)
 
 
 async def test_the_queue_holds_finals_in_order_while_the_database_is_down_and_stores_each_once():
@@ -64,12 +70,19 @@ async def test_the_queue_holds_finals_in_order_while_the_database_is_down_and_st
         done.append(item)
 
     queue = StoreQueue(
-        run_now, max_seconds=10, on_change=changed, on_overflow=overflow, first_retry=0.01, last_retry=0.04
+        max_seconds=10,
+        on_stored=stored,
+        on_change=changed,
+        on_overflow=overflow,
+        first_retry=0.01,
+        last_retry=0.04,
+        try_on_loop=not_on_the_loop,
+        run_on_writer=database.run,
     )
     database.down = True
     for n in range(5):
-        await queue.add_final(lambda n=n: database.store(f"final {n}"), n, n + 1, done=stored)
-        queue.add(lambda n=n: database.store(f"progress {n}"), key="progress")
+        await queue.add_final(1, 1, final(f"final {n}", n), None)
+        queue.add(Call(lambda n=n: f"progress {n}"), key="progress")
         while database.tries <= n:  # the head is tried again and again, nothing behind it overtakes
             await asyncio.sleep(0.01)
     assert database.stored == [] and done == [] and queue.delayed
@@ -86,7 +99,7 @@ async def test_the_queue_holds_finals_in_order_while_the_database_is_down_and_st
     # Past the bound (stream time covered by the finals waiting), the queue says so, once.
     database.down = True
     for n in range(12):
-        await queue.add_final(lambda n=n: database.store(f"late {n}"), 100 + n, 101 + n, done=stored)
+        await queue.add_final(1, 1, final(f"late {n}", 100 + n), None)
     await asyncio.wait_for(overflowed.wait(), 10)
     assert queue.overflowed and queue.waiting_seconds > queue.max_seconds
     database.down = False
@@ -104,24 +117,41 @@ async def test_a_final_with_nothing_ahead_is_stored_and_sent_at_once_and_one_beh
     async def nothing():
         pass
 
-    def at_once(run):
-        return None if refuse_at_once else run()
+    on_loop: list[str] = []
+    loop_tries = 0
 
-    queue = StoreQueue(run_now, max_seconds=10, on_change=nothing, on_overflow=nothing, store_now=at_once)
-    await queue.add_final(lambda: database.store("first"), 0, 1, done=stored)
+    def at_once(job):
+        nonlocal loop_tries
+        loop_tries += 1
+        if refuse_at_once or not isinstance(job, StoreFinal):
+            return False, None
+        on_loop.append(job.result.text)
+        return True, job.result.text
+
+    queue = StoreQueue(
+        max_seconds=10,
+        on_stored=stored,
+        on_change=nothing,
+        on_overflow=nothing,
+        try_on_loop=at_once,
+        run_on_writer=database.run,
+    )
+    await queue.add_final(1, 1, final("first", 0), None)
     assert done == ["first"], "stored and sent before add_final returned, with no turn of the loop"
 
-    queue.add(lambda: database.store("progress"), key="progress")  # queued, not yet run
-    await queue.add_final(lambda: database.store("second"), 1, 2, done=stored)
+    queue.add(Call(lambda: "progress", together=True), key="progress")  # queued, not yet run
+    await queue.add_final(1, 1, final("second", 1), None)
     assert done == ["first"] and queue.waiting_finals == 1, "behind a queued job, a final waits its turn"
     assert await queue.drain(timeout=5)
-    assert database.stored == ["first", "progress", "second"] and done == ["first", "second"]
+    assert on_loop == ["first", "second"] and database.stored == ["progress"], "the loop refused the save"
+    assert done == ["first", "second"] and queue.last == "second"
 
-    refuse_at_once = True  # as when the write lock is taken: the queue's own way stores it
-    await queue.add_final(lambda: database.store("third"), 2, 3, done=stored)
+    refuse_at_once = True  # as when the write lock is taken: the writer stores it, the loop is not tried again
+    await queue.add_final(1, 1, final("third", 2), None)
     assert done == ["first", "second"]
     assert await queue.drain(timeout=5)
-    assert database.stored[-1] == "third" and done[-1] == "third" and database.tries == 4
+    assert database.stored[-1] == "third" and done[-1] == "third" and database.tries == 2
+    assert loop_tries == 4, "each job tried on the loop once"
 
 
 def utterance(n: int) -> bytes:
@@ -259,7 +289,7 @@ async def writer_held():
         await held
 
 
-async def _in_one_turn(jobs: list[Callable[[], Any]]) -> list[Any]:
+async def _in_one_turn(jobs: list[Job]) -> list[Any]:
     """Store `jobs` as one turn of the writer (it is held busy until all of them wait); their
     results, or the exceptions they raised."""
     async with writer_held():
@@ -270,56 +300,77 @@ async def _in_one_turn(jobs: list[Callable[[], Any]]) -> list[Any]:
 
 @pytest.mark.django_db(transaction=True)
 async def test_finals_waiting_for_the_writer_together_are_committed_in_one_transaction():
-    turns = await _in_one_turn([_turn_of_the_writer] * 4)
+    turns = await _in_one_turn([Call(_turn_of_the_writer, together=True)] * 4)
     assert all(inside for inside, _ in turns)
     assert len({block for _, block in turns}) == 1, "one commit for the four finals"
 
 
+def _together(*funcs: Callable[[], Any]) -> list[Job]:
+    return [Call(func, together=True) for func in funcs]
+
+
 @pytest.mark.django_db(transaction=True)
 async def test_a_database_error_in_a_group_commit_stores_none_of_its_jobs_and_fails_each():
-    outcomes = await _in_one_turn([lambda: _add_group("first"), _refuse, lambda: _add_group("third")])
+    outcomes = await _in_one_turn(_together(lambda: _add_group("first"), _refuse, lambda: _add_group("third")))
     assert all(isinstance(outcome, OperationalError) for outcome in outcomes), "each is retried by its own queue"
     assert not await Group.objects.filter(name__in=["first", "third"]).aexists(), "none half stored"
 
 
 @pytest.mark.django_db(transaction=True)
 async def test_another_error_in_a_group_commit_fails_only_its_own_job():
-    outcomes = await _in_one_turn([lambda: _add_group("first"), _fail, lambda: _add_group("third")])
+    outcomes = await _in_one_turn(_together(lambda: _add_group("first"), _fail, lambda: _add_group("third")))
     assert outcomes[0] == "first" and outcomes[2] == "third"
     assert isinstance(outcomes[1], ValueError)
     assert {g.name async for g in Group.objects.filter(name__in=["first", "third"])} == {"first", "third"}
 
 
-class FollowOn:
-    """A final's job as the relay hands it to the writer: `row()` when it follows straight on from `after`."""
-
-    def __init__(self, session: StreamSession, after: Segment, text: str):
-        self.session, self.after = session, after
-        self.result = Transcript(text=text, start=after.end, end=after.end + 1, is_final=True)
-
-        self.spoken_at = spoken_at(session.started_at, self.result.start)
-
-    def row(self) -> Segment:
-        return sessions.next_segment(
-            self.session.pk, self.session.event_id, self.result, after=self.after, spoken_at=self.spoken_at
-        )
-
-    def __call__(self) -> Segment:
-        return sessions.store_final(
-            self.session.pk, self.session.event_id, self.result, after=self.after, spoken_at=self.spoken_at
-        )
+async def nothing() -> None:
+    pass
 
 
-async def _first_finals(event, people) -> list[tuple[StreamSession, Segment]]:
-    """A session of each person's, with its first final stored."""
-    firsts = []
+class Stream:
+    """A stream's store as a relay holds it, and the segments it heard were stored."""
+
+    def __init__(self, session: StreamSession):
+        self.session = session
+        self.stored: list[Segment] = []
+        self.store = StoreQueue(max_seconds=60, on_stored=self._keep, on_change=nothing, on_overflow=nothing)
+
+    async def _keep(self, segment: Segment) -> None:
+        self.stored.append(segment)
+
+    def following(self, text: str, **fields: Any) -> StoreFinal:
+        """The final after the last one stored, as the store hands it to the writer."""
+        after = self.stored[-1]
+        result = Transcript(text=text, start=after.end, end=after.end + 1, is_final=True, **fields)
+        at = spoken_at(self.session.started_at, result.start)
+        return StoreFinal(self.session.pk, self.session.event_id, result, at, after=after)
+
+    async def final(self, text: str, **fields: Any) -> Segment:
+        """`text` stored as the stream's next final; the stored segment."""
+        start = self.stored[-1].end if self.stored else 0.0
+        result = Transcript(text=text, start=start, end=start + 1, is_final=True, **fields)
+        at = spoken_at(self.session.started_at, start)
+        await self.store.add_final(self.session.pk, self.session.event_id, result, at)
+        assert await self.store.drain(timeout=10)
+        return self.stored[-1]
+
+    async def save(self, job: Job) -> None:
+        self.store.add(job)
+        assert await self.store.drain(timeout=10)
+
+
+async def _first_finals(event, people) -> list[Stream]:
+    """A stream of each person's, with its first final stored."""
+    streams = []
     for person in people:
         session = await StreamSession.objects.acreate(
             event=event, journalist=person, provider="offline", status="ended"
         )
-        first = Transcript(text="First.", start=0.0, end=1.0, is_final=True)
-        firsts.append((session, await writer.call(sessions.store_final, session.pk, event.pk, first)))
-    return firsts
+        stream = Stream(session)
+        await stream.final("First.")
+        streams.append(stream)
+    return streams
 
 
 @contextlib.asynccontextmanager
@@ -342,13 +393,13 @@ def counted(statements: list[str], verb: str) -> int:
     return sum(sql.lstrip().upper().startswith(verb) for sql in statements)
 
 
-async def done_once_the_write_lock_is_free(job) -> Any:
-    """`loopstore.store(job)` while another connection holds SQLite's write lock, as a Celery worker or
-    another Daphne process writing: it must not finish before the lock is free; then its result."""
+async def done_once_the_write_lock_is_free(storing: Awaitable[Any]) -> Any:
+    """`storing` while another connection holds SQLite's write lock, as a Celery worker or another
+    Daphne process writing: it must not finish before the lock is free; then its result."""
     other = sqlite3.connect(connection.settings_dict["NAME"], isolation_level=None)
     other.execute("BEGIN IMMEDIATE")
     try:
-        store = asyncio.ensure_future(loopstore.store(job))
+        store = asyncio.ensure_future(storing)
         await asyncio.sleep(0.3)
         assert not store.done(), "the loop does not wait for the lock, the writer does"
         other.execute("COMMIT")
@@ -357,104 +408,86 @@ async def done_once_the_write_lock_is_free(job) -> Any:
         other.close()
 
 
+async def store_theirs(stream: Stream) -> None:
+    """A takeover's relay stores the session's next sequence meanwhile."""
+    theirs = Transcript(text="Theirs.", start=1.0, end=2.0, is_final=True)
+    await writer.call(sessions.store_final, stream.session.pk, stream.session.event_id, theirs)
+
+
 @pytest.mark.django_db(transaction=True)
 async def test_finals_of_several_streams_that_follow_on_go_in_as_one_insert_without_a_savepoint(
     event, journalist, other_journalist
 ):
-    firsts = await _first_finals(event, (journalist, other_journalist, journalist))
+    streams = await _first_finals(event, (journalist, other_journalist, journalist))
     async with writers_statements() as statements:
-        stored_now = await _in_one_turn([FollowOn(session, first, "Next.") for session, first in firsts])
+        stored_now = await _in_one_turn([stream.following("Next.") for stream in streams])
     assert [s.sequence for s in stored_now] == [1, 1, 1] and all(s.pk for s in stored_now)
     assert counted(statements, "INSERT") == 1, statements
     assert not any("SAVEPOINT" in sql.upper() for sql in statements), "the usual turn needs no savepoint"
-    for session, _ in firsts:
-        assert [s.text for s in await stored(session.pk)] == ["First.", "Next."]
+    for stream in streams:
+        assert [s.text for s in await stored(stream.session.pk)] == ["First.", "Next."]
 
 
 @pytest.mark.django_db(transaction=True)
 async def test_when_another_relay_stored_in_between_each_final_of_the_turn_goes_its_own_way(event, journalist):
-    sessions_and_firsts = await _first_finals(event, (journalist,) * 3)
-    taken_session, _ = sessions_and_firsts[1]
-    # A takeover's relay stored sequence 1 of the second session meanwhile.
-    await writer.call(
-        sessions.store_final,
-        taken_session.pk,
-        event.pk,
-        Transcript(text="Theirs.", start=1.0, end=2.0, is_final=True),
-    )
-    jobs = [FollowOn(session, first, "Mine.") for session, first in sessions_and_firsts]
-    stored_now = await _in_one_turn(jobs)
+    streams = await _first_finals(event, (journalist,) * 3)
+    await store_theirs(streams[1])
+    stored_now = await _in_one_turn([stream.following("Mine.") for stream in streams])
     assert [s.sequence for s in stored_now] == [1, 2, 1]
-    assert [s.text for s in await stored(taken_session.pk)] == ["First.", "Theirs.", "Mine."]
-    for session, _ in (sessions_and_firsts[0], sessions_and_firsts[2]):
-        assert [s.text for s in await stored(session.pk)] == ["First.", "Mine."]
+    assert [s.text for s in await stored(streams[1].session.pk)] == ["First.", "Theirs.", "Mine."]
+    for stream in (streams[0], streams[2]):
+        assert [s.text for s in await stored(stream.session.pk)] == ["First.", "Mine."]
 
 
 @pytest.mark.django_db(transaction=True)
 async def test_finals_are_stored_on_the_loop_while_the_writer_is_busy(event, journalist, other_journalist):
-    firsts = await _first_finals(event, (journalist, other_journalist))
-    jobs = [FollowOn(session, first, "Next.") for session, first in firsts]
-    for job in jobs:
-        word = {"word": "next", "start": job.result.start, "end": job.result.end, "punctuated_word": "Next."}
-        job.result = dataclasses.replace(job.result, words=[word], speaker=2, confidence=0.9)
+    streams = await _first_finals(event, (journalist, other_journalist))
+
+    async def next_final(stream: Stream) -> Segment:
+        word = {"word": "next", "start": 1.0, "end": 2.0, "punctuated_word": "Next."}
+        return await stream.final("Next.", words=[word], speaker=2, confidence=0.9)
+
     async with writer_held():
-        stored_now = await asyncio.wait_for(asyncio.gather(*(loopstore.store(job) for job in jobs)), timeout=5)
+        stored_now = await asyncio.wait_for(asyncio.gather(*(next_final(stream) for stream in streams)), timeout=5)
     assert [s.sequence for s in stored_now] == [1, 1] and all(s.pk for s in stored_now)
-    for (session, _), segment in zip(firsts, stored_now, strict=True):
-        [read_back] = (await stored(session.pk))[1:]
+    for stream, segment in zip(streams, stored_now, strict=True):
+        [read_back] = (await stored(stream.session.pk))[1:]
         fields = ("pk", "text", "start", "end", "confidence", "speaker", "words", "spoken_at", "created_at", "event_id")
         assert [getattr(read_back, name) for name in fields] == [getattr(segment, name) for name in fields]
-        assert read_back.spoken_at == session.started_at + timedelta(seconds=segment.start)
+        assert read_back.spoken_at == stream.session.started_at + timedelta(seconds=segment.start)
         assert read_back.words[0]["punctuated_word"] == "Next." and read_back.speaker == 2
 
 
 @pytest.mark.django_db(transaction=True)
 async def test_finals_go_to_the_writer_while_another_connection_holds_the_write_lock(event, journalist):
-    [(session, first)] = await _first_finals(event, (journalist,))
+    [stream] = await _first_finals(event, (journalist,))
     async with writers_statements() as statements:
-        segment = await done_once_the_write_lock_is_free(FollowOn(session, first, "Next."))
+        segment = await done_once_the_write_lock_is_free(stream.final("Next."))
     assert counted(statements, "INSERT") == 1, "the writer stored it"
-    assert [(s.sequence, s.text) for s in await stored(session.pk)] == [(0, "First."), (1, "Next.")]
+    assert [(s.sequence, s.text) for s in await stored(stream.session.pk)] == [(0, "First."), (1, "Next.")]
     assert segment.sequence == 1 and segment.pk
 
 
 @pytest.mark.django_db(transaction=True)
 async def test_a_final_another_relay_stored_before_goes_to_the_writer_after_its_own(event, journalist):
-    firsts = await _first_finals(event, (journalist, journalist))
-    taken_session, _ = firsts[0]
-    await writer.call(
-        sessions.store_final, taken_session.pk, event.pk, Transcript(text="Theirs.", start=1.0, end=2.0, is_final=True)
-    )
-    jobs = [FollowOn(session, first, "Mine.") for session, first in firsts]
-    stored_now = await asyncio.gather(*(loopstore.store(job) for job in jobs))
+    streams = await _first_finals(event, (journalist, journalist))
+    await store_theirs(streams[0])
+    stored_now = await asyncio.gather(*(stream.final("Mine.") for stream in streams))
     assert [s.sequence for s in stored_now] == [2, 1]
-    assert [s.text for s in await stored(taken_session.pk)] == ["First.", "Theirs.", "Mine."]
-    assert [s.text for s in await stored(firsts[1][0].pk)] == ["First.", "Mine."]
+    assert [s.text for s in await stored(streams[0].session.pk)] == ["First.", "Theirs.", "Mine."]
+    assert [s.text for s in await stored(streams[1].session.pk)] == ["First.", "Mine."]
 
 
 @pytest.mark.django_db(transaction=True)
 async def test_with_storing_on_the_loop_switched_off_the_writer_stores_every_final(event, journalist, settings):
     settings.STUDIO_STORE_ON_LOOP = False
-    [(session, first)] = await _first_finals(event, (journalist,))
+    [stream] = await _first_finals(event, (journalist,))
     async with writers_statements() as statements:
-        segment = await loopstore.store(FollowOn(session, first, "Next."))
+        segment = await stream.final("Next.")
     assert counted(statements, "INSERT") == 1 and segment.sequence == 1
 
 
 FIGURES = {"audio_seconds": 12.5, "reconnects": 2, "dropped_audio_seconds": 0.25, "request_ids": ["req-1", "req-2"]}
-
-
-class FiguresSave:
-    """A save of a session's figures as the relay hands it over: `statement()` for the loop, the call for the writer."""
-
-    def __init__(self, session_id: int, figures: dict):
-        self.session_id, self.figures = session_id, figures
-
-    def __call__(self) -> None:
-        sessions.record_progress(self.session_id, **self.figures)
-
-    def statement(self, database) -> tuple[str, list]:
-        return sessions.progress_update(self.session_id, self.figures, database)
 
 
 async def saved_figures(session_id: int) -> list:
@@ -464,19 +497,18 @@ async def saved_figures(session_id: int) -> list:
 
 @pytest.mark.django_db(transaction=True)
 async def test_a_save_of_the_figures_runs_on_the_loop_while_the_writer_is_busy(event, journalist):
-    [(session, _)] = await _first_finals(event, (journalist,))
+    [stream] = await _first_finals(event, (journalist,))
     async with writer_held():
-        saved = await asyncio.wait_for(loopstore.store(FiguresSave(session.pk, FIGURES)), timeout=5)
-    assert saved is None
-    assert await saved_figures(session.pk) == list(FIGURES.values())
+        await asyncio.wait_for(stream.save(SaveProgress(stream.session.pk, FIGURES)), timeout=5)
+    assert await saved_figures(stream.session.pk) == list(FIGURES.values())
 
 
 @pytest.mark.django_db(transaction=True)
 async def test_a_save_of_the_figures_goes_to_the_writer_while_another_connection_holds_the_write_lock(
     event, journalist
 ):
-    [(session, _)] = await _first_finals(event, (journalist,))
+    [stream] = await _first_finals(event, (journalist,))
     async with writers_statements() as statements:
-        await done_once_the_write_lock_is_free(FiguresSave(session.pk, FIGURES))
+        await done_once_the_write_lock_is_free(stream.save(SaveProgress(stream.session.pk, FIGURES)))
     assert counted(statements, "UPDATE") == 1, "the writer saved them"
-    assert await saved_figures(session.pk) == list(FIGURES.values())
+    assert await saved_figures(stream.session.pk) == list(FIGURES.values())

@@ -1,12 +1,9 @@
 """The relay's writer thread keeps one database connection; when PostgreSQL drops it, no final is lost."""
 
-import functools
-
 import pytest
 from asgiref.sync import sync_to_async
 from django.db import connection
 
-from transcription import sessions
 from transcription.models import Segment, StreamSession
 from transcription.speech.base import Transcript
 from transcription.storequeue import StoreQueue
@@ -35,13 +32,10 @@ async def test_a_final_is_stored_once_after_the_database_drops_the_writers_conne
     async def nothing() -> None:
         pass
 
-    queue = StoreQueue(writer.call, max_seconds=120, on_change=nothing, on_overflow=nothing)
+    queue = StoreQueue(max_seconds=120, on_stored=keep, on_change=nothing, on_overflow=nothing)
 
     async def store(text: str, start: float) -> None:
-        final = functools.partial(
-            sessions.store_final, session.pk, event.pk, _final(text, start), after=stored[-1] if stored else None
-        )
-        await queue.add_final(final, start, start + 1, done=keep)
+        await queue.add_final(session.pk, event.pk, _final(text, start), None)
 
     await store("Before.", 0.0)
     assert await queue.drain(timeout=30)
