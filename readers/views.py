@@ -22,6 +22,7 @@ from readers import changes, widget
 from readers.jsonld import live_blog_posting, script_text
 from readers.middleware import reader_page
 from readers.sanitize import plain_text
+from transcription import ranges
 
 PAGE_MAX_AGE = 5
 PICTURE_TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
@@ -230,28 +231,21 @@ def clip_file(request, name):
     return response
 
 
-_RANGE = re.compile(r"bytes=([0-9]{1,15})?-([0-9]{1,15})?")
-
-
 def _byte_range(request: HttpRequest, data: bytes, content_type: str) -> HttpResponse:
-    """The whole file, or the one byte range the Range header asks for (Safari plays no media without)."""
+    """The whole file, or the one byte range the Range header asks for."""
     size = len(data)
-    match = _RANGE.fullmatch(request.headers.get("Range", ""))
-    if not match or not (match[1] or match[2]):
+    try:
+        wanted = ranges.requested_range(request.headers.get("Range", ""), size)
+    except ranges.Unsatisfiable:
+        return ranges.not_satisfiable(size)
+    if wanted is None:
         response = HttpResponse(data, content_type=content_type)
-    else:
-        if match[1]:
-            first, last = int(match[1]), min(int(match[2]) if match[2] else size - 1, size - 1)
-        else:
-            first, last = max(0, size - int(match[2])), size - 1
-        if first >= size or first > last:
-            response = HttpResponse(status=416)
-            response["Content-Range"] = f"bytes */{size}"
-            return response
-        response = HttpResponse(data[first : last + 1], status=206, content_type=content_type)
-        response["Content-Range"] = f"bytes {first}-{last}/{size}"
-    response["Accept-Ranges"] = "bytes"
-    return response
+        response["Accept-Ranges"] = "bytes"
+        return response
+    first, last = wanted
+    return ranges.partial(
+        HttpResponse(data[first : last + 1], status=206, content_type=content_type), first, last, size
+    )
 
 
 def _cursor_json(

@@ -1,6 +1,5 @@
 """Archived audio and transcript exports, for the event's journalists and editors only."""
 
-import re
 import tempfile
 
 from django.http import (
@@ -15,7 +14,7 @@ from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_GET
 
 from events.models import Event
-from transcription import archive, exports
+from transcription import archive, exports, ranges
 from transcription.access import can_review
 from transcription.models import Segment, StreamSession
 
@@ -24,7 +23,6 @@ _FORMATS = {
     "srt": "application/x-subrip; charset=utf-8",
     "vtt": "text/vtt; charset=utf-8",
 }
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
 def _refused(request: HttpRequest, event: Event) -> HttpResponse | None:
@@ -41,27 +39,21 @@ def _private(response: HttpResponse) -> HttpResponse:
 
 
 def _ranged(request: HttpRequest, stretch: archive.Stretch) -> HttpResponse:
-    """The stretch as WAV, streamed in bounded pieces: one byte range when asked (media elements seek
-    with them), else the whole file."""
+    """The stretch as WAV, streamed in bounded pieces: one byte range when asked, else the whole file."""
     size = archive.wav_size(stretch)
-    match = _RANGE.match(request.headers.get("Range", ""))
-    if not match or not (match[1] or match[2]):
+    try:
+        wanted = ranges.requested_range(request.headers.get("Range", ""), size)
+    except ranges.Unsatisfiable:
+        return _private(ranges.not_satisfiable(size))
+    if wanted is None:
         response = StreamingHttpResponse(archive.iter_wav(stretch), content_type="audio/wav")
         response["Content-Length"] = str(size)
-    else:
-        if match[1]:
-            first, last = int(match[1]), min(int(match[2]) if match[2] else size - 1, size - 1)
-        else:
-            first, last = max(0, size - int(match[2])), size - 1
-        if first >= size or first > last:
-            response = HttpResponse(status=416)
-            response["Content-Range"] = f"bytes */{size}"
-            return _private(response)
-        response = StreamingHttpResponse(archive.iter_wav(stretch, first, last), status=206, content_type="audio/wav")
-        response["Content-Length"] = str(last - first + 1)
-        response["Content-Range"] = f"bytes {first}-{last}/{size}"
-    response["Accept-Ranges"] = "bytes"
-    return _private(response)
+        response["Accept-Ranges"] = "bytes"
+        return _private(response)
+    first, last = wanted
+    response = StreamingHttpResponse(archive.iter_wav(stretch, first, last), status=206, content_type="audio/wav")
+    response["Content-Length"] = str(last - first + 1)
+    return _private(ranges.partial(response, first, last, size))
 
 
 @require_GET

@@ -15,17 +15,10 @@ from transcription.models import Segment, StreamSession
 
 
 @pytest.fixture
-def mavera(settings):
-    with MaveraEmulator() as emulator:
-        settings.DRAFTER = "publishing.drafters.mavera.MaveraDrafter"
-        settings.MAVERA_API_KEY = "mvra_live_test"
-        settings.MAVERA_BASE_URL = emulator.base_url
-        settings.MAVERA_ENDPOINT = "generations"
-        settings.MAVERA_APP_ID = ""
-        settings.MAVERA_BACKOFF_SECONDS = 0.01
-        settings.MAVERA_MAX_ATTEMPTS = 3
-        settings.MAVERA_MAX_CREDITS_PER_CALL = emulator.credits_per_call
-        yield emulator
+def mavera(mavera, settings):
+    """conftest's emulator, with three attempts a call: the retry tests count them."""
+    settings.MAVERA_MAX_ATTEMPTS = 3
+    return mavera
 
 
 def drafted_batch(event: Event) -> Batch:
