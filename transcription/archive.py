@@ -31,7 +31,7 @@ from django.utils import timezone
 
 from transcription.models import StreamSession
 from transcription.protocol import Start
-from transcription.writer import writer
+from transcription.store.writer import writer
 
 logger = logging.getLogger(__name__)
 

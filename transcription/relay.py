@@ -11,6 +11,7 @@ import dataclasses
 import functools
 import logging
 import uuid
+from collections import deque
 from collections.abc import Awaitable, Callable
 
 from channels.layers import get_channel_layer
@@ -19,7 +20,7 @@ from django.utils import timezone
 
 from transcription import leases, sessions, speakers, spoken
 from transcription.archive import SessionArchive
-from transcription.models import Segment, StreamSession
+from transcription.models import StreamSession
 from transcription.protocol import Close, RateGuard, Start, StudioError, check_frame
 from transcription.signals import stream_ended, stream_failed
 from transcription.speech.base import (
@@ -31,9 +32,9 @@ from transcription.speech.base import (
     UpstreamStatus,
     open_backend,
 )
-from transcription.storejobs import Call, SaveProgress
-from transcription.storequeue import StoreQueue, close_connections
-from transcription.writer import writer
+from transcription.store.jobs import Call, SaveProgress
+from transcription.store.queue import StoreQueue, close_connections
+from transcription.store.writer import writer
 
 logger = logging.getLogger(__name__)
 
@@ -77,12 +78,11 @@ class Relay:
         self.clock: spoken.SpokenClock | None = None
         self._names: asyncio.Task | None = None
         self._finishing: asyncio.Task | None = None
-        self.storage = StoreQueue(
-            max_seconds=settings.STUDIO_STORE_BACKLOG_SECONDS,
-            on_stored=self._send_final,
-            on_change=self._send_status,
-            on_overflow=self._storage_overflowed,
-        )
+        self.storage = StoreQueue(max_seconds=settings.STUDIO_STORE_BACKLOG_SECONDS)
+        self._unsent: deque[asyncio.Future] = deque()  # finals handed to the store, not yet sent, in order
+        self._sender: asyncio.Task | None = None
+        self._storage_watch: asyncio.Task | None = None
+        self._overflow: asyncio.Task | None = None
 
     @property
     def session_id(self) -> int:
@@ -131,6 +131,7 @@ class Relay:
             missed = await writer.call(sessions.finals_after, self.session.id, start.last_sequence)
         self._pump = asyncio.create_task(self._run_pump(), name=f"relay-pump-{self.session.id}")
         self._names = asyncio.create_task(self._follow_names(), name=f"relay-names-{self.session.id}")
+        self._storage_watch = asyncio.create_task(self._follow_storage(), name=f"relay-storage-{self.session.id}")
         ready = {
             "type": "ready",
             "session": self.session.id,
@@ -222,6 +223,12 @@ class Relay:
                 self.storage.add(Call(functools.partial(_stream_ended, self.event.id, self.session_id)))
             # Past the queue's bound the database is given up on; the audio is archived.
             await self.storage.drain(timeout=settings.STUDIO_STORE_BACKLOG_SECONDS)
+            if self._sender is not None:
+                await self._sender
+            if self._storage_watch is not None:
+                self._storage_watch.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._storage_watch
             await writer.call(leases.release, self.event.id, self.journalist_id, self.holder)
             logger.info("session %s: stream %s on %s", self.session_id, status, self.event.slug)
             if _RELAYS.get(self.session_id) is self:
@@ -298,10 +305,33 @@ class Relay:
         for part in speakers.split_by_speaker(result):
             first_word = part.words[0]["start"] if part.words else None
             spoken_at = self.clock.at(part.start, now, first_word=first_word)
-            await self.storage.add_final(self.session_id, self.event.id, part, spoken_at)
+            stored = self.storage.add_final(self.session_id, self.event.id, part, spoken_at)
+            if stored.done() and not self._unsent:
+                await self._send_final(stored)  # stored on the loop: sent without a turn of the loop
+                continue
+            self._unsent.append(stored)
+            if self._sender is None or self._sender.done():
+                self._sender = asyncio.create_task(self._send_in_order(), name=f"relay-finals-{self.session_id}")
 
-    async def _send_final(self, segment: Segment) -> None:
-        await self._notify(sessions.final_message(segment, self.speaker_names))
+    async def _send_in_order(self) -> None:
+        """Each final the store still holds, sent once stored, in the order they were said."""
+        while self._unsent:
+            await asyncio.wait([self._unsent[0]])
+            await self._send_final(self._unsent.popleft())
+
+    async def _send_final(self, stored: asyncio.Future) -> None:
+        if stored.cancelled() or stored.exception() is not None:
+            return  # given up on or dropped: the store logged why
+        await self._notify(sessions.final_message(stored.result(), self.speaker_names))
+
+    async def _follow_storage(self) -> None:
+        """The journalist hears when storage is delayed, each final that joins the wait, and recovery."""
+        while True:
+            await self.storage.changed()
+            if self.storage.overflowed and self._overflow is None:
+                # It stops this relay, this task included: so not awaited here.
+                self._overflow = asyncio.create_task(self._storage_overflowed())
+            await self._send_status()
 
     async def name_speaker(self, label: object, name: object) -> dict:
         """Name one of this session's speakers (an empty name forgets it): the studio's answer."""

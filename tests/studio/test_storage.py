@@ -22,9 +22,9 @@ from transcription import sessions
 from transcription.models import Segment, StreamSession, spoken_at
 from transcription.protocol import Close
 from transcription.speech.base import Transcript
-from transcription.storejobs import Call, Job, SaveProgress, StoreFinal
-from transcription.storequeue import StoreQueue
-from transcription.writer import writer
+from transcription.store.jobs import Call, Job, SaveProgress, StoreFinal
+from transcription.store.queue import StoreQueue
+from transcription.store.writer import writer
 
 SEGMENTS = Segment._meta.db_table
 HIDDEN = f"{SEGMENTS}_away"
@@ -56,67 +56,64 @@ def final(text: str, start: float) -> Transcript:
     return Transcript(text=text, start=start, end=start + 1, is_final=True)
 
 
+async def watch(queue: StoreQueue, told: list) -> None:
+    """What a relay hears of the queue: its state at each change."""
+    while True:
+        await queue.changed()
+        told.append((queue.delayed, queue.waiting_finals, queue.overflowed))
+
+
+async def settled() -> None:
+    for _ in range(5):
+        await asyncio.sleep(0)
+
+
 async def test_the_queue_holds_finals_in_order_while_the_database_is_down_and_stores_each_once():
-    database, told, done = Database(), [], []
-    overflowed = asyncio.Event()
-
-    async def changed():
-        told.append((queue.delayed, queue.waiting_finals))
-
-    async def overflow():
-        overflowed.set()
-
-    async def stored(item):
-        done.append(item)
-
+    database, told = Database(), []
     queue = StoreQueue(
         max_seconds=10,
-        on_stored=stored,
-        on_change=changed,
-        on_overflow=overflow,
         first_retry=0.01,
         last_retry=0.04,
         try_on_loop=not_on_the_loop,
         run_on_writer=database.run,
     )
+    watcher = asyncio.create_task(watch(queue, told))
     database.down = True
+    stored = []
     for n in range(5):
-        await queue.add_final(1, 1, final(f"final {n}", n), None)
+        stored.append(queue.add_final(1, 1, final(f"final {n}", n), None))
         queue.add(Call(lambda n=n: f"progress {n}"), key="progress")
         while database.tries <= n:  # the head is tried again and again, nothing behind it overtakes
             await asyncio.sleep(0.01)
-    assert database.stored == [] and done == [] and queue.delayed
+    await settled()
+    assert database.stored == [] and not any(f.done() for f in stored) and queue.delayed
     assert queue.waiting_finals == 5 and queue.waiting_seconds == 5
-    assert told[0] == (True, 1) and told[-1] == (True, 5)
+    assert told[0][0] is True and told[-1] == (True, 5, False)
 
     database.down = False
     assert await queue.drain(timeout=10)
+    await settled()
     # One progress save survives: the later figures replaced the earlier ones still waiting.
     assert database.stored == ["final 0", "progress 4", "final 1", "final 2", "final 3", "final 4"]
-    assert done == [f"final {n}" for n in range(5)]
-    assert told[-1] == (False, 0) and not overflowed.is_set()
+    assert [f.result() for f in stored] == [f"final {n}" for n in range(5)]
+    assert told[-1] == (False, 0, False)
 
     # Past the bound (stream time covered by the finals waiting), the queue says so, once.
     database.down = True
     for n in range(12):
-        await queue.add_final(1, 1, final(f"late {n}", 100 + n), None)
-    await asyncio.wait_for(overflowed.wait(), 10)
-    assert queue.overflowed and queue.waiting_seconds > queue.max_seconds
+        queue.add_final(1, 1, final(f"late {n}", 100 + n), None)
+    while not queue.overflowed:
+        await queue.changed()
+    assert queue.waiting_seconds > queue.max_seconds
     database.down = False
     assert await queue.drain(timeout=10)
     assert database.stored[6:] == [f"late {n}" for n in range(12)]
+    watcher.cancel()
 
 
-async def test_a_final_with_nothing_ahead_is_stored_and_sent_at_once_and_one_behind_a_job_waits_its_turn():
-    database, done = Database(), []
+async def test_a_final_with_nothing_ahead_is_stored_at_once_and_one_behind_a_job_waits_its_turn():
+    database = Database()
     refuse_at_once = False
-
-    async def stored(item):
-        done.append(item)
-
-    async def nothing():
-        pass
-
     on_loop: list[str] = []
     loop_tries = 0
 
@@ -128,30 +125,42 @@ async def test_a_final_with_nothing_ahead_is_stored_and_sent_at_once_and_one_beh
         on_loop.append(job.result.text)
         return True, job.result.text
 
-    queue = StoreQueue(
-        max_seconds=10,
-        on_stored=stored,
-        on_change=nothing,
-        on_overflow=nothing,
-        try_on_loop=at_once,
-        run_on_writer=database.run,
-    )
-    await queue.add_final(1, 1, final("first", 0), None)
-    assert done == ["first"], "stored and sent before add_final returned, with no turn of the loop"
+    queue = StoreQueue(max_seconds=10, try_on_loop=at_once, run_on_writer=database.run)
+    first = queue.add_final(1, 1, final("first", 0), None)
+    assert first.done() and first.result() == "first", "stored before add_final returned, with no turn of the loop"
 
     queue.add(Call(lambda: "progress", together=True), key="progress")  # queued, not yet run
-    await queue.add_final(1, 1, final("second", 1), None)
-    assert done == ["first"] and queue.waiting_finals == 1, "behind a queued job, a final waits its turn"
+    second = queue.add_final(1, 1, final("second", 1), None)
+    assert not second.done() and queue.waiting_finals == 1, "behind a queued job, a final waits its turn"
     assert await queue.drain(timeout=5)
     assert on_loop == ["first", "second"] and database.stored == ["progress"], "the loop refused the save"
-    assert done == ["first", "second"] and queue.last == "second"
+    assert second.result() == "second" and queue.last == "second"
 
     refuse_at_once = True  # as when the write lock is taken: the writer stores it, the loop is not tried again
-    await queue.add_final(1, 1, final("third", 2), None)
-    assert done == ["first", "second"]
+    third = queue.add_final(1, 1, final("third", 2), None)
+    assert not third.done()
     assert await queue.drain(timeout=5)
-    assert database.stored[-1] == "third" and done[-1] == "third" and database.tries == 2
+    assert database.stored[-1] == "third" and third.result() == "third" and database.tries == 2
     assert loop_tries == 4, "each job tried on the loop once"
+
+
+async def test_a_final_given_up_on_is_cancelled_and_one_that_fails_carries_its_error():
+    database = Database()
+    database.down = True
+    queue = StoreQueue(
+        max_seconds=10, first_retry=0.01, last_retry=0.02, try_on_loop=not_on_the_loop, run_on_writer=database.run
+    )
+    waiting = queue.add_final(1, 1, final("lost", 0), None)
+    assert not await queue.drain(timeout=0.1)
+    assert waiting.cancelled()
+
+    async def broken(job):
+        raise ValueError("not the database")
+
+    queue = StoreQueue(max_seconds=10, try_on_loop=not_on_the_loop, run_on_writer=broken)
+    failed = queue.add_final(1, 1, final("bad", 0), None)
+    assert await queue.drain(timeout=5)
+    assert isinstance(failed.exception(), ValueError)
 
 
 def utterance(n: int) -> bytes:
@@ -324,20 +333,13 @@ async def test_another_error_in_a_group_commit_fails_only_its_own_job():
     assert {g.name async for g in Group.objects.filter(name__in=["first", "third"])} == {"first", "third"}
 
 
-async def nothing() -> None:
-    pass
-
-
 class Stream:
     """A stream's store as a relay holds it, and the segments it heard were stored."""
 
     def __init__(self, session: StreamSession):
         self.session = session
         self.stored: list[Segment] = []
-        self.store = StoreQueue(max_seconds=60, on_stored=self._keep, on_change=nothing, on_overflow=nothing)
-
-    async def _keep(self, segment: Segment) -> None:
-        self.stored.append(segment)
+        self.store = StoreQueue(max_seconds=60)
 
     def following(self, text: str, **fields: Any) -> StoreFinal:
         """The final after the last one stored, as the store hands it to the writer."""
@@ -351,8 +353,9 @@ class Stream:
         start = self.stored[-1].end if self.stored else 0.0
         result = Transcript(text=text, start=start, end=start + 1, is_final=True, **fields)
         at = spoken_at(self.session.started_at, start)
-        await self.store.add_final(self.session.pk, self.session.event_id, result, at)
+        stored = self.store.add_final(self.session.pk, self.session.event_id, result, at)
         assert await self.store.drain(timeout=10)
+        self.stored.append(stored.result())
         return self.stored[-1]
 
     async def save(self, job: Job) -> None:

@@ -6,8 +6,8 @@ from django.db import connection
 
 from transcription.models import Segment, StreamSession
 from transcription.speech.base import Transcript
-from transcription.storequeue import StoreQueue
-from transcription.writer import close_connection, writer
+from transcription.store.queue import StoreQueue
+from transcription.store.writer import close_connection, writer
 
 pytestmark = [pytest.mark.scaleout, pytest.mark.django_db(transaction=True)]
 
@@ -25,17 +25,10 @@ def _final(text: str, start: float) -> Transcript:
 async def test_a_final_is_stored_once_after_the_database_drops_the_writers_connection(event, journalist):
     session = await StreamSession.objects.acreate(event=event, journalist=journalist, provider="offline")
     stored: list[Segment] = []
-
-    async def keep(segment: Segment) -> None:
-        stored.append(segment)
-
-    async def nothing() -> None:
-        pass
-
-    queue = StoreQueue(max_seconds=120, on_stored=keep, on_change=nothing, on_overflow=nothing)
+    queue = StoreQueue(max_seconds=120)
 
     async def store(text: str, start: float) -> None:
-        await queue.add_final(session.pk, event.pk, _final(text, start), None)
+        stored.append(queue.add_final(session.pk, event.pk, _final(text, start), None))
 
     await store("Before.", 0.0)
     assert await queue.drain(timeout=30)
@@ -49,7 +42,7 @@ async def test_a_final_is_stored_once_after_the_database_drops_the_writers_conne
     assert await sync_to_async(terminate)() is True
     await store("After.", 1.0)
     assert await queue.drain(timeout=30)
-    assert [s.sequence for s in stored] == [0, 1] and await writer.call(_writer_backend_pid) != writer_pid
+    assert [s.result().sequence for s in stored] == [0, 1] and await writer.call(_writer_backend_pid) != writer_pid
     texts = [s.text async for s in Segment.objects.filter(session=session).order_by("sequence")]
     assert texts == ["Before.", "After."]
     # Connections kept by the writer and by the async ORM's thread would hold the test database open.

@@ -1,6 +1,6 @@
 """Finals and figures saves stored on the event loop's own thread, on SQLite, when its write lock is free.
 
-The store (`storequeue`) tries a job here once, and sends it to the writer thread when this says
+The store (`queue`) tries a job here once, and sends it to the writer thread when this says
 no; `STUDIO_STORE_ON_LOOP` switches it off. Why and how: docs/architecture.md, *The path of one
 final result*, step 5.
 """
@@ -18,7 +18,7 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 
 from transcription import sessions
-from transcription.storejobs import Job, Statement, StoreFinal
+from transcription.store.jobs import Job, Statement, StoreFinal
 
 logger = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """One stream's store: its finals and saves, written in order, each once, riding out a database outage.
 
-The relay hands it plain data and hears back each stored segment through `on_stored`, in order. The
-store alone decides where a job runs: on the event loop (`loopstore`, SQLite) when it can, tried
+The relay hands it plain data and gets back a future of the stored segment; it never calls the relay.
+The store alone decides where a job runs: on the event loop (`store.loop`, SQLite) when it can, tried
 once, else on the writer thread. Order, retries and the bound: docs/architecture.md, *Order and
 exactly-once* and *Back-pressure*.
 """
@@ -19,11 +19,11 @@ from typing import Any
 
 from django.db import InterfaceError, OperationalError
 
-from transcription import loopstore
 from transcription.models import Segment
 from transcription.speech.base import Transcript
-from transcription.storejobs import Job, StoreFinal
-from transcription.writer import close_connection, writer
+from transcription.store import loop
+from transcription.store.jobs import Job, StoreFinal
+from transcription.store.writer import close_connection, writer
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ async def on_writer(job: Job) -> Any:
 async def close_connections() -> None:
     """Let the writer's kept connection and this loop's go, once no stream is left in the process."""
     await writer.call(close_connection)
-    loopstore.close()
+    loop.close()
 
 
 @dataclasses.dataclass
@@ -49,6 +49,7 @@ class _Waiting:
     job: Job
     key: str | None = None
     tried_on_loop: bool = False
+    stored: asyncio.Future | None = None
 
     @property
     def final(self) -> StoreFinal | None:
@@ -62,22 +63,15 @@ class StoreQueue:
         self,
         *,
         max_seconds: float,
-        on_stored: Callable[[Segment], Awaitable[None]],
-        on_change: Callable[[], Awaitable[None]],
-        on_overflow: Callable[[], Awaitable[None]],
         first_retry: float = FIRST_RETRY_SECONDS,
         last_retry: float = LAST_RETRY_SECONDS,
-        try_on_loop: Callable[[Job], tuple[bool, Any]] = loopstore.try_store,
+        try_on_loop: Callable[[Job], tuple[bool, Any]] = loop.try_store,
         run_on_writer: Callable[[Job], Awaitable[Any]] = on_writer,
     ):
-        """`on_stored` hears of each stored segment, in order; `on_change` of delay, waiting finals and
-        recovery; `on_overflow`, once, of `max_seconds` passed. `try_on_loop` and `run_on_writer` are
-        where jobs run (`loopstore.try_store`, `on_writer`)."""
+        """Past `max_seconds` of stream time waiting, `overflowed` is set. `try_on_loop` and
+        `run_on_writer` are where jobs run (`loop.try_store`, `on_writer`)."""
         self.max_seconds = max_seconds
         self.max_finals = max(1, int(max_seconds * FINALS_PER_SECOND))
-        self.on_stored = on_stored
-        self.on_change = on_change
-        self.on_overflow = on_overflow
         self.first_retry = first_retry
         self.last_retry = last_retry
         self.try_on_loop = try_on_loop
@@ -88,8 +82,8 @@ class StoreQueue:
         self._jobs: deque[_Waiting] = deque()
         self._idle = asyncio.Event()
         self._idle.set()
+        self._changed = asyncio.Event()
         self._runner: asyncio.Task | None = None
-        self._callbacks: set[asyncio.Task] = set()
 
     @property
     def waiting_finals(self) -> int:
@@ -109,25 +103,35 @@ class StoreQueue:
                     return
         self._put(_Waiting(job, key))
 
-    async def add_final(self, session_id: int, event_id: int, result: Transcript, spoken_at: datetime | None) -> None:
-        """Store a final as the session's next segment. With nothing queued or running ahead of it, it may
-        be stored on the loop at once, and `on_stored` is then awaited before this returns: no turn of
-        the loop is spent on the way."""
+    def add_final(
+        self, session_id: int, event_id: int, result: Transcript, spoken_at: datetime | None
+    ) -> asyncio.Future:
+        """Store a final as the session's next segment: a future of the stored segment, resolved in order.
+
+        With nothing queued or running ahead of it, it may be stored on the loop at once: the future is
+        then already done."""
+        stored = asyncio.get_running_loop().create_future()
         if self._idle.is_set():
             final = StoreFinal(session_id, event_id, result, spoken_at, after=self.last)
-            stored, segment = self.try_on_loop(final)
-            if stored:
+            done, segment = self.try_on_loop(final)
+            if done:
                 self.last = segment
-                await self._guarded(self.on_stored, segment)
-                return
-            self._put(_Waiting(final, tried_on_loop=True))
+                stored.set_result(segment)
+                return stored
+            self._put(_Waiting(final, tried_on_loop=True, stored=stored))
         else:
-            self._put(_Waiting(StoreFinal(session_id, event_id, result, spoken_at)))
+            self._put(_Waiting(StoreFinal(session_id, event_id, result, spoken_at), stored=stored))
         if self.delayed:
-            self._call(self.on_change)
+            self._changed.set()
         if not self.overflowed and (self.waiting_seconds > self.max_seconds or self.waiting_finals > self.max_finals):
             self.overflowed = True
-            self._call(self.on_overflow)
+            self._changed.set()
+        return stored
+
+    async def changed(self) -> None:
+        """Wait until `delayed`, `waiting_finals` or `overflowed` may have changed."""
+        await self._changed.wait()
+        self._changed.clear()
 
     async def drain(self, timeout: float | None = None) -> bool:
         """Wait until every job queued so far is done; False if `timeout` s passed first (the jobs
@@ -147,6 +151,9 @@ class StoreQueue:
                 self._runner.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await self._runner
+            for waiting in self._jobs:
+                if waiting.stored is not None:
+                    waiting.stored.cancel()
             self._jobs.clear()
             self._idle.set()
             return False
@@ -157,17 +164,6 @@ class StoreQueue:
         if self._runner is None or self._runner.done():
             self._runner = asyncio.create_task(self._run(), name="store-queue")
 
-    def _call(self, callback: Callable[[], Awaitable[None]]) -> None:
-        task = asyncio.create_task(self._guarded(callback))
-        self._callbacks.add(task)  # a task nobody holds may be collected before it runs
-        task.add_done_callback(self._callbacks.discard)
-
-    async def _guarded(self, callback: Callable[..., Awaitable[None]], *args: Any) -> None:
-        try:
-            await callback(*args)
-        except Exception:
-            logger.exception("store queue callback failed")
-
     async def _run(self) -> None:
         retry = self.first_retry
         while True:
@@ -177,7 +173,7 @@ class StoreQueue:
                     return
                 self.delayed = False
                 logger.warning("database back: every final waiting is stored")
-                await self._guarded(self.on_change)
+                self._changed.set()
                 continue
             waiting = self._jobs[0]
             if waiting.final is not None:
@@ -188,20 +184,23 @@ class StoreQueue:
                 if not self.delayed:
                     self.delayed = True
                     logger.warning("database unavailable, storage delayed: %s", error)
-                    await self._guarded(self.on_change)
+                    self._changed.set()
                 await asyncio.sleep(retry)
                 retry = min(retry * 2, self.last_retry)
                 continue
-            except Exception:
+            except Exception as error:
                 # Not the database being away: another try would fail the same way.
                 logger.exception("store queue job %s failed and is dropped", waiting.job)
                 self._jobs.popleft()
+                if waiting.stored is not None and not waiting.stored.done():
+                    waiting.stored.set_exception(error)
                 continue
             retry = self.first_retry
             self._jobs.popleft()
             if waiting.final is not None:
                 self.last = result
-                await self._guarded(self.on_stored, result)
+            if waiting.stored is not None and not waiting.stored.done():
+                waiting.stored.set_result(result)
 
     async def _run_once(self, waiting: _Waiting) -> Any:
         """The job's result: on the loop if it was not tried there yet and it can be, else on the writer."""

@@ -1,6 +1,6 @@
 """The relays' database writer: one thread, over a connection it keeps, for every relay of the process.
 
-`call(func, *args)` runs one call on its own; every `store(job)` (a `storejobs.Job`) waiting when
+`call(func, *args)` runs one call on its own; every `store(job)` (a `jobs.Job`) waiting when
 the writer takes its turn is committed in one transaction, and a result is handed back only after its commit. Why one
 thread, and how a turn fails: docs/architecture.md, *The path of one final result*, step 5.
 """
@@ -19,7 +19,7 @@ from django.db import IntegrityError, InterfaceError, OperationalError, connecti
 
 from transcription import sessions
 from transcription.models import Segment
-from transcription.storejobs import Call, Job, StoreFinal
+from transcription.store.jobs import Call, Job, StoreFinal
 
 
 @dataclass

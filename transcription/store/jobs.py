@@ -1,4 +1,4 @@
-"""The writes a stream's store runs (`storequeue.StoreQueue`), each a small class over `Job`.
+"""The writes a stream's store runs (`queue.StoreQueue`), each a small class over `Job`.
 
 The writer thread runs `run()` inside its turn's transaction; the event loop's SQLite connection
 (`loopstore`) runs a final's row or a job's `statement()` when it has one.
