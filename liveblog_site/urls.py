@@ -16,6 +16,6 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", views.healthz, name="healthz"),
     path("studio/", include("newsroom.urls")),
-    path("transcripts/", include("transcription.review_urls")),
+    path("transcripts/", include("transcription.review.urls")),
     path("", include("readers.urls")),
 ]

@@ -17,7 +17,7 @@ from events.models import Event
 from events.signals import event_changed
 from publishing.models import Post, QuoteClip
 from publishing.queueing import enqueue_quote_clips
-from transcription import archive
+from transcription.archive import audio
 from transcription.models import StreamSession
 
 PADDING_SECONDS = 0.15  # a breath either side, so the first and last words are not clipped
@@ -88,11 +88,11 @@ def cut(post: Post, index: int) -> QuoteClip | None:
     )
     if not rate:
         return None
-    archived = archive.archived_frames(session_id) / rate
+    archived = audio.archived_frames(session_id) / rate
     first, last = max(0.0, start - PADDING_SECONDS), min(archived, end + PADDING_SECONDS)
     if last <= start:
         return None  # never archived, or purged already
-    flac = archive.encode_flac(archive.read_pcm(session_id, first, last, rate), rate)
+    flac = audio.encode_flac(audio.read_pcm(session_id, first, last, rate), rate)
     # A new unguessable name for every clip: files never change, and no one finds a clip before its post is out.
     name = clips_storage().save(f"{secrets.token_hex(16)}.flac", ContentFile(flac))
     return QuoteClip(post=post, index=index, quote=quote, session_id=session_id, start=first, end=last, name=name)

@@ -22,7 +22,7 @@ from readers import changes, widget
 from readers.jsonld import live_blog_posting, script_text
 from readers.middleware import reader_page
 from readers.sanitize import plain_text
-from transcription import ranges
+from transcription.archive import ranges
 
 PAGE_MAX_AGE = 5
 PICTURE_TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp"}

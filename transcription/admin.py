@@ -6,10 +6,10 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from events.models import Event
-from transcription.access import can_correct
 from transcription.corrections import correct_segment, original_text
 from transcription.html import audio_player, segment_lines_html
 from transcription.models import Segment, SegmentCorrection, SpeakerName, StreamSession
+from transcription.review.access import can_correct
 from transcription.search import search_segments
 from transcription.speakers import BadSpeakerName, Speakers, announce_names_on_commit, check_label, clean_name
 

@@ -7,5 +7,6 @@ class TranscriptionConfig(AppConfig):
     name = "transcription"
 
     def ready(self) -> None:
-        # archive connects: a deleted session's audio goes with it; checks registers the speech backend's check.
-        from transcription import archive, checks  # noqa: F401
+        # audio connects: a deleted session's audio goes with it; checks registers the speech backend's check.
+        from transcription import checks  # noqa: F401
+        from transcription.archive import audio  # noqa: F401

@@ -19,7 +19,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from transcription import leases, sessions, speakers, spoken
-from transcription.archive import SessionArchive
+from transcription.archive.audio import SessionArchive
 from transcription.models import StreamSession
 from transcription.protocol import Close, RateGuard, Start, StudioError, check_frame
 from transcription.signals import stream_ended, stream_failed

@@ -3,7 +3,7 @@ daily purge of expired audio."""
 
 from celery import shared_task
 
-from transcription import archive, compaction, retention
+from transcription.archive import audio, compaction, retention
 
 
 @shared_task(name="transcription.tasks.compress_archived_audio", ignore_result=True)
@@ -19,5 +19,5 @@ def purge_expired_audio() -> int:
     archive (sessions that ended while no worker ran). Returns the number of sessions' audio purged."""
     purged, _files = retention.purge_expired()
     # After the purge, not beside it: compressing a folder as it is purged could save a FLAC back into it.
-    compaction.compress_sessions(archive.archived_session_ids())
+    compaction.compress_sessions(audio.archived_session_ids())
     return purged

@@ -59,7 +59,7 @@ def with_noise_floor(samples: np.ndarray, dbfs: float = -55.0) -> np.ndarray:
 
 
 def storage_per_hour(samples: np.ndarray) -> float:
-    from transcription.archive import chunk_seconds, encode_flac
+    from transcription.archive.audio import chunk_seconds, encode_flac
 
     chunk = int(chunk_seconds() * RATE)
     stored = sum(len(encode_flac(samples[i : i + chunk].tobytes(), RATE)) for i in range(0, len(samples), chunk))
@@ -90,7 +90,7 @@ def plain_write(packets: list[bytes], folder: Path) -> None:
 
 
 def archive_write(packets: list[bytes]) -> None:
-    from transcription.archive import SessionArchive
+    from transcription.archive.audio import SessionArchive
 
     class BenchArchive(SessionArchive):
         def _mark_session(self) -> None:  # one UPDATE per session; no database in the benchmark
@@ -109,7 +109,7 @@ def relay(packets: list[bytes], archived: bool) -> None:
     """Studio socket in, upstream socket out, over loopback; optionally archiving each packet."""
     import websockets
 
-    from transcription.archive import SessionArchive
+    from transcription.archive.audio import SessionArchive
 
     class BenchArchive(SessionArchive):
         def _mark_session(self) -> None:

@@ -16,8 +16,8 @@ from django.core.files.base import ContentFile
 from tests.support import factories, framecoded
 from tests.support.framecoded import RATE, frames_in, pcm
 from tests.support.processes import ROOT, child_env
-from transcription import archive
-from transcription.archive import SessionArchive
+from transcription.archive import audio
+from transcription.archive.audio import SessionArchive
 from transcription.models import StreamSession
 from transcription.tasks import compress_archived_audio
 
@@ -58,7 +58,7 @@ async def test_audio_written_while_streaming_decodes_back_to_the_same_duration(s
     await archive_.close()
     await archive_.close()  # idempotent
 
-    folder = media / archive.archive_dir(session.pk)
+    folder = media / audio.archive_dir(session.pk)
     wavs = sorted(folder.glob("*.wav"))
     assert len(wavs) == 5  # 5 s chunks: 4 full and the rest
     assert b"".join(soundfile.read(f, dtype="int16")[0].tobytes() for f in wavs) == written
@@ -69,32 +69,32 @@ async def test_audio_written_while_streaming_decodes_back_to_the_same_duration(s
     decoded = b"".join(decode_with_flac_cli(f) for f in files)
     assert abs(len(decoded) / 2 / RATE - len(written) / 2 / RATE) < 0.1
     assert decoded == written  # lossless, and the chunks join up in order
-    assert b"".join(archive.iter_session_pcm(session.pk)) == written
+    assert b"".join(audio.iter_session_pcm(session.pk)) == written
     await session.arefresh_from_db()
-    assert session.audio_file.name == archive.archive_dir(session.pk)
+    assert session.audio_file.name == audio.archive_dir(session.pk)
 
 
 def test_a_segments_slice_holds_exactly_that_segments_audio(session):
     framecoded.archive_audio(session.pk, pcm(0, 200))
     # 7.3–12.1 s crosses the chunk boundary at 10 s.
-    sliced = archive.read_pcm(session.pk, 7.3, 12.1, RATE)
+    sliced = audio.read_pcm(session.pk, 7.3, 12.1, RATE)
     assert frames_in(sliced) == list(range(73, 121))
     assert len(sliced) == round(4.8 * RATE) * 2
-    assert archive.read_pcm(session.pk, 19.5, 25.0, RATE) == pcm(195, 5)  # clipped to the archived audio
-    assert archive.read_pcm(session.pk, 30.0, 31.0, RATE) == b""
+    assert audio.read_pcm(session.pk, 19.5, 25.0, RATE) == pcm(195, 5)  # clipped to the archived audio
+    assert audio.read_pcm(session.pk, 30.0, 31.0, RATE) == b""
 
 
 def test_a_reopened_session_continues_after_the_archived_audio(session):
     framecoded.archive_audio(session.pk, pcm(0, 72))
     framecoded.archive_audio(session.pk, pcm(72, 60))
-    assert frames_in(archive.read_pcm(session.pk, 6.5, 8.0, RATE)) == list(range(65, 80))
-    assert frames_in(b"".join(archive.iter_session_pcm(session.pk))) == list(range(0, 132))
+    assert frames_in(audio.read_pcm(session.pk, 6.5, 8.0, RATE)) == list(range(65, 80))
+    assert frames_in(b"".join(audio.iter_session_pcm(session.pk))) == list(range(0, 132))
 
 
 def test_a_resume_at_a_known_stream_time_keeps_lost_audio_a_gap(session):
     framecoded.archive_audio(session.pk, pcm(0, 70))
     framecoded.archive_audio(session.pk, pcm(90, 20), at=9.0)  # 7–9 s never reached the archive
-    sliced = archive.read_pcm(session.pk, 6.0, 11.0, RATE)
+    sliced = audio.read_pcm(session.pk, 6.0, 11.0, RATE)
     samples = np.frombuffer(sliced, dtype="<i2")
     assert frames_in(sliced[: 10 * framecoded.FRAME * 2]) == list(range(60, 70))
     assert not samples[RATE : 3 * RATE].any()  # the gap is silence
@@ -105,15 +105,15 @@ def test_a_resume_at_an_earlier_stream_time_overwrites_the_overlap(session):
     framecoded.archive_audio(session.pk, pcm(0, 70))
     framecoded.archive_audio(session.pk, pcm(500, 20), at=6.0)
     expected = [*range(50, 60), *range(500, 520)]
-    assert frames_in(archive.read_pcm(session.pk, 5.0, 9.0, RATE)) == expected
-    assert frames_in(b"".join(archive.iter_session_pcm(session.pk))) == [*range(0, 60), *range(500, 520)]
+    assert frames_in(audio.read_pcm(session.pk, 5.0, 9.0, RATE)) == expected
+    assert frames_in(b"".join(audio.iter_session_pcm(session.pk))) == [*range(0, 60), *range(500, 520)]
 
 
 CRASHING_RELAY = """
 import asyncio, sys, django
 django.setup()
 from tests.support.framecoded import RATE, pcm
-from transcription.archive import SessionArchive
+from transcription.archive.audio import SessionArchive
 
 async def main():
     archive = SessionArchive.open(int(sys.argv[1]), RATE)
@@ -146,7 +146,7 @@ def test_a_crash_leaves_all_but_the_last_few_seconds_decodable(session, media):
     )
     try:
         assert child.stdout.readline().decode().strip() == "wrote 17.3 s", child.stderr.read().decode()
-        folder = media / archive.archive_dir(session.pk)
+        folder = media / audio.archive_dir(session.pk)
         deadline = time.monotonic() + 60
         while not three_whole_chunks(folder) and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -158,18 +158,18 @@ def test_a_crash_leaves_all_but_the_last_few_seconds_decodable(session, media):
     assert [f.name for f in files] == ["000000000000-80000.wav", "000000080000-80000.wav", "000000160000-80000.wav"]
     decoded = b"".join(soundfile.read(f, dtype="int16")[0].tobytes() for f in files)
     assert decoded == pcm(0, 150)  # only the unfinished chunk (2.3 s < one 5 s chunk) was lost
-    assert frames_in(archive.read_pcm(session.pk, 0, 17.3, RATE)) == list(range(150))
+    assert frames_in(audio.read_pcm(session.pk, 0, 17.3, RATE)) == list(range(150))
 
 
 def test_a_chunk_cut_short_by_a_crash_does_not_hide_the_rest(session, media):
     framecoded.archive_audio(session.pk, pcm(0, 100))
-    whole = archive.list_chunks(session.pk)[0]
-    store = archive.storage()
+    whole = audio.list_chunks(session.pk)[0]
+    store = audio.storage()
     with store.open(whole.name, "rb") as f:
         data = f.read()
     store.delete(whole.name)
     store.save(whole.name, ContentFile(data[:20]))  # a save torn by the crash
-    assert frames_in(archive.read_pcm(session.pk, 4.0, 6.0, RATE)) == [0, *range(50, 60)]
+    assert frames_in(audio.read_pcm(session.pk, 4.0, 6.0, RATE)) == [0, *range(50, 60)]
 
 
 async def test_writing_never_waits_for_storage(session, settings):
@@ -182,10 +182,10 @@ async def test_writing_never_waits_for_storage(session, settings):
         await asyncio.sleep(0.01)
     for frame in range(100, 300):  # 20 s more while the store is stalled: every write returns
         archive_.write(pcm(frame, 1))
-    assert archive.list_chunks(session.pk) == []
+    assert audio.list_chunks(session.pk) == []
     framecoded.GatedStorage.gate.set()
     await archive_.close()
-    assert frames_in(b"".join(archive.iter_session_pcm(session.pk))) == list(range(300))
+    assert frames_in(b"".join(audio.iter_session_pcm(session.pk))) == list(range(300))
 
 
 async def test_a_stalled_store_drops_audio_beyond_its_bound_but_keeps_stream_time(session, settings):
@@ -196,12 +196,12 @@ async def test_a_stalled_store_drops_audio_beyond_its_bound_but_keeps_stream_tim
     archive_ = SessionArchive.open(session.pk, RATE)
     archive_.write(pcm(0, 300))  # six chunks while the store is stalled: two are held, four dropped
     framecoded.GatedStorage.gate.set()
-    while len(archive.list_chunks(session.pk)) < 2:  # the store catches up
+    while len(audio.list_chunks(session.pk)) < 2:  # the store catches up
         await asyncio.sleep(0.01)
     archive_.write(pcm(300, 50))
     await archive_.close()
-    assert [c.start // RATE for c in archive.list_chunks(session.pk)] == [0, 5, 30]
-    assert frames_in(archive.read_pcm(session.pk, 9.0, 31.0, RATE)) == [*range(90, 100), 0, *range(300, 310)]
+    assert [c.start // RATE for c in audio.list_chunks(session.pk)] == [0, 5, 30]
+    assert frames_in(audio.read_pcm(session.pk, 9.0, 31.0, RATE)) == [*range(90, 100), 0, *range(300, 310)]
 
 
 async def test_a_failed_save_loses_that_chunk_only_and_keeps_stream_time(session, settings):
@@ -211,5 +211,5 @@ async def test_a_failed_save_loses_that_chunk_only_and_keeps_stream_time(session
     archive_.write(pcm(0, 120))
     await archive_.close()
     assert framecoded.FailingStorage.failed == 1
-    assert [c.start for c in archive.list_chunks(session.pk)] == [5 * RATE, 10 * RATE]
-    assert frames_in(archive.read_pcm(session.pk, 5.0, 12.0, RATE)) == list(range(50, 120))
+    assert [c.start for c in audio.list_chunks(session.pk)] == [5 * RATE, 10 * RATE]
+    assert frames_in(audio.read_pcm(session.pk, 5.0, 12.0, RATE)) == list(range(50, 120))

@@ -18,7 +18,7 @@ from django.utils import timezone
 from liveblog_site.celery import app
 from tests.support import factories, framecoded
 from tests.support.framecoded import RATE, frames_in, pcm
-from transcription import archive, compaction
+from transcription.archive import audio, compaction
 from transcription.models import StreamSession
 from transcription.tasks import compress_archived_audio, purge_expired_audio
 
@@ -34,7 +34,7 @@ def session(event, journalist) -> StreamSession:
 
 
 def folder(media: Path, session: StreamSession) -> Path:
-    return media / archive.archive_dir(session.pk)
+    return media / audio.archive_dir(session.pk)
 
 
 def files_in(media: Path, session: StreamSession) -> list[str]:
@@ -54,7 +54,7 @@ def test_the_live_archive_saves_wav_and_the_task_turns_it_into_flac_of_the_same_
     stems = ["000000000000-80000", "000000080000-80000", "000000160000-36800"]
     assert files_in(media, session) == [f"{stem}.wav" for stem in stems]
     first = (folder(media, session) / f"{stems[0]}.wav").read_bytes()
-    assert first[:4] == b"RIFF" and len(first) == archive.WAV_HEADER_BYTES + 2 * 80000
+    assert first[:4] == b"RIFF" and len(first) == audio.WAV_HEADER_BYTES + 2 * 80000
     live = samples_by_chunk(media, session)
     assert b"".join(live[stem] for stem in stems) == pcm(0, 123)
 
@@ -69,10 +69,10 @@ def everything_read(client, session: StreamSession, segment) -> dict:
     download = client.get(reverse("transcripts:session_audio", args=[session.pk]))
     played = client.get(reverse("transcripts:segment_audio", args=[segment.pk]))
     return {
-        "chunks": [(c.start, c.frames) for c in archive.list_chunks(session.pk)],
-        "slice": archive.read_pcm(session.pk, 7.3, 12.1, RATE),
-        "stretch": b"".join(archive.Stretch(session.pk, 3.0, None, RATE).pcm()),
-        "session": b"".join(archive.iter_session_pcm(session.pk)),
+        "chunks": [(c.start, c.frames) for c in audio.list_chunks(session.pk)],
+        "slice": audio.read_pcm(session.pk, 7.3, 12.1, RATE),
+        "stretch": b"".join(audio.Stretch(session.pk, 3.0, None, RATE).pcm()),
+        "session": b"".join(audio.iter_session_pcm(session.pk)),
         "download": soundfile.read(io.BytesIO(b"".join(download.streaming_content)), dtype="int16")[0].tobytes(),
         "segment": b"".join(played.streaming_content),
     }
@@ -107,25 +107,25 @@ def test_a_flac_cut_short_by_a_crash_keeps_its_wav_until_it_is_written_again(ses
     framecoded.archive_audio(session.pk, pcm(0, 50))
     wav = folder(media, session) / "000000000000-80000.wav"
     flac = wav.with_suffix(".flac")
-    flac.write_bytes(archive.encode_flac(pcm(0, 50), RATE)[:1000])
+    flac.write_bytes(audio.encode_flac(pcm(0, 50), RATE)[:1000])
 
     # Just written, it may be another worker's save still under way: both stay.
     assert compress_archived_audio() == 0
     assert wav.exists() and len(flac.read_bytes()) == 1000
-    assert frames_in(archive.read_pcm(session.pk, 0, 5, RATE)) == list(range(50))
+    assert frames_in(audio.read_pcm(session.pk, 0, 5, RATE)) == list(range(50))
 
     os.utime(flac, (LONG_AGO, LONG_AGO))
     assert compress_archived_audio() == 0  # a leftover: deleted, and the WAV compressed by the next pass
     assert files_in(media, session) == ["000000000000-80000.wav"]
     assert compress_archived_audio() == 1
     assert files_in(media, session) == ["000000000000-80000.flac"]
-    assert frames_in(archive.read_pcm(session.pk, 0, 5, RATE)) == list(range(50))
+    assert frames_in(audio.read_pcm(session.pk, 0, 5, RATE)) == list(range(50))
 
 
 def test_a_wav_still_being_saved_waits_and_one_cut_short_by_a_crash_is_compressed_as_it_is(session, media):
     framecoded.archive_audio(session.pk, pcm(0, 50))
     wav = folder(media, session) / "000000000000-80000.wav"
-    wav.write_bytes(wav.read_bytes()[: archive.WAV_HEADER_BYTES + 2 * 30000])  # the header says 80000 frames
+    wav.write_bytes(wav.read_bytes()[: audio.WAV_HEADER_BYTES + 2 * 30000])  # the header says 80000 frames
 
     assert compress_archived_audio() == 0
     assert files_in(media, session) == ["000000000000-80000.wav"]
@@ -133,7 +133,7 @@ def test_a_wav_still_being_saved_waits_and_one_cut_short_by_a_crash_is_compresse
     os.utime(wav, (LONG_AGO, LONG_AGO))
     assert compress_archived_audio() == 1
     assert files_in(media, session) == ["000000000000-80000.flac"]
-    assert archive.read_pcm(session.pk, 0, 5, RATE) == pcm(0, 50)[: 2 * 30000] + bytes(2 * 50000)
+    assert audio.read_pcm(session.pk, 0, 5, RATE) == pcm(0, 50)[: 2 * 30000] + bytes(2 * 50000)
 
 
 def test_a_resume_over_compressed_audio_keeps_the_new_audio(session, media):
@@ -145,13 +145,13 @@ def test_a_resume_over_compressed_audio_keeps_the_new_audio(session, media):
     framecoded.archive_audio(session.pk, pcm(500, 50), at=5.0)
     assert files_in(media, session) == ["000000000000-80000.flac", "000000080000-80000.flac", "000000080000-80000.wav"]
     resumed = [*range(0, 50), *range(500, 550)]
-    assert frames_in(b"".join(archive.iter_session_pcm(session.pk))) == resumed
+    assert frames_in(b"".join(audio.iter_session_pcm(session.pk))) == resumed
 
     compress_archived_audio()  # the old FLAC goes first: it does not hold the chunk's audio
-    assert frames_in(b"".join(archive.iter_session_pcm(session.pk))) == resumed
+    assert frames_in(b"".join(audio.iter_session_pcm(session.pk))) == resumed
     compress_archived_audio()
     assert files_in(media, session) == ["000000000000-80000.flac", "000000080000-80000.flac"]
-    assert frames_in(b"".join(archive.iter_session_pcm(session.pk))) == resumed
+    assert frames_in(b"".join(audio.iter_session_pcm(session.pk))) == resumed
 
 
 class SlowSavingStorage(FileSystemStorage):
@@ -191,7 +191,7 @@ def test_two_workers_at_once_lose_nothing_and_leave_one_file_per_chunk(session, 
 
     assert files_in(media, session) == sorted(f"{stem}.flac" for stem in live)
     assert samples_by_chunk(media, session) == live
-    assert b"".join(archive.iter_session_pcm(session.pk)) == pcm(0, 300)
+    assert b"".join(audio.iter_session_pcm(session.pk)) == pcm(0, 300)
     if backend.endswith("SlowSavingStorage"):
         assert len(SlowSavingStorage.saved) > 6, "the workers never raced to save the same chunk"
     assert compress_archived_audio() == 0
@@ -217,7 +217,7 @@ def test_only_open_and_recently_ended_sessions_are_scanned_and_the_daily_purge_s
 
     assert purge_expired_audio() == 0  # within the event's retention: kept, and compressed
     assert files_in(media, ended) == ["000000000000-80000.flac"]
-    assert archive.read_pcm(ended.pk, 0, 5, RATE) == pcm(0, 50)
+    assert audio.read_pcm(ended.pk, 0, 5, RATE) == pcm(0, 50)
 
 
 def test_beat_compresses_every_audio_compress_seconds(settings):

@@ -14,8 +14,8 @@ from tests.support.audio import wav_pcm
 from tests.support.emulators.deepgram import silence, word_audio
 from tests.support.emulators.studio import Studio
 from tests.support.framecoded import RATE, frames_in, pcm
-from transcription import archive
-from transcription.archive import clamp_resume
+from transcription.archive import audio
+from transcription.archive.audio import clamp_resume
 from transcription.models import Segment, StreamSession
 
 # Audio is archived from worker threads, which see only committed rows.
@@ -60,7 +60,7 @@ async def test_a_resume_claiming_a_week_lost_in_flight_goes_on_near_the_real_aud
     assert session.audio_seconds < received + gap + 10
     # The session is seconds old: the audio it may say it dropped is bounded by its age and the gap.
     assert session.dropped_audio_seconds <= gap + 3600
-    chunks = await sync_to_async(archive.list_chunks)(ready["session"])
+    chunks = await sync_to_async(audio.list_chunks)(ready["session"])
     assert chunks and max(c.end for c in chunks) / RATE == pytest.approx(session.audio_seconds, abs=0.01)
     segments = await sync_to_async(list)(Segment.objects.filter(session_id=ready["session"]).order_by("sequence"))
     assert segments[-1].end < received + gap + 10

@@ -14,7 +14,7 @@ from django.utils import timezone
 from events.models import Event
 from tests.support import factories, framecoded
 from tests.support.framecoded import pcm
-from transcription import archive
+from transcription.archive import audio
 from transcription.models import StreamSession
 from transcription.tasks import purge_expired_audio
 
@@ -36,8 +36,8 @@ def another_event(journalist) -> Event:
 def saved_days_ago(session: StreamSession, days: float) -> None:
     """Date the session's archived files as if saved `days` ago."""
     when = (timezone.now() - timedelta(days=days)).timestamp()
-    for chunk in archive.list_chunks(session.pk):
-        os.utime(archive.storage().path(chunk.name), (when, when))
+    for chunk in audio.list_chunks(session.pk):
+        os.utime(audio.storage().path(chunk.name), (when, when))
 
 
 def test_sessions_left_open_by_a_crash_or_a_dropped_socket_are_purged(event, journalist, other_journalist):
@@ -54,9 +54,9 @@ def test_sessions_left_open_by_a_crash_or_a_dropped_socket_are_purged(event, jou
     streaming = with_audio(another_event(journalist), journalist, status=StreamSession.Status.LIVE, started_at=long_ago)
 
     assert purge_expired_audio() == 2
-    assert archive.list_chunks(crashed.pk) == [] and archive.list_chunks(dropped.pk) == []
-    assert len(archive.list_chunks(streaming.pk)) == 2
-    assert not os.path.exists(archive.storage().path(archive.archive_dir(crashed.pk)))  # no empty folder left
+    assert audio.list_chunks(crashed.pk) == [] and audio.list_chunks(dropped.pk) == []
+    assert len(audio.list_chunks(streaming.pk)) == 2
+    assert not os.path.exists(audio.storage().path(audio.archive_dir(crashed.pk)))  # no empty folder left
     assert StreamSession.objects.filter(pk=crashed.pk).values_list("audio_file", flat=True).get() == ""
 
 
@@ -68,34 +68,34 @@ def test_deleting_an_event_or_a_session_deletes_its_audio(event, journalist, oth
     with pytest.raises(RuntimeError), transaction.atomic():
         StreamSession.objects.get(pk=one.pk).delete()
         raise RuntimeError("rolled back")
-    assert archive.list_chunks(one.pk), "a rolled-back deletion keeps the audio"
+    assert audio.list_chunks(one.pk), "a rolled-back deletion keeps the audio"
 
     StreamSession.objects.get(pk=one.pk).delete()
-    assert archive.list_chunks(one.pk) == []
-    assert archive.list_chunks(two.pk)
+    assert audio.list_chunks(one.pk) == []
+    assert audio.list_chunks(two.pk)
 
     Event.objects.get(pk=event.pk).delete()
-    assert archive.list_chunks(two.pk) == []
-    assert archive.archived_session_ids() == [other.pk]
+    assert audio.list_chunks(two.pk) == []
+    assert audio.archived_session_ids() == [other.pk]
 
 
 def test_the_purge_sweeps_audio_whose_session_is_gone(event, journalist, capsys):
     kept = with_audio(event, journalist)
     # Left by a deletion that bypassed the signal (raw SQL, a restore, a crash before the commit hook).
     framecoded.archive_audio(987654, pcm(0, 60))
-    archive.storage().save(f"{archive.archive_dir(987655)}/000000000000-16000.flac", ContentFile(b"torn"))
+    audio.storage().save(f"{audio.archive_dir(987655)}/000000000000-16000.flac", ContentFile(b"torn"))
 
     call_command("purge_audio", "--dry-run")
     assert "would purge deleted session 987654: 2 files" in capsys.readouterr().out
-    assert archive.archived_session_ids() == [kept.pk, 987654, 987655]
+    assert audio.archived_session_ids() == [kept.pk, 987654, 987655]
 
     call_command("purge_audio", "--event", event.slug)  # one event only: others' orphans wait for a full run
-    assert archive.archived_session_ids() == [kept.pk, 987654, 987655]
+    assert audio.archived_session_ids() == [kept.pk, 987654, 987655]
 
     call_command("purge_audio")
     assert "Purged the audio of 2 sessions (3 files)." in capsys.readouterr().out
-    assert archive.archived_session_ids() == [kept.pk]
-    assert len(archive.list_chunks(kept.pk)) == 2
+    assert audio.archived_session_ids() == [kept.pk]
+    assert len(audio.list_chunks(kept.pk)) == 2
 
 
 @pytest.mark.portable
@@ -133,7 +133,7 @@ def test_the_purge_runs_over_5000_events_on_sqlite(journalist):
     StreamSession.objects.update(started_at=now - timedelta(days=16), ended_at=now - timedelta(days=15, hours=12))
     with_files = sessions[::4]  # more than one batch of the purge's queries
     for session in with_files:
-        archive.storage().save(f"{archive.archive_dir(session.pk)}/000000000000-80000.flac", ContentFile(b"fLaC"))
+        audio.storage().save(f"{audio.archive_dir(session.pk)}/000000000000-80000.flac", ContentFile(b"fLaC"))
 
     assert purge_expired_audio() == sum(1 for s in with_files if s.event.audio_retention_days <= 15)
-    assert archive.archived_session_ids() == [s.pk for s in with_files if s.event.audio_retention_days > 15]
+    assert audio.archived_session_ids() == [s.pk for s in with_files if s.event.audio_retention_days > 15]

@@ -14,7 +14,7 @@ from publishing.models import Batch
 from tests.support import factories, framecoded
 from tests.support.audio import wav_pcm
 from tests.support.framecoded import RATE, frames_in, pcm
-from transcription import archive
+from transcription.archive import audio
 from transcription.html import audio_player, transcript_html
 from transcription.models import Segment, SegmentCorrection, StreamSession
 from transcription.tasks import purge_expired_audio
@@ -100,7 +100,7 @@ def test_audio_and_exports_are_refused_to_all_but_the_events_journalists_and_edi
         client.force_login(request.getfixturevalue(who))
     for url in _private_urls(session, segment):
         assert client.get(url).status_code in (403, 404), url
-    chunk = archive.list_chunks(session.pk)[0].name
+    chunk = audio.list_chunks(session.pk)[0].name
     assert client.get(f"/media/{chunk}").status_code == 404  # the files themselves are never served
 
 
@@ -191,7 +191,7 @@ def test_a_drafts_source_transcript_plays_each_line(segment):
 
 def test_purge_removes_audio_past_the_events_retention_and_keeps_the_rest(client, editor, segment, session, event):
     call_command("purge_audio")
-    assert archive.list_chunks(session.pk)  # still live: kept
+    assert audio.list_chunks(session.pk)  # still live: kept
 
     StreamSession.objects.filter(pk=session.pk).update(
         status=StreamSession.Status.ENDED,
@@ -201,14 +201,14 @@ def test_purge_removes_audio_past_the_events_retention_and_keeps_the_rest(client
     event.audio_retention_days = 7
     event.save()
     call_command("purge_audio")
-    assert archive.list_chunks(session.pk)  # within retention: kept
+    assert audio.list_chunks(session.pk)  # within retention: kept
 
     event.audio_retention_days = 2
     event.save()
     call_command("purge_audio", "--dry-run")
-    assert archive.list_chunks(session.pk)
+    assert audio.list_chunks(session.pk)
     assert purge_expired_audio() == 1  # the beat task and the command share one purge
-    assert archive.list_chunks(session.pk) == []
+    assert audio.list_chunks(session.pk) == []
     session.refresh_from_db()
     assert not session.audio_file
     assert Segment.objects.filter(pk=segment.pk).exists()  # the transcript stays

@@ -23,7 +23,7 @@ from tests.support import factories, framecoded
 from tests.support.clips import QUOTE, quoted_post, traced
 from tests.support.framecoded import RATE, frames_in, pcm
 from tests.support.processes import settings_in_child
-from transcription import archive
+from transcription.archive import audio
 from transcription.models import StreamSession
 from transcription.tasks import purge_expired_audio
 
@@ -89,7 +89,7 @@ def test_publishing_cuts_each_quote_from_the_archive_into_a_public_clip_once(
     assert clip_files(clips_dir) == [clip.name] and re.fullmatch(r"[0-9a-f]{32}\.flac", clip.name)
     # Lossless: exactly the archive's samples of that stretch, frames 7.1 s to 12.2 s.
     held = decoded(clips_dir / clip.name)
-    assert held == archive.read_pcm(session.pk, clip.start, clip.end, RATE)
+    assert held == audio.read_pcm(session.pk, clip.start, clip.end, RATE)
     assert frames_in(held) == list(range(71, 123))
 
     response = client.get(clip_url(clip))
@@ -99,7 +99,7 @@ def test_publishing_cuts_each_quote_from_the_archive_into_a_public_clip_once(
     part = client.get(clip_url(clip), HTTP_RANGE="bytes=0-99")
     assert part.status_code == 206 and part.content == (clips_dir / clip.name).read_bytes()[:100]
     # The archive itself stays private.
-    chunk = archive.list_chunks(session.pk)[0].name
+    chunk = audio.list_chunks(session.pk)[0].name
     assert client.get(f"/media/{chunk}").status_code == 404
     assert client.get(f"/media/clips/../{chunk}").status_code == 404
 

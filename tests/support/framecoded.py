@@ -37,7 +37,7 @@ def packets(data: bytes, sizes=(640, 3200, 1234, 8000, 962)) -> list[bytes]:
 
 
 def archive_audio(session_id: int, audio: bytes, *, at: float | None = None) -> None:
-    from transcription.archive import SessionArchive
+    from transcription.archive.audio import SessionArchive
 
     async def run():
         archive = SessionArchive.open(session_id, RATE, at=at)

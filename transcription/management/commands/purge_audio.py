@@ -7,7 +7,7 @@ Run it daily (cron, or the Celery beat entry). The transcript stays; only the au
 from django.core.management.base import BaseCommand, CommandError
 
 from events.models import Event
-from transcription import archive, retention
+from transcription.archive import audio, retention
 
 
 class Command(BaseCommand):
@@ -26,9 +26,9 @@ class Command(BaseCommand):
         expired = retention.find_expired(event_slug=event)
         if dry_run:
             for pk in expired.sessions:
-                self.stdout.write(f"would purge session {pk}: {len(archive.list_chunks(pk))} files")
+                self.stdout.write(f"would purge session {pk}: {len(audio.list_chunks(pk))} files")
             for pk in expired.orphans:
-                self.stdout.write(f"would purge deleted session {pk}: {len(archive.list_chunks(pk))} files")
+                self.stdout.write(f"would purge deleted session {pk}: {len(audio.list_chunks(pk))} files")
             return
         purged, files = retention.purge(expired)
         self.stdout.write(self.style.SUCCESS(f"Purged the audio of {purged} sessions ({files} files)."))

@@ -2,7 +2,7 @@
 
 A session's archive is a run of whole files ("chunks") under ``audio/sessions/<session id>/``, each
 named by its first sample in stream time: saved as WAV by the web process, compressed to FLAC by a
-worker (``transcription.compaction``). Why this shape: docs/architecture.md, *The audio archive*.
+worker (``transcription.archive.compaction``). Why this shape: docs/architecture.md, *The audio archive*.
 """
 
 from __future__ import annotations

@@ -15,8 +15,8 @@ from django.core.files.base import ContentFile
 from django.db.models import Q
 from django.utils import timezone
 
-from transcription import archive
-from transcription.archive import Chunk
+from transcription.archive import audio
+from transcription.archive.audio import Chunk
 from transcription.models import StreamSession
 
 logger = logging.getLogger(__name__)
@@ -30,21 +30,21 @@ OPEN = (StreamSession.Status.LIVE, StreamSession.Status.PAUSED)
 
 def _untouched_for(name: str, age: timedelta) -> bool:
     try:
-        modified = archive.storage().get_modified_time(name)
+        modified = audio.storage().get_modified_time(name)
     except (NotImplementedError, OSError):
         return False  # a storage that cannot tell never has leftovers cleared: both files stay, nothing is lost
     return timezone.now() - modified > age
 
 
 def _holds(name: str, samples: np.ndarray, rate: int) -> bool:
-    decoded = archive.decode_file(name)
+    decoded = audio.decode_file(name)
     return decoded is not None and decoded[1] == rate and np.array_equal(decoded[0], samples)
 
 
 def compress_chunk(wav: Chunk) -> bool:
     """Replace one WAV chunk by a FLAC file of the same samples; True once the WAV is deleted."""
-    store = archive.storage()
-    decoded = archive.decode_file(wav.name)
+    store = audio.storage()
+    decoded = audio.decode_file(wav.name)
     if decoded is None:
         return False  # unreadable (or just compressed by another worker): readers skip it too
     samples, rate = decoded
@@ -52,7 +52,7 @@ def compress_chunk(wav: Chunk) -> bool:
         return False  # still being written, by a storage that writes files in place
     flac = wav.flac_name
     if not store.exists(flac):
-        saved = store.save(flac, ContentFile(archive.encode_flac(samples.tobytes(), rate)))
+        saved = store.save(flac, ContentFile(audio.encode_flac(samples.tobytes(), rate)))
         if saved == flac:
             store.delete(wav.name)
             return True
@@ -71,7 +71,7 @@ def compress_chunk(wav: Chunk) -> bool:
 def compress_session(session_id: int) -> int:
     """Compress the session's WAV chunks; returns how many were."""
     compressed = 0
-    for chunk in archive.list_chunks(session_id):
+    for chunk in audio.list_chunks(session_id):
         if not chunk.is_wav:
             continue
         try:

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
-from transcription import archive
+from transcription.archive import audio
 from transcription.models import StreamSession
 from transcription.signals import audio_purged
 
@@ -35,14 +35,14 @@ def _batches(ids: list[int]):
 def audio_ended_at(session_id: int, status: str, started_at: datetime, ended_at: datetime | None) -> datetime:
     if status not in OPEN and ended_at is not None:
         return ended_at
-    return archive.last_archived_at(session_id) or ended_at or started_at
+    return audio.last_archived_at(session_id) or ended_at or started_at
 
 
 def find_expired(now: datetime | None = None, *, event_slug: str | None = None) -> Expired:
     """The archive folders to purge now; with event_slug, only that event's sessions (no orphans)."""
     now = now or timezone.now()
     expired = Expired()
-    for ids in _batches(archive.archived_session_ids()):
+    for ids in _batches(audio.archived_session_ids()):
         rows = StreamSession.objects.filter(pk__in=ids).values_list(
             "pk", "event__slug", "event__audio_retention_days", "status", "started_at", "ended_at"
         )
@@ -63,7 +63,7 @@ def purge(expired: Expired) -> tuple[int, int]:
     (archives purged, files deleted)."""
     purged = files = 0
     for pk in [*expired.sessions, *expired.orphans]:
-        deleted = archive.delete_archive(pk)
+        deleted = audio.delete_archive(pk)
         purged += bool(deleted)
         files += deleted
     for ids in _batches(expired.sessions):

@@ -14,9 +14,10 @@ from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_GET
 
 from events.models import Event
-from transcription import archive, exports, ranges
-from transcription.access import can_review
+from transcription.archive import audio, ranges
 from transcription.models import Segment, StreamSession
+from transcription.review import exports
+from transcription.review.access import can_review
 
 _FORMATS = {
     "txt": "text/plain; charset=utf-8",
@@ -38,20 +39,20 @@ def _private(response: HttpResponse) -> HttpResponse:
     return response
 
 
-def _ranged(request: HttpRequest, stretch: archive.Stretch) -> HttpResponse:
+def _ranged(request: HttpRequest, stretch: audio.Stretch) -> HttpResponse:
     """The stretch as WAV, streamed in bounded pieces: one byte range when asked, else the whole file."""
-    size = archive.wav_size(stretch)
+    size = audio.wav_size(stretch)
     try:
         wanted = ranges.requested_range(request.headers.get("Range", ""), size)
     except ranges.Unsatisfiable:
         return _private(ranges.not_satisfiable(size))
     if wanted is None:
-        response = StreamingHttpResponse(archive.iter_wav(stretch), content_type="audio/wav")
+        response = StreamingHttpResponse(audio.iter_wav(stretch), content_type="audio/wav")
         response["Content-Length"] = str(size)
         response["Accept-Ranges"] = "bytes"
         return _private(response)
     first, last = wanted
-    response = StreamingHttpResponse(archive.iter_wav(stretch, first, last), status=206, content_type="audio/wav")
+    response = StreamingHttpResponse(audio.iter_wav(stretch, first, last), status=206, content_type="audio/wav")
     response["Content-Length"] = str(last - first + 1)
     return _private(ranges.partial(response, first, last, size))
 
@@ -62,7 +63,7 @@ def segment_audio(request: HttpRequest, pk: int) -> HttpResponse:
     segment = get_object_or_404(Segment.objects.select_related("event", "session"), pk=pk)
     if refused := _refused(request, segment.event):
         return refused
-    stretch = archive.Stretch(segment.session_id, segment.start, segment.end, segment.session.audio_sample_rate)
+    stretch = audio.Stretch(segment.session_id, segment.start, segment.end, segment.session.audio_sample_rate)
     if not stretch.frames:
         raise Http404("No archived audio for this segment (never recorded, or purged).")
     return _ranged(request, stretch)
@@ -73,12 +74,12 @@ def session_audio(request: HttpRequest, pk: int) -> HttpResponse:
     session = get_object_or_404(StreamSession.objects.select_related("event"), pk=pk)
     if refused := _refused(request, session.event):
         return refused
-    if not archive.list_chunks(session.pk):
+    if not audio.list_chunks(session.pk):
         raise Http404("No archived audio for this session (never recorded, or purged).")
     # FileResponse closes the file once sent; a temporary file keeps an hour of audio out of memory,
     # and the archive is read into it a chunk at a time, gaps included.
     out = tempfile.TemporaryFile()  # noqa: SIM115
-    archive.write_session_flac(session.pk, session.audio_sample_rate, out)
+    audio.write_session_flac(session.pk, session.audio_sample_rate, out)
     out.seek(0)
     filename = f"{session.event.slug}-session-{session.pk}.flac"
     response = FileResponse(out, as_attachment=True, filename=filename, content_type="audio/flac")
