@@ -17,10 +17,11 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from django.conf import settings  # noqa: E402
 from django.urls import re_path  # noqa: E402
 
+from liveblog_site.i18n import SocketLanguageMiddleware  # noqa: E402
 from liveblog_site.routing import reader_routes, staff_routes  # noqa: E402
 from server.gc_tuning import tune_gc  # noqa: E402
 from server.limits import limit_every_socket  # noqa: E402
-from server.shutdown import fix_daphne_shutdown  # noqa: E402
+from server.shutdown import fix_daphne_shutdown, stop_gracefully_on_sigterm  # noqa: E402
 from server.twisted_logs import forward_twisted_logs  # noqa: E402
 
 application = ProtocolTypeRouter(
@@ -28,7 +29,9 @@ application = ProtocolTypeRouter(
         "http": django_asgi_app,
         # Readers are anonymous and many: their sockets skip the session and user lookup.
         "websocket": AllowedHostsOriginValidator(
-            URLRouter([*reader_routes, re_path(r"", AuthMiddlewareStack(URLRouter(staff_routes)))])
+            URLRouter(
+                [*reader_routes, re_path(r"", AuthMiddlewareStack(SocketLanguageMiddleware(URLRouter(staff_routes))))]
+            )
         ),
     }
 )
@@ -36,5 +39,6 @@ application = ProtocolTypeRouter(
 
 forward_twisted_logs()
 fix_daphne_shutdown()
+stop_gracefully_on_sigterm()
 limit_every_socket(max(settings.STUDIO_MAX_MESSAGE_BYTES, settings.READER_MAX_MESSAGE_BYTES))
 tune_gc()  # last: freezes what is loaded by now

@@ -26,6 +26,11 @@ def acquire(event_id: int, journalist_id: int, holder: str, *, take_over: bool =
     )
 
 
+def holder(event_id: int, journalist_id: int) -> str | None:
+    """Who holds the lease now (a relay's holder id), if anyone."""
+    return cache.get(_key(event_id, journalist_id))
+
+
 def renew(event_id: int, journalist_id: int, holder: str) -> bool:
     """Extend the lease; False when someone else took it over."""
     key = _key(event_id, journalist_id)

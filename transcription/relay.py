@@ -10,15 +10,18 @@ import contextlib
 import dataclasses
 import functools
 import logging
+import time
 import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from transcription import leases, sessions, speakers, spoken
+from transcription import handover, leases, sessions, speakers, spoken
 from transcription.archive.audio import SessionArchive
 from transcription.models import StreamSession
 from transcription.protocol import Close, RateGuard, Start, StudioError, check_frame
@@ -30,6 +33,8 @@ from transcription.speech.base import (
     Transcript,
     UpstreamFailed,
     UpstreamStatus,
+    backend_class,
+    language_refusal,
     open_backend,
 )
 from transcription.store.jobs import Call, SaveProgress
@@ -41,6 +46,7 @@ logger = logging.getLogger(__name__)
 Notify = Callable[[dict], Awaitable[None]]
 # The relays of this process by session, so a resume waits for the dropped socket's relay to finish.
 _RELAYS: dict[int, Relay] = {}
+ACK_EVERY_SECONDS = 0.9  # the client hears at least once a second how far the audio it sent was received
 FAILURE_CLOSE = {
     "upstream_refused": Close.UPSTREAM_REFUSED,
     "upstream_unavailable": Close.UPSTREAM_UNAVAILABLE,
@@ -56,11 +62,14 @@ class Relay:
         *,
         max_rate: float | None = 1.5,
         on_failure: Callable[[StudioError], Awaitable[None]] | None = None,
+        on_taken_over: Callable[[], Awaitable[None]] | None = None,
     ):
+        """`on_taken_over`: a resume from another process asked this relay to finish (its socket closes with 4010)."""
         self.event = event
         self.journalist_id = journalist_id
         self.notify = notify
         self.on_failure = on_failure
+        self.on_taken_over = on_taken_over
         self.holder = uuid.uuid4().hex
         self.guard = RateGuard(max_rate) if max_rate else None
         self.session: sessions.Opened | None = None
@@ -68,6 +77,10 @@ class Relay:
         self.archive: SessionArchive | None = None
         self.base = 0.0
         self.received = 0
+        self.held = 0.0  # where the session's audio the server held at the start ends, in stream time
+        self._skip = 0  # bytes of resent audio still to come that the server already holds
+        self._ack_due = 0.0
+        self._handovers: set[asyncio.Task] = set()
         self.client_dropped = 0.0
         self.upstream = "connecting"
         self.paused = False
@@ -91,22 +104,29 @@ class Relay:
 
     async def start(self, start: Start) -> list[dict]:
         """Open or resume the session: `ready`, then any finals a resuming client missed."""
+        options = StreamOptions.for_event(self.event)
+        if not backend_class().understands(options):
+            raise StudioError(Close.LANGUAGE_UNSUPPORTED, language_refusal(self.event))
+        held_by = None
         if start.session is not None:
             # Before the lease and the session's running relay are touched: a colleague's session id
             # must not take over the lease or detach the owner's stream.
             await writer.call(sessions.check_resumable, start.session, self.event.id, self.journalist_id)
+            held_by = await writer.call(leases.holder, self.event.id, self.journalist_id)
         taken = await writer.call(
             leases.acquire, self.event.id, self.journalist_id, self.holder, take_over=start.session is not None
         )
         if not taken:
             raise StudioError(
                 Close.CONCURRENT_STREAM,
-                "You are already streaming to this event from another window or device. Stop that stream first.",
+                _("You are already streaming to this event from another window or device. Stop that stream first."),
             )
         previous = _RELAYS.get(start.session) if start.session is not None else None
         if previous is not None:
             await previous.detach()  # its finals stored and its figures saved before this one goes on
-        backend = open_backend(StreamOptions.for_event(self.event))
+        elif start.session is not None and held_by is not None:
+            await handover.take_over(start.session)  # the same, from the process that still runs it
+        backend = open_backend(options)
         try:
             self.session = await writer.call(
                 sessions.open_session, self.event.id, self.journalist_id, backend.provider, resume=start.session
@@ -114,9 +134,15 @@ class Relay:
         except StudioError:
             await writer.call(leases.release, self.event.id, self.journalist_id, self.holder)
             raise
+        first_frame_at = 0.0
         if self.session.resumed:
             # A resuming client knows how much audio it sent before; frames lost in flight stay a gap.
-            self.base, self.client_dropped = await SessionArchive.resume_point(self.session.id, start)
+            self.base, self.client_dropped, self.held = await SessionArchive.resume_point(self.session.id, start)
+            first_frame_at = self.base
+            if start.resend and start.stream_time is not None and start.stream_time < self.held:
+                # It sends again what was not acknowledged: the part the server already holds is dropped.
+                self._skip = round((self.held - start.stream_time) * BYTES_PER_SECOND / 2) * 2
+                first_frame_at = self.base - self._skip / BYTES_PER_SECOND
         _RELAYS[self.session.id] = self
         self.clock = spoken.SpokenClock(self.session.started_at, self.session.last_spoken_at)
         self.next_audio_captured_at(start.captured_at)
@@ -137,7 +163,8 @@ class Relay:
             "session": self.session.id,
             "provider": backend.provider,
             "resumed": self.session.resumed,
-            "stream_time": round(self.base, 3),
+            "stream_time": round(first_frame_at, 6),
+            "received": round(self.held, 6),
         }
         how = "resumed" if self.session.resumed else "started"
         logger.info("session %s: stream %s on %s (%s)", self.session.id, how, self.event.slug, backend.provider)
@@ -145,15 +172,32 @@ class Relay:
 
     async def audio(self, pcm: bytes) -> None:
         if self.backend is None or self.archive is None:
-            raise StudioError(Close.AUDIO_BEFORE_START, 'Audio arrived before {"type": "start"}.')
+            raise StudioError(Close.AUDIO_BEFORE_START, _('Audio arrived before {"type": "start"}.'))
         check_frame(pcm, settings.STUDIO_MAX_FRAME_BYTES)
         if self.finished:
             return
         if self.guard is not None:
             self.guard.take(len(pcm) / BYTES_PER_SECOND)
+        if self._skip:
+            if len(pcm) <= self._skip:
+                self._skip -= len(pcm)
+                return
+            pcm, self._skip = pcm[self._skip :], 0
         self.received += len(pcm)
         self.archive.write(pcm)
         await self.backend.send(pcm)
+        if (now := time.monotonic()) >= self._ack_due:
+            self._ack_due = now + ACK_EVERY_SECONDS
+            await self.send_ack()
+
+    @property
+    def position(self) -> float:
+        """Stream time just after the last audio received."""
+        return self.base + self.received / BYTES_PER_SECOND
+
+    async def send_ack(self) -> None:
+        """Tell the client how far the audio it sent has been received: it need not send that again."""
+        await self._notify({"type": "ack", "stream_time": round(self.position, 6)})
 
     async def pause(self) -> None:
         if self.backend is None or self.finished:
@@ -162,6 +206,7 @@ class Relay:
         await self.backend.finalize()
         self._save_status(StreamSession.Status.PAUSED, together=True)
         await self._send_status()
+        await self.send_ack()
 
     async def resume(self, captured_at: object = None) -> None:
         if self.backend is None or self.finished:
@@ -175,7 +220,9 @@ class Relay:
         """The client's clock when the next audio frame was captured; a time that is none is ignored."""
         captured = spoken.captured_at(captured_at)
         if captured is not None and self.clock is not None:
-            self.clock.mark(self.base + self.received / BYTES_PER_SECOND, captured, timezone.now())
+            # Resent audio the server already holds is dropped: the mark is for the first sample kept.
+            captured += timedelta(seconds=self._skip / BYTES_PER_SECOND)
+            self.clock.mark(self.position, captured, timezone.now())
 
     async def stop(self, status: str = StreamSession.Status.ENDED, error: str = "") -> None:
         """Finish the session: every final result for the audio received is stored before this returns."""
@@ -249,8 +296,11 @@ class Relay:
         minutes = self.storage.max_seconds / 60
         error = StudioError(
             Close.STORAGE_UNAVAILABLE,
-            f"The transcript could not be saved for over {minutes:g} minutes of speech, so the stream has stopped. "
-            "Your audio is archived; the finals shown are saved once the database is back.",
+            _(
+                "The transcript could not be saved for over %(minutes)s minutes of speech, so the stream has stopped. "
+                "Your audio is archived; the finals shown are saved once the database is back."
+            )
+            % {"minutes": f"{minutes:g}"},
         )
         logger.error("session %s: storage unavailable past the bound, stopping the stream", self.session_id)
         # Stored with the finals once the database is back: the desk then hears why the stream stopped.
@@ -357,13 +407,29 @@ class Relay:
         try:
             await layer.group_add(group, channel)
             while True:
-                await layer.receive(channel)
+                message = await layer.receive(channel)
+                if message.get("type") == handover.DETACH:
+                    task = asyncio.create_task(self._hand_over(message.get("reply_to")))
+                    self._handovers.add(task)
+                    task.add_done_callback(self._handovers.discard)
+                    continue
                 await self._read_names()
         except Exception:  # the channel layer is away: names given elsewhere show from the next resume
             logger.warning("session %s: speaker names given elsewhere are not followed", self.session_id, exc_info=True)
         finally:
             with contextlib.suppress(Exception):
                 await layer.group_discard(group, channel)
+
+    async def _hand_over(self, reply_to: object) -> None:
+        """A resume in another process asked this relay to finish: it does, then says so."""
+        await handover.answer(reply_to, handover.DETACHING)
+        logger.info("session %s: resumed from another process; finishing here", self.session_id)
+        try:
+            if self.on_taken_over is not None:
+                await self.on_taken_over()
+            await self.detach()
+        finally:
+            await handover.answer(reply_to, handover.DETACHED)
 
     async def _read_names(self) -> None:
         """The session's names read again; the studio hears of each that changed."""

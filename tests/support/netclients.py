@@ -101,10 +101,12 @@ class StudioSocket(Socket):
 class ReaderSocket(Socket):
     """A reader's page, minus the page: says hello with its cursor and keeps every post it is sent."""
 
-    def __init__(self, base_url: str, slug: str, cursor: int = 0):
+    def __init__(self, base_url: str, slug: str, cursor: int = 0, *, lang: str = ""):
+        """`lang`: the reader edition the page shows, said in the hello as the page says it."""
         ws_url = base_url.replace("http://", "ws://") + f"/ws/events/{slug}/"
         super().__init__(ws_url, origin=base_url)
-        self.ws.send(json.dumps({"type": "hello", "cursor": cursor}))
+        hello = {"type": "hello", "cursor": cursor, **({"lang": lang} if lang else {})}
+        self.ws.send(json.dumps(hello))
 
     def post_ids(self) -> set[int]:
         with self._changed:

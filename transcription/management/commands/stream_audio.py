@@ -1,7 +1,9 @@
 """Stream an audio file or live URL to an event through the same relay, backend and storage as the studio.
 
 A 16 kHz mono 16-bit WAV is read directly; anything else (MP3, a 48 kHz WAV, an RTMP or SIP feed that
-ffmpeg can open) goes through ffmpeg. Audio goes out at real-time pace, or 1.25× with --fast.
+ffmpeg can open) goes through ffmpeg. Audio goes out at real-time pace, or 1.25× with --fast. The relay
+runs in this process, with no socket between it and the source, so no audio is ever in flight to send
+again (docs/studio-protocol.md, *Resuming without loss*).
 """
 
 from __future__ import annotations
@@ -74,8 +76,10 @@ class Command(BaseCommand):
 
         relay = Relay(event, user_id, show, on_failure=on_failure)
         loop = asyncio.get_running_loop()
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(signal.SIGINT, interrupted.set)
+        # Ctrl-C or SIGTERM (a supervisor stopping it) ends the stream as Stop does: every final stored.
+        for stop_signal in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(stop_signal, interrupted.set)
         try:
             ready, *_ = await relay.start(Start())
         except StudioError as error:

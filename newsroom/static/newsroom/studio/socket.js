@@ -1,13 +1,16 @@
 // The studio socket's protocol (docs/studio-protocol.md): start or resume a session, send the audio
-// with the time it was captured, pause, stop, reconnect after a drop, and resume after a reload (the
-// stream is kept in sessionStorage). No element is touched here: the page passes a handler per message
-// type it shows, and state() and finished().
+// with the time it was captured, keep what the server has not acknowledged and send it again after a
+// drop, pause, stop, and resume after a reload (the stream is kept in sessionStorage). No element is
+// touched here: the page passes a handler per message type it shows, and state() and finished().
 import { FRAME_SECONDS } from "./capture.js";
 
 const DRAIN_RATE = 1.25; // backlogs go out no faster than this × real time (the server allows 1.5×)
 const DRAIN_BURST_SECONDS = 2;
 const CLOCK_EVERY_MS = 10000; // how often the capture time goes with the audio, besides after every gap
 const NORMAL_CLOSE = 1000;
+const SERVICE_RESTART = 1012; // the server is restarting: reconnect at once (to another process) and resume
+const UNACKED_SECONDS = 30; // audio sent but not yet acknowledged, kept to send again after a drop
+const BYTES_PER_SECOND = 32000;
 
 export class StudioStream {
   socket = null;
@@ -18,7 +21,8 @@ export class StudioStream {
   wanted = false; // the journalist went live and has not stopped
   paused = false;
   stopping = false;
-  sentSeconds = 0;
+  sentSeconds = 0; // stream time after the last frame sent
+  unacked = []; // frames sent and not yet acknowledged, each with its stream time (start)
   lastSequence = -1;
   reportedDropped = 0;
   attempts = 0;
@@ -92,9 +96,17 @@ export class StudioStream {
   startMessage() {
     const start = { type: "start", encoding: "linear16", sample_rate: 16000, channels: 1 };
     if (this.session) {
-      // Resume: audio sent before this socket, so frames lost in flight stay a gap in stream time.
       start.session = this.session;
-      start.stream_time = Number(this.sentSeconds.toFixed(3));
+      const first = this.backlog.frames[0];
+      if (first && first.start !== undefined) {
+        // Audio sent before and not acknowledged goes again, from its stream time: the server drops
+        // what it already holds, so nothing in flight is lost and nothing is stored twice.
+        start.stream_time = first.start;
+        start.resend = true;
+      } else {
+        // After a reload nothing is kept to send again: what was lost in flight stays a gap.
+        start.stream_time = Number(this.sentSeconds.toFixed(6));
+      }
       start.last_sequence = this.lastSequence; // finals stored while offline are sent again
     }
     start.dropped_seconds = Number((this.backlog.droppedSeconds - this.reportedDropped).toFixed(3));
@@ -107,6 +119,8 @@ export class StudioStream {
       case "ready":
         this.session = message.session;
         this.ready = true;
+        // Where this socket's first frame goes in stream time (the server may hold a gap to a bound).
+        if (typeof message.stream_time === "number") this.sentSeconds = message.stream_time;
         this.attempts = 0;
         this.reportedDropped = this.backlog.droppedSeconds;
         this.drainStarted = performance.now();
@@ -123,6 +137,9 @@ export class StudioStream {
           this.lastSequence = message.sequence;
         }
         break;
+      case "ack":
+        this.acknowledged(message.stream_time);
+        return;
       case "stopped":
         this.lastSession = message.session;
         this.session = null;
@@ -132,10 +149,29 @@ export class StudioStream {
     if (Object.hasOwn(this.messages, message.type)) this.messages[message.type](message);
   }
 
+  // The server holds the audio up to streamTime: those frames need not go again.
+  acknowledged(streamTime) {
+    if (typeof streamTime !== "number") return;
+    const frames = this.unacked;
+    const end = (frame) => frame.start + frame.pcm.byteLength / BYTES_PER_SECOND;
+    let done = 0;
+    while (done < frames.length && end(frames[done]) <= streamTime + 1e-6) done += 1;
+    if (done) frames.splice(0, done);
+  }
+
+  // What was sent and not acknowledged goes first on the next socket, before what waits unsent.
+  resendUnacknowledged() {
+    if (!this.unacked.length) return;
+    this.backlog.frames.unshift(...this.unacked);
+    this.unacked = [];
+  }
+
   closed(socket, event) {
     if (socket !== this.socket) return;
     this.ready = false;
     this.socket = null;
+    clearTimeout(this.drainTimer);
+    this.resendUnacknowledged();
     if (!this.wanted || event.code === NORMAL_CLOSE) {
       this.finish();
       return;
@@ -146,9 +182,14 @@ export class StudioStream {
       this.finish();
       return;
     }
+    this.state("reconnecting");
+    if (event.code === SERVICE_RESTART) {
+      // A deploy: this process is going and others take the stream now, so no backoff.
+      this.connect();
+      return;
+    }
     this.attempts += 1;
     const delay = Math.random() * Math.min(15000, 500 * 2 ** (this.attempts - 1));
-    this.state("reconnecting");
     this.reconnectTimer = setTimeout(() => this.connect(), delay);
   }
 
@@ -158,6 +199,7 @@ export class StudioStream {
     this.paused = false;
     this.stopping = false;
     this.backlog.frames = [];
+    this.unacked = [];
     this.finished(this.lastSession);
   }
 
@@ -183,10 +225,20 @@ export class StudioStream {
       const frame = frames.shift();
       if (this.clockDue || frame.capturedAt - this.clockAt >= CLOCK_EVERY_MS) this.sendClock(socket, frame.capturedAt);
       socket.send(frame.pcm);
-      this.drainedSeconds += FRAME_SECONDS;
-      this.sentSeconds += FRAME_SECONDS;
+      const seconds = frame.pcm.byteLength / BYTES_PER_SECOND;
+      frame.start = this.sentSeconds;
+      this.unacked.push(frame);
+      this.drainedSeconds += seconds;
+      this.sentSeconds += seconds;
     }
+    this.boundUnacked();
     if (frames.length) this.drainTimer = setTimeout(() => this.drain(), 100); // one pending drain at a time
+  }
+
+  // Beyond UNACKED_SECONDS the oldest unacknowledged frames are let go: the server has almost surely got them.
+  boundUnacked() {
+    const limit = UNACKED_SECONDS / FRAME_SECONDS;
+    if (this.unacked.length > limit) this.unacked.splice(0, this.unacked.length - limit);
   }
 
   // When the next frame was captured: the server orders this journalist's words among colleagues' by it.
