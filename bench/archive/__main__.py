@@ -1,6 +1,6 @@
 """Audio archive benchmark: storage per hour of speech and CPU per stream for archiving it.
 
-    python -m bench.archive [--minutes 10]
+    python -m bench.archive [--minutes 10] [--smoke]
 
 Every figure is printed next to a baseline measured in the same run:
 * storage: FLAC chunks (what the archive keeps once the worker has compressed the web process's WAV
@@ -10,7 +10,7 @@ Every figure is printed next to a baseline measured in the same run:
 * relay CPU: a loopback WebSocket relay (studio socket in, upstream socket out, 20 ms packets) with and
   without archiving every packet, so the archive's share of a stream's CPU is visible.
 Speech is espeak-ng reading keynote text, resampled to 16 kHz with sox; a second take adds a
--55 dBFS noise floor, as a real microphone in a hall has.
+-55 dBFS noise floor, as a real microphone in a hall has. --smoke: 6 s of audio, the same paths.
 """
 
 import argparse
@@ -152,7 +152,10 @@ def relay(packets: list[bytes], archived: bool) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--minutes", type=float, default=10.0, help="Audio per measurement (default 10).")
+    parser.add_argument("--smoke", action="store_true", help="6 s of audio: a smoke test of the same paths")
     args = parser.parse_args()
+    if args.smoke:
+        args.minutes = 0.1
 
     media = tempfile.mkdtemp(prefix="bench-archive-")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "liveblog_site.settings")

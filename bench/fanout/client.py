@@ -54,6 +54,7 @@ class Reader:
         self.sock, self.arrivals = sock, arrivals
         self.buffer = b""
         self.message_cursor: int | None = None  # of the text message whose frames are being read
+        self.dropped = False  # the server closed it, or the connection broke
 
     def read_ready(self) -> None:
         try:
@@ -63,6 +64,7 @@ class Reader:
         except OSError:
             data, ancillary = b"", []
         if not data:
+            self.dropped = True
             self.close()
             return
         stamps = [value for level, kind, value in ancillary if (level, kind) == (socket.SOL_SOCKET, SO_TIMESTAMPNS)]
@@ -104,6 +106,7 @@ class Reader:
                 self.sock.send(masked_frame(PONG, data[start:end]))  # a few bytes: the buffer takes them
             return
         elif opcode == CLOSE:
+            self.dropped = True
             self.close()
             return
         if first & FIN and opcode in (TEXT, 0x0) and self.message_cursor is not None:

@@ -3,6 +3,7 @@ one live event, and a real Daphne serving it."""
 
 import contextlib
 import os
+import random
 import re
 import resource
 import socket
@@ -11,7 +12,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+
+from bench import children, topology
 
 ROOT = Path(__file__).resolve().parents[2]
 PUSH_LOG = re.compile(r"change (\d+): (\d+) readers on \d+ cursors, read in ([\d.]+) ms, pushed in ([\d.]+) ms")
@@ -48,43 +50,10 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def configure(mode: str, redis_url: str, database_url: str) -> dict[str, str]:
-    """Point this process (and the children it starts) at a fresh bench installation."""
-    data = tempfile.mkdtemp(prefix="liveblog-bench-")
-    env = {"LIVEBLOG_DATA_DIR": data, "HTTPS": "false", "DEBUG": "false", "LOG_LEVEL": "WARNING"}
-    for name in ("DATABASE_URL", "REDIS_URL", "SQLITE_PATH", "DEEPGRAM_API_KEY", "MAVERA_API_KEY"):
-        os.environ.pop(name, None)
-    if mode == "redis":
-        env["REDIS_URL"] = redis_url
-        env["DATABASE_URL"] = database_url
-        _recreate_postgres(database_url)
-    os.environ.update(env)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "liveblog_site.settings")
-    import django
-
-    from liveblog_site.datadir import prepare
-
-    prepare()
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-    if mode == "redis":
-        from django.core.cache import cache
-
-        cache.clear()
-    return env
-
-
-def _recreate_postgres(url: str) -> None:
-    import psycopg
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    admin = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
+def configure(mode: str, redis_url: str | None = None, database_url: str | None = None, purpose: str = "readers"):
+    """Point this process (and the children it starts) at a fresh bench installation (bench.topology):
+    mode "redis" is the scale-out topology, on a database of the bench's own."""
+    return topology.configure(purpose, scale_out=mode == "redis", database_url=database_url, redis_url=redis_url)
 
 
 def live_event(slug: str = "bench"):
@@ -92,8 +61,13 @@ def live_event(slug: str = "bench"):
 
     from events.models import Event
 
+    # An id and slug no other run used: a shared Redis keys cached answers and channel groups by them.
     return Event.objects.create(
-        title="Benchmark keynote", slug=slug, status=Event.Status.LIVE, starts_at=timezone.now()
+        pk=random.randrange(10**6, 2**31),
+        title="Benchmark keynote",
+        slug=topology.unique_slug(slug),
+        status=Event.Status.LIVE,
+        starts_at=timezone.now(),
     )
 
 
@@ -105,15 +79,15 @@ def raise_fd_limit() -> None:
 class Daphne:
     def __init__(self, env: dict[str, str]):
         self.port = free_port()
+        self._log_read, self._pushes = 0, {}
         self.log = tempfile.NamedTemporaryFile(prefix="bench-daphne-", suffix=".log", delete=False)  # noqa: SIM115
-        self.popen = subprocess.Popen(
+        self.popen = children.spawn(
             [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "liveblog_site.asgi:application"],
             cwd=ROOT,
             env={**os.environ, **env},
             stdout=self.log,
             stderr=subprocess.STDOUT,
             preexec_fn=raise_fd_limit,
-            start_new_session=True,
         )
         wait_port(self.port, self.popen, self.log.name)
 
@@ -131,17 +105,16 @@ class Daphne:
         return cpu_seconds(self.popen.pid)
 
     def server_ms(self, change_seq: int) -> tuple[float, float] | None:
-        """(read, push) milliseconds this server's Hub logged for a change, or None."""
-        for match in PUSH_LOG.finditer(Path(self.log.name).read_text(errors="replace")):
-            if int(match.group(1)) == change_seq:
-                return float(match.group(3)), float(match.group(4))
-        return None
+        """(read, push) milliseconds this server's Hub logged for a change, or None. Reads only what the log
+        gained since the last call: with every reader's connection logged, it grows by megabytes."""
+        with open(self.log.name, "rb") as log:
+            log.seek(self._log_read)
+            gained = log.read()
+        whole = gained.rfind(b"\n") + 1
+        self._log_read += whole
+        for match in PUSH_LOG.finditer(gained[:whole].decode(errors="replace")):
+            self._pushes[int(match.group(1))] = float(match.group(3)), float(match.group(4))
+        return self._pushes.get(change_seq)
 
     def stop(self) -> None:
-        if self.popen.poll() is None:
-            self.popen.terminate()
-            try:
-                self.popen.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait()
+        children.stop(self.popen)

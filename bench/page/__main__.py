@@ -1,13 +1,14 @@
 """Event page benchmark: requests per second for the cached event page, as a ratio to a static file
 served by the same Daphne in the same run.
 
-    python -m bench.page [--mode embedded|redis] [--seconds 10] [--connections 16] [--rounds 2]
+    python -m bench.page [--mode embedded|redis] [--seconds 10] [--connections 16] [--rounds 2] [--smoke]
 
 One Daphne serves a live event with 20 published posts, each with a picture (--no-pictures: text
 only). A load process keeps --connections HTTP/1.1 keep-alive connections busy, alternating rounds
 of the static file (the baseline, /static/readers/reader.css through WhiteNoise) and of the event
 page, so drift hits both alike. Every response is checked (status 200, page contains the newest
-post, and its picture). It stops by itself.
+post, and its picture). It stops by itself. --mode redis: the scale-out topology (bench.topology).
+--smoke: 3 posts, one round of 1 s on 4 connections, the same paths.
 """
 
 import argparse
@@ -17,6 +18,7 @@ import multiprocessing
 import os
 import time
 
+from bench import children, topology
 from bench.fanout.stack import Daphne, configure, live_event
 
 STATIC = "/static/readers/reader.css"
@@ -50,6 +52,7 @@ async def _load(port: int, path: str, seconds: float, connections: int, must_con
 
 
 def load_process(conn, port: int, path: str, seconds: float, connections: int, must_contain: bytes) -> None:
+    children.in_child()
     conn.send(asyncio.run(_load(port, path, seconds, connections, must_contain)))
 
 
@@ -60,6 +63,7 @@ def measure(port: int, path: str, seconds: float, connections: int, must_contain
     )
     started = time.monotonic()
     process.start()
+    children.track(process)
     ok, bad = parent.recv()
     elapsed = time.monotonic() - started
     process.join()
@@ -85,19 +89,25 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--no-pictures", dest="pictures", action="store_false", help="posts without pictures")
-    parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/5")
+    parser.add_argument("--redis-url", default=None, help="default: REDIS_URL, else bench.topology's")
     parser.add_argument(
         "--database-url",
-        default=os.environ.get("BENCH_DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/liveblog_bench_page",
+        default=None,
+        help="the PostgreSQL server (default: DATABASE_URL, else bench.topology's); the bench makes its own "
+        "database there and drops only that",
     )
+    parser.add_argument("--smoke", action="store_true", help="3 posts, one 1 s round: a smoke test")
     args = parser.parse_args()
+    posts = 20
+    if args.smoke:
+        posts, args.seconds, args.connections, args.rounds = 3, 1.0, 4, 1
 
-    env = configure(args.mode, args.redis_url, args.database_url)
+    env = configure(args.mode, args.redis_url, args.database_url, purpose="page")
     from publishing.models import Post
     from publishing.pictures import add_picture
 
     event = live_event()
-    for n in range(20):
+    for n in range(posts):
         post = Post.objects.create(event=event, headline=f"Update {n}", body="A paragraph of live coverage. " * 12)
         if args.pictures:
             add_picture(photo(n), event=event, post=post, alt_text=f"The stage during update {n}", credit="Bench")
@@ -113,7 +123,7 @@ def main() -> None:
         measure(daphne.port, STATIC, 1, 1, b"")
         measure(daphne.port, page, 1, 1, newest)
         print(
-            f"page benchmark · mode {args.mode} · 1 Daphne · {args.connections} keep-alive connections · "
+            f"page benchmark · {topology.describe(env)} · 1 Daphne · {args.connections} keep-alive connections · "
             f"{args.seconds:.0f} s rounds · {os.cpu_count()} cores · "
             f"{'a picture in every post' if args.pictures else 'text-only posts'}"
         )
@@ -132,4 +142,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    children.run_main(main)

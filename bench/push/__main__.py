@@ -1,6 +1,7 @@
 """The Hub's push, alone: what one change costs per reader beyond the socket write itself.
 
     python -m bench.push [--readers 5000] [--rounds 15] [--without prepared_frames,direct_write,gc_tuning]
+                         [--scale-out] [--smoke]
 
 Each reader is what Daphne makes of a reader's socket: its WebSocket protocol, open, on Twisted's own
 TCP connection over a real loopback socket. The baseline, in the same process on the same sockets,
@@ -14,6 +15,13 @@ on the same sockets, each printed as a ratio to the push with all of them on. Wr
 (the public API's) are sent as the reactor would, by the connection's doWrite, inside the push's time;
 the reactor's own register and unregister calls per socket are not counted, so a queued write costs
 a little more in a real Daphne than here.
+
+Then the whole way of a change on the same sockets: a post published (committed in a thread, as a
+worker or an editor's request does), the Hub told (over Redis with --scale-out, in process on the
+embedded default), the change read and rendered from the database (PostgreSQL with --scale-out,
+SQLite otherwise) and pushed; printed are the time from the publish to the last reader's write, the
+read, and the push per reader against the same baseline. --scale-out: bench.topology. --smoke: 50
+readers, 3 rounds.
 """
 
 import argparse
@@ -21,15 +29,16 @@ import asyncio
 import collections
 import functools
 import json
+import logging
 import socket
 import statistics
 import time
+from dataclasses import dataclass
 
-import django
 from autobahn.websocket.protocol import TrafficStats
 
-from bench.fanout.stack import raise_fd_limit
-from liveblog_site.datadir import prepare
+from bench import children, topology
+from bench.fanout.stack import PUSH_LOG, raise_fd_limit
 
 
 def reader_sockets(count: int) -> list[tuple[socket.socket, socket.socket]]:
@@ -93,42 +102,47 @@ def push_once(hub, readers, text: str, change: int) -> float:
     return time.perf_counter() - began
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--readers", type=int, default=5000)
-    parser.add_argument("--rounds", type=int, default=15)
-    parser.add_argument(
-        "--without",
-        default="prepared_frames,direct_write,gc_tuning",
-        help="comma-separated fast paths to time switched off as well ('' for none)",
-    )
-    args = parser.parse_args()
-    raise_fd_limit()
-    prepare()
-    django.setup()
+def drain_all(peers: list[socket.socket]) -> None:
+    """Reads whatever the peers hold, whatever its length."""
+    for peer in peers:
+        while True:
+            try:
+                if not peer.recv(1 << 16):
+                    break
+            except BlockingIOError:
+                break
+
+
+@dataclass
+class Setup:
+    args: argparse.Namespace
+    env: dict[str, str]
+    ours: list[socket.socket]
+    peers: list[socket.socket]
+    server: object  # Daphne's Server, only its handle_reply and connections
+
+
+# --- path 1: the push alone, against one socket.send per reader -------------------------------------
+
+
+def push_alone(setup: Setup, without: list[str]) -> float:
+    """Prints the push's cost per reader with every fast path on and with each of `without` off; returns the
+    baseline's µs per reader."""
     from autobahn.websocket.protocol import PreparedMessage
-    from daphne.server import Server
     from django.test import override_settings
 
     from readers.live import Hub
     from server import FASTPATHS
 
-    without = [name for name in args.without.split(",") if name]
-    unknown = sorted(set(without) - set(FASTPATHS))
-    if unknown:
-        parser.error(f"no fast path named {', '.join(unknown)}; the fast paths are {', '.join(FASTPATHS)}")
+    args, ours, peers = setup.args, setup.ours, setup.peers
     text = json.dumps({"type": "changes", "after": 1, "cursor": 2, "posts": [{"html": "<p>Words.</p>" * 80}]})
     frame = PreparedMessage(text.encode(), isBinary=False, applyMask=False, doNotCompress=True).payloadHybi
-    pairs = reader_sockets(args.readers)
-    ours, peers = [pair[0] for pair in pairs], [pair[1] for pair in pairs]
-    server = Server.__new__(Server)  # only its handle_reply and connections serve here
-    server.connections = {}
     variants = {"all on": {}} | {f"without {name}": {name: False} for name in without}
     readers, switches = {}, {}
     for label, off in variants.items():
         switches[label] = override_settings(FASTPATHS={name: off.get(name, True) for name in FASTPATHS})
         with switches[label]:  # each reader learns at its start which paths it may take
-            readers[label] = [daphne_reader(sock, server) for sock in ours]
+            readers[label] = [daphne_reader(sock, setup.server) for sock in ours]
     hub = Hub()
 
     baseline: list[float] = []
@@ -148,15 +162,122 @@ def main() -> None:
         return statistics.median(times) / args.readers * 1e6
 
     base_us, all_on_us = per_reader_us(baseline), per_reader_us(push["all on"])
-    print(f"push benchmark · {args.readers} readers · {args.rounds} rounds · frame {len(frame)} bytes")
-    print(f"baseline (one socket.send per reader): {base_us:.2f} µs per reader")
+    print(f"baseline (one socket.send per reader): {base_us:.2f} µs per reader · frame {len(frame)} bytes")
     for label in variants:
         us = per_reader_us(push[label])
         print(
             f"Hub._push, {label + ':':<27} {us:6.2f} µs per reader · {us / base_us:5.2f}× baseline · "
             f"{us / all_on_us:5.2f}× all on"
         )
+    return base_us
+
+
+# --- path 2: a published change through the Hub: notice, read from the database, push -------------------
+
+
+class SyncLog(logging.Handler):
+    """The Hub's own line per change: when it came, and its read and push times."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.lines: dict[int, tuple[float, float, float]] = {}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        match = PUSH_LOG.search(record.getMessage())
+        if match:
+            self.lines[int(match.group(1))] = (time.perf_counter(), float(match.group(3)), float(match.group(4)))
+
+
+def change_through_hub(setup: Setup, base_us: float) -> None:
+    """Prints what a published post costs from its commit to the last reader's write, on this topology."""
+    from asgiref.sync import sync_to_async
+
+    from bench.fanout.stack import live_event
+    from publishing.models import Post
+    from readers.live import Hub
+
+    args = setup.args
+    event = live_event("push")
+    readers = [daphne_reader(sock, setup.server) for sock in setup.ours]
+    log = SyncLog()
+    logger = logging.getLogger("readers.live")
+    logger.addHandler(log)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+
+    def publish(n: int) -> int:
+        post = Post.objects.create(event=event, body=f"Update {n}. " + "Words of the live blog. " * 16)
+        post.publish()
+        post.refresh_from_db(fields=["change_seq"])
+        return post.change_seq
+
+    async def run() -> list[tuple[float, float, float]]:
+        hub = Hub()
+        for reader in readers:
+            await hub.join(event.pk, reader)
+        rounds = []
+        for n in range(args.rounds):
+            began = time.perf_counter()
+            change = await sync_to_async(publish)(n)
+            deadline = time.monotonic() + 30
+            while change not in log.lines:
+                if time.monotonic() > deadline:
+                    raise SystemExit(f"the Hub never pushed change {change}")
+                await asyncio.sleep(0.0005)
+            flush_twisted(readers)
+            done, read_ms, push_ms = log.lines[change]
+            rounds.append((done - began, read_ms, push_ms))
+            drain_all(setup.peers)
+        for task in (hub.listener, hub.poller, hub.heartbeat):
+            if task is not None:
+                task.cancel()
+        return rounds
+
+    rounds = asyncio.run(run())
+    total = statistics.median(r[0] for r in rounds) * 1000
+    read_ms, push_ms = statistics.median(r[1] for r in rounds), statistics.median(r[2] for r in rounds)
+    push_us = push_ms * 1000 / args.readers
+    notice = "over Redis" if "REDIS_URL" in setup.env else "in process"
+    database = "PostgreSQL" if "DATABASE_URL" in setup.env else "SQLite"
+    print(
+        f"a published change through the Hub (notice {notice}, read from {database}, push), {len(rounds)} changes: "
+        f"publish → last write p50 {total:.1f} ms; read {read_ms:.1f} ms per change; "
+        f"push {push_us:.2f} µs per reader · {push_us / base_us:5.2f}× baseline"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--readers", type=int, default=5000)
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument(
+        "--without",
+        default="prepared_frames,direct_write,gc_tuning",
+        help="comma-separated fast paths to time switched off as well ('' for none)",
+    )
+    parser.add_argument("--scale-out", action="store_true", help="PostgreSQL and Redis (bench.topology)")
+    parser.add_argument("--smoke", action="store_true", help="50 readers, 3 rounds: a smoke test of the same paths")
+    args = parser.parse_args()
+    if args.smoke:
+        args.readers, args.rounds = 50, 3
+    raise_fd_limit()
+    env = topology.configure("push", scale_out=args.scale_out)
+    from daphne.server import Server
+
+    from server import FASTPATHS
+
+    without = [name for name in args.without.split(",") if name]
+    unknown = sorted(set(without) - set(FASTPATHS))
+    if unknown:
+        parser.error(f"no fast path named {', '.join(unknown)}; the fast paths are {', '.join(FASTPATHS)}")
+    pairs = reader_sockets(args.readers)
+    server = Server.__new__(Server)
+    server.connections = {}
+    setup = Setup(args, env, [pair[0] for pair in pairs], [pair[1] for pair in pairs], server)
+    print(f"push benchmark · {args.readers} readers · {args.rounds} rounds · {topology.describe(env)}")
+    base_us = push_alone(setup, without)
+    change_through_hub(setup, base_us)
 
 
 if __name__ == "__main__":
-    main()
+    children.run_main(main)

@@ -1,6 +1,6 @@
 """Streamed recognition against whole-file recognition, on the offline recognizer (pocketsphinx).
 
-    python -m bench.recognition [--file WAV ...] [--no-dialogue]
+    python -m bench.recognition [--file WAV ...] [--no-dialogue] [--smoke]
 
 Each recording (16 kHz mono 16-bit WAV; by default the real two-voice tests/data/endgame_16k.wav) is
 decoded whole, as one utterance, and streamed through OfflineBackend in 100 ms chunks as stream_audio
@@ -13,7 +13,8 @@ Printed for each:
 * finals / pauses: final results, and utterances pocketsphinx's endpointer finds (each ends at a pause);
 * CPU: process CPU seconds per second of audio.
 With the synthetic dialogue (espeak-ng, two voices, known script) the script is a second yardstick:
-WER vs script of the whole-file decode and of each streamed take.
+WER vs script of the whole-file decode and of each streamed take. --smoke: the recording's first 5 s
+and the dialogue's first two lines, the same paths, a few seconds.
 """
 
 import argparse
@@ -37,9 +38,9 @@ DIALOGUE = [
 ]
 
 
-def dialogue_wav(folder: Path) -> Path:
+def dialogue_wav(folder: Path, lines: list[tuple[str, str, float]]) -> Path:
     parts = []
-    for n, (voice, line, pause) in enumerate(DIALOGUE):
+    for n, (voice, line, pause) in enumerate(lines):
         spoken, part = folder / f"line-{n}.espeak.wav", folder / f"line-{n}.wav"
         subprocess.run(["espeak-ng", "-v", voice, "-s", "150", "-w", str(spoken), line], check=True)
         as_16k = ["-r", "16000", "-c", "1", "-b", "16"]
@@ -84,18 +85,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--file", action="append", type=Path, help="a 16 kHz mono WAV (repeatable)")
     parser.add_argument("--no-dialogue", action="store_true", help="skip the synthetic espeak-ng dialogue")
+    parser.add_argument("--smoke", action="store_true", help="5 s of the recording, two lines of dialogue")
     args = parser.parse_args()
+    dialogue = DIALOGUE[:2] if args.smoke else DIALOGUE
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "liveblog_site.settings")
     sys.path.insert(0, str(ROOT))
     import django
 
     django.setup()
-    for wav in args.file or [REAL_RECORDING]:
-        measure(wav, None)
-    if not args.no_dialogue:
-        with tempfile.TemporaryDirectory() as folder:
-            script = " ".join(line for _, line, _ in DIALOGUE)
-            measure(dialogue_wav(Path(folder)), script)
+    with tempfile.TemporaryDirectory() as folder:
+        for wav in args.file or [REAL_RECORDING]:
+            if args.smoke:
+                trimmed = Path(folder) / f"first-5s-{wav.name}"
+                subprocess.run(["sox", "-D", "-q", str(wav), str(trimmed), "trim", "0", "5"], check=True)
+                wav = trimmed
+            measure(wav, None)
+        if not args.no_dialogue:
+            script = " ".join(line for _, line, _ in dialogue)
+            measure(dialogue_wav(Path(folder), dialogue), script)
     sys.stdout.flush()
 
 
