@@ -11,6 +11,7 @@ JOURNALIST_PERMISSIONS = [
     ("transcription", "view_streamsession"),
     ("transcription", "view_segment"),
     ("events", "view_event"),
+    ("publishing", "publish_own_post"),
 ]
 EDITOR_PERMISSIONS = [
     ("events", "view_event"),
@@ -72,3 +73,9 @@ def is_editor(user) -> bool:
 def can_stream(user, event) -> bool:
     """A journalist streams only to the events they are assigned to."""
     return user.is_active and is_journalist(user) and event.is_assigned(user)
+
+
+def can_publish_own(user, event) -> bool:
+    """A journalist's quote or post from the studio goes live at once only where the event's editor allows it
+    (`Event.journalists_publish`) and the journalist holds the permission."""
+    return event.journalists_publish and can_stream(user, event) and user.has_perm("publishing.publish_own_post")

@@ -1,8 +1,11 @@
 // What the stream has made: every draft of the event, with links this user may open, and after Stop
 // the recap of the stream while its last drafts are still being made.
+import { count, fill, seconds } from "./words.js";
 
+const { gettext } = globalThis; // Django's JavaScript catalog, loaded before this module
 const STATE_TEXT = {
-  waiting: "waiting for an editor", held: "held", approved: "approved", published: "published", rejected: "rejected",
+  waiting: gettext("waiting for an editor"), held: gettext("held"), approved: gettext("approved"),
+  published: gettext("published"), rejected: gettext("rejected"),
 };
 const FOLLOW_EVERY_MS = 3000;
 const FOLLOW_AT_MOST_MS = 180000;
@@ -20,13 +23,38 @@ async function getJson(url) {
   return response.json();
 }
 
+// A POST of the studio's forms without leaving the page: {ok, status, answer} (answer: the server's JSON).
+export async function send(url, data) {
+  const response = await fetch(url, {
+    method: "POST", body: data, credentials: "same-origin", headers: { Accept: "application/json" },
+  });
+  const answer = await response.json().catch(() => ({}));
+  return { ok: response.ok, status: response.status, answer };
+}
+
 export class Drafts {
   shown = new Map();
 
-  constructor(list, empty, url) {
+  // words: the page's translated words (studio-words), for the kind of each post and whose it is.
+  constructor(list, empty, url, words = {}) {
     this.list = list;
     this.empty = empty;
     this.url = url;
+    this.words = words;
+  }
+
+  // Any draft still waiting for an editor: its state is worth looking up again.
+  waiting() {
+    return [...this.shown.values()].some((item) => ["waiting", "held", "approved"].includes(item.dataset.state));
+  }
+
+  kind(post) {
+    const name = post.kind === "quote" ? this.words.quote : post.kind === "written" && post.author ? this.words.post : "";
+    if (!name) return null;
+    const kind = document.createElement("span");
+    kind.className = `draft-kind draft-kind-${post.kind}`;
+    kind.textContent = post.author ? `${name} · ${fill(this.words.by || "%(author)s", { author: post.author })}` : name;
+    return kind;
   }
 
   show(post) {
@@ -40,10 +68,12 @@ export class Drafts {
       else this.shown.get(newer).after(item);
     }
     const headline = document.createElement("strong");
-    headline.textContent = post.headline || `Draft ${post.id}`;
+    headline.textContent = post.headline || fill(gettext("Draft %(number)s"), { number: post.id });
     const status = document.createElement("span");
     status.className = `draft-state draft-state-${post.state}`;
-    status.textContent = post.state === "held" && post.hold_reason ? `held: ${post.hold_reason}` : STATE_TEXT[post.state] || post.state;
+    status.textContent = post.state === "held" && post.hold_reason
+      ? fill(gettext("held: %(reason)s"), { reason: post.hold_reason })
+      : STATE_TEXT[post.state] || post.state;
     const body = document.createElement("p");
     body.className = "draft-body";
     body.textContent = post.body;
@@ -52,17 +82,19 @@ export class Drafts {
     const open = document.createElement("a");
     open.href = post.url;
     open.className = "draft-link";
-    open.textContent = post.state === "published" ? "Published post" : "Read draft";
+    open.textContent = post.state === "published" ? gettext("Published post") : gettext("Read draft");
     links.append(open);
     if (post.admin_url) {
       const admin = document.createElement("a");
       admin.href = post.admin_url;
       admin.className = "admin-link";
-      admin.textContent = "Edit in admin";
+      admin.textContent = gettext("Edit in admin");
       links.append(" · ", admin);
     }
     item.dataset.state = post.state;
-    item.replaceChildren(headline, " ", status, body, links);
+    item.dataset.kind = post.kind || "";
+    const kind = this.kind(post);
+    item.replaceChildren(headline, " ", status, ...(kind ? [" ", kind] : []), body, links);
     this.empty.hidden = this.shown.size > 0;
   }
 
@@ -87,11 +119,11 @@ export class Recap {
     const set = (id, text) => { document.getElementById(id).textContent = text; };
     const link = (id, href) => { document.getElementById(id).href = href; };
     set("recap-duration", clock(recap.duration_seconds));
-    set("recap-words", String(recap.words));
-    set("recap-segments", String(recap.segments));
-    set("recap-drafts", String(recap.drafts));
-    set("recap-published", String(recap.published));
-    set("recap-dropped", `${recap.dropped_seconds.toFixed(1)} s`);
+    set("recap-words", count(recap.words));
+    set("recap-segments", count(recap.segments));
+    set("recap-drafts", count(recap.drafts));
+    set("recap-published", count(recap.published));
+    set("recap-dropped", seconds(recap.dropped_seconds));
     link("recap-txt", recap.exports.txt);
     link("recap-srt", recap.exports.srt);
     link("recap-vtt", recap.exports.vtt);
