@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Run the whole newsroom on this machine: Daphne, a Celery worker and Celery beat under one
+# Run the whole newsroom on this machine: Daphne, a Celery worker, Celery beat and the stream follower under one
 # supervisor, in the foreground. Ctrl-C stops them all. Safe to run again.
 set -euo pipefail
 
