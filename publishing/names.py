@@ -16,6 +16,9 @@ _NEVER_NAMES = {"i", "i'm", "i've", "i'll", "i'd", "mr", "mrs", "ms", "dr", "pro
 _TOKEN = re.compile(r"[^\W\d_][\w'’.-]*[\w]|[^\W\d_]|[.!?…:;\n]+|[,\"“”„«»‹›「」『』()\[\]—–]")
 _WORD = re.compile(r"[^\W_][\w'’.-]*")
 _SENTENCE_BREAK = re.compile(r"^[.!?…:;\n]+$")
+# Languages that capitalise every noun: there a common capitalised word is an ordinary noun ("Regierung") anywhere,
+# so only rarer ones are taken for names (a name that is also a common word goes unchecked).
+_NOUNS_CAPITALISED = {"de", "lb"}
 
 
 @dataclass(frozen=True)
@@ -37,12 +40,14 @@ def words_of(text: str) -> list[str]:
 
 
 @lru_cache(maxsize=4096)
-def _is_common(word: str, language: str) -> bool:
+def is_common(word: str, language: str) -> bool:
+    """Whether `word` is a common word of `language` (wordfreq's Zipf scale), by how often it is written."""
     return zipf_frequency(word, language) >= COMMON_AT_SENTENCE_START
 
 
 def names(text: str, language: str = "en") -> list[Name]:
-    """Every proper name in `text` (leave quotations out first: they are checked word for word)."""
+    """Every proper name in `text` (leave quotations out first: they are checked word for word); `language` is a
+    wordfreq code."""
     tokens = list(_TOKEN.finditer(text))
     found: list[Name] = []
     run: list[re.Match] = []
@@ -66,11 +71,14 @@ def names(text: str, language: str = "en") -> list[Name]:
         if capitalised and sentence_start and not run:
             sentence_start = False
             plain = words_of(word)
-            if not plain or plain[0] in _NEVER_NAMES or _is_common(plain[0], language):
+            if not plain or plain[0] in _NEVER_NAMES or is_common(plain[0], language):
                 continue  # an ordinary word that starts a sentence
             run.append(token)
             continue
         sentence_start = False
+        if capitalised and language in _NOUNS_CAPITALISED and words_of(word) and is_common(words_of(word)[0], language):
+            close_run()
+            continue
         if (capitalised and words_of(word) and words_of(word)[0] not in _NEVER_NAMES) or (run and word in _PARTICLES):
             run.append(token)
         else:

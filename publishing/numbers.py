@@ -1,7 +1,11 @@
-"""Numbers in English text, by value: "40%", "forty per cent" and "40 percent" are all 40."""
+"""Numbers in text, by value: "40%", "forty per cent" and "40 percent" are all 40; in German, French, Spanish,
+Italian, Portuguese and Dutch, "vierzig Prozent" and "3,5 Millionen" too (numbers_in: words to digits by text2num)."""
 
+import difflib
 import re
 from dataclasses import dataclass
+
+from text_to_num import alpha2digit
 
 _UNITS = {
     "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
@@ -170,11 +174,11 @@ def _digit_values(match: re.Match, following: str) -> tuple[set[float], bool]:
     return {key(number)}, False
 
 
-def numbers(text: str) -> list[Number]:
-    """Every number in `text`, in order, digits and words alike."""
+def numbers(text: str, *, words: bool = True) -> list[Number]:
+    """Every number in English `text`, in order, digits and words alike (`words` False: digits only)."""
     lowered = text.lower()
     found: list[Number] = []
-    if not _MAY_HOLD_A_NUMBER.search(lowered):
+    if not (_MAY_HOLD_A_NUMBER if words else _HAS_A_DIGIT).search(lowered):
         return found
     tokens = [(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(lowered)]
     index = 0
@@ -191,7 +195,7 @@ def numbers(text: str) -> list[Number]:
             index += 2 if took_scale else 1
             continue
         said = None
-        if token in _STARTS_A_NUMBER or ("-" in token and _WORD.fullmatch(token)):
+        if words and (token in _STARTS_A_NUMBER or ("-" in token and _WORD.fullmatch(token))):
             said = _word_values([t[2] for t in tokens[index : index + 12]], 0)
         if said:
             used, values = said
@@ -227,3 +231,97 @@ def _year_halves(first: Number, second: Number) -> bool:
 def values(text: str) -> set[float]:
     """All the values `text` states."""
     return {value for number in numbers(text) for value in number.values}
+
+
+# --- Other languages: number words become digits (text2num), then the digits are read as above. ---
+
+_HAS_A_DIGIT = re.compile(r"\d")
+_PERCENT = {
+    "de": r"prozent",
+    "fr": r"pour[ -]?cent",
+    "es": r"por ?cient[oa]?|por cien",
+    "it": r"per ?cento",
+    "pt": r"por ?cento",
+    "nl": r"procent",
+}
+# Scale words, which text2num misreads after a decimal ("3,5 Millionen"): set aside as English ones, read afterwards.
+_SCALE_WORDS = {
+    "de": {"million": r"millionen|million|mio\.?", "billion": r"milliarden|milliarde|mrd\.?",
+           "trillion": r"billionen|billion"},
+    "fr": {"million": r"millions?", "billion": r"milliards?", "trillion": r"billions?"},
+    "es": {"billion": r"mil millones", "million": r"millones|millón|millon", "trillion": r"billones|billón|billon"},
+    "it": {"million": r"milioni|milione|mln", "billion": r"miliardi|miliardo|mld", "trillion": r"bilioni|bilione"},
+    "pt": {"billion": r"mil milhões|bilhões|bilhão", "million": r"milhões|milhão", "trillion": r"trilhões|trilhão"},
+    "nl": {"million": r"miljoenen|miljoen|mln\.?", "billion": r"miljarden|miljard|mld\.?", "trillion": r"biljoen"},
+}  # fmt: skip
+_SET_ASIDE = {"million": "\u27e8M\u27e9", "billion": "\u27e8B\u27e9", "trillion": "\u27e8T\u27e9"}
+_A_SCALE = re.compile(r"\b(?:ein|eine|einer|un|une|uno|una|um|uma|een)\s+(?=\u27e8[MBT]\u27e9)", re.IGNORECASE)
+# Thousands grouped by dots (or thin spaces; French also plain spaces), a decimal comma: "1.000,5" is 1000.5.
+_GROUPED = re.compile(r"(?<![\d.,])\d{1,3}(?:[.\u00a0\u202f]\d{3})+(?:,\d+)?(?![\d.,]\d)")
+_GROUPED_FR = re.compile(r"(?<![\d.,])\d{1,3}(?:[ .\u00a0\u202f]\d{3})+(?:,\d+)?(?![\d.,]\d)")
+_DECIMAL_COMMA = re.compile(r"(?<=\d),(?=\d)")
+
+
+def _rules(language: str) -> str:
+    return language.split("-")[0].lower()
+
+
+def normalised(text: str, language: str) -> str:
+    """`text` with its number words as digits and its digits written the English way ("3,5 ⟨M⟩" → "3.5 million")."""
+    lang = _rules(language)
+    if lang in _PERCENT:
+        text = re.sub(rf"\s*\b(?:{_PERCENT[lang]})\b", " %", text, flags=re.IGNORECASE)
+    for scale, pattern in _SCALE_WORDS.get(lang, {}).items():
+        text = re.sub(rf"\b(?:{pattern})(?!\w)", _SET_ASIDE[scale], text, flags=re.IGNORECASE)
+    text = _A_SCALE.sub("1 ", text)
+    if lang in _PERCENT:  # text2num's languages among ours (English is read by numbers() itself)
+        text = alpha2digit(text, lang, threshold=0)
+    grouped = _GROUPED_FR if lang == "fr" else _GROUPED
+    text = grouped.sub(lambda m: re.sub(r"[ .\u00a0\u202f]", "", m.group()).replace(",", "."), text)
+    text = _DECIMAL_COMMA.sub(".", text)
+    for scale, mark in _SET_ASIDE.items():
+        text = text.replace(mark, scale)
+    return text
+
+
+def _back(original: str, changed: str):
+    """Maps a span of `changed` to the span of `original` it came from."""
+    opcodes = difflib.SequenceMatcher(None, original, changed, autojunk=False).get_opcodes()
+
+    def where(at: int, *, end: bool) -> int:
+        for tag, i1, i2, j1, j2 in opcodes:
+            if j1 <= at < j2 or (tag == "insert" and at == j1):
+                if tag == "equal":
+                    return i1 + (at - j1) + (1 if end else 0)
+                return i2 if end else i1
+        return len(original)
+
+    return lambda start, stop: (where(start, end=False), max(where(start, end=False), where(stop - 1, end=True)))
+
+
+def numbers_in(text: str, language: str = "en") -> list[Number]:
+    """Every number in `text` written in `language`, with its place in `text`. A lone "one" in words ("ein Mann",
+    "un projet") is an article more often than a number, as in English, and is left out."""
+    if _rules(language) == "en" or not text:
+        return numbers(text)
+    changed = normalised(text, language)
+    if changed == text:
+        return numbers(text, words=False)
+    back = _back(text, changed)
+    found = []
+    for number in numbers(changed, words=False):
+        start, stop = back(number.start, number.end)
+        while stop < len(text) and text[stop].isalnum() and text[stop - 1].isalnum():
+            stop += 1  # the rest of a word only partly aligned ("millions" read as "million")
+        written = text[start:stop]
+        if number.values == {1} and not _HAS_A_DIGIT.search(written):
+            continue
+        found.append(Number(start, stop, written, number.values))
+    return found
+
+
+def values_in(text: str, language: str = "en") -> set[float]:
+    """All the values `text`, written in `language`, states."""
+    if _rules(language) == "en":
+        return values(text)
+    return {value for number in numbers(normalised(text, language), words=False) for value in number.values}

@@ -1,0 +1,112 @@
+"""The pseudo-locale (tests.support.pseudo) and an event as editors and readers meet it, in German."""
+
+import pytest
+from django.core.cache import cache
+
+from events.roles import create_roles
+from publishing import summaries
+from publishing.models import Alert, Batch, Embed, Post, Summary
+from tests.support import factories, pseudo
+from tests.support.drafting import SENTENCES, add_segments
+
+# What the pages may show outside the pseudo-locale's marks: people's words (the event's, the posts', the
+# names), brands and formats, and the languages each named in its own.
+PEOPLE_AND_BRANDS = (
+    "Keynote",
+    "keynote",
+    "Ada Lovelace",
+    "Ada Lovelace opens the conference.",
+    "Liveblog Newsroom",
+    "Liveblog",
+    "Doors open",
+    "The keynote opens with a story.",
+    "Follow the keynote here.",
+    "Twelve more languages next year.",
+    "Twelve languages next year.",
+    "We misheard a number.",
+    "Ada Lovelace opens the keynote.",
+    'She says "the pipeline never sleeps".',
+    "She says",
+    "the pipeline never sleeps",
+    "the team plans to",
+    "A quote is not in the transcript.",
+    "Drafting failed three times.",
+    "Mavera answered 503",
+    "Keynote video",
+    "Emulated Video",
+    "YouTube",
+    *SENTENCES,
+    "jo",
+    "ed",
+    "UTC",
+    "Deepgram",
+    "Mavera",
+    "SRT",
+    "TXT",
+    "VTT",
+    "WebVTT",
+    "JPEG",
+    "PNG",
+    "WebP",
+    "FLAC",
+    "English",
+    "Deutsch",
+    "https://…/live.m3u8",
+    "https://",
+)
+
+
+@pytest.fixture(scope="session")
+def pseudo_locale(tmp_path_factory):
+    """A LOCALE_PATHS folder whose German is the pseudo-locale."""
+    return pseudo.build(tmp_path_factory.mktemp("pseudo-locale"))
+
+
+@pytest.fixture
+def in_pseudo_german(settings, pseudo_locale):
+    """German, as the pseudo-locale writes it, ahead of the committed catalogs."""
+    settings.LOCALE_PATHS = [pseudo_locale, *settings.LOCALE_PATHS]
+
+
+@pytest.fixture
+def german_event(event):
+    event.language = "de"
+    event.description = "Ada Lovelace opens the conference."
+    event.save()
+    return event
+
+
+@pytest.fixture
+def coverage(german_event, editor):
+    """An event with everything its pages can show: a key event, a pinned post, a corrected one, an embed, the
+    story so far, a draft traced to the transcript, a held draft, a failed batch and an alert."""
+    cache.clear()
+    create_roles()
+    event = german_event
+    key = factories.published_post(event, "The keynote opens with a story.", headline="Doors open", editor=editor)
+    key.set_key_event(editor, True)
+    pinned = factories.published_post(event, "Follow the keynote here.", editor=editor)
+    pinned.set_pinned(editor, True)
+    corrected = factories.published_post(event, "Twelve languages next year.", editor=editor)
+    corrected.edit(editor, headline="", body="Twelve more languages next year.", correction="We misheard a number.")
+    Embed.objects.create(
+        post=corrected,
+        url="https://www.youtube.com/watch?v=abcdefghijk",
+        provider="youtube",
+        provider_name="YouTube",
+        title="Keynote video",
+        frame_src="https://www.youtube-nocookie.com/embed/abcdefghijk",
+    )
+    story = summaries.draft_summary(Summary.objects.claim(event.pk, trigger=Summary.Trigger.EDITOR).pk)
+    summaries.publish(story.pk, event, editor)
+    summaries.draft_summary(Summary.objects.claim(event.pk, trigger=Summary.Trigger.EDITOR).pk)  # one waiting
+    add_segments(event, SENTENCES[:3])
+    batch = Batch.objects.claim_segments(event.pk)
+    draft = Post.objects.create_drafted(batch, "Ada Lovelace opens the keynote.", "", batch.trace("Ada Lovelace"))
+    add_segments(event, SENTENCES[3:5])
+    batch = Batch.objects.claim_segments(event.pk)
+    untraced = 'She says "the pipeline never sleeps".'
+    held = Post.objects.create_drafted(batch, untraced, "A quote is not in the transcript.", batch.trace(untraced))
+    Batch.objects.create(event=event, status=Batch.Status.FAILED, last_error="Mavera answered 503")
+    Alert.objects.raise_alert(Alert.Kind.BATCH_FAILED, event.pk, "Drafting failed three times.")
+    return {"event": event, "key": key, "pinned": pinned, "corrected": corrected, "draft": draft, "held": held}
