@@ -10,15 +10,25 @@ from django.db.models import F, Q
 from django.db.models.functions import Least
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
+from events.languages import MULTI, SPEECH_CODES, LanguageListField, speech_choices
 from events.signals import event_changed, event_ended, event_went_live
 
 MAX_AUDIO_RETENTION_DAYS = 3650
+# The story so far is drafted again after this many newly published posts, or this many minutes (publishing.summaries).
+SUMMARY_EVERY_POSTS = (1, 100)
+SUMMARY_EVERY_MINUTES = (1, 1440)
+# What an editor may set from the draft queue while the event is live (the admin's form allows 5 s to 1 h).
+QUEUE_BATCH_INTERVAL_SECONDS = (15, 120)
 
 
 def validate_timezone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
-        raise ValidationError(f"{value!r} is not a known time zone (e.g. Europe/London).")
+        raise ValidationError(
+            gettext("%(zone)s is not a known time zone (e.g. Europe/London).") % {"zone": repr(value)}
+        )
 
 
 class EventQuerySet(models.QuerySet):
@@ -35,54 +45,120 @@ class EventQuerySet(models.QuerySet):
 
 class Event(models.Model):
     class Status(models.TextChoices):
-        SCHEDULED = "scheduled", "Scheduled"
-        LIVE = "live", "Live"
-        ENDED = "ended", "Ended"
+        SCHEDULED = "scheduled", _("Scheduled")
+        LIVE = "live", _("Live")
+        ENDED = "ended", _("Ended")
 
-    title = models.CharField(max_length=200)
-    slug = models.SlugField(max_length=120, unique=True)
-    description = models.TextField(blank=True)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.SCHEDULED, db_index=True)
-    is_public = models.BooleanField(default=True, help_text="Shown on the public index and pages.")
-    starts_at = models.DateTimeField()
-    ends_at = models.DateTimeField(null=True, blank=True)
+    title = models.CharField(max_length=200, verbose_name=_("title"))
+    slug = models.SlugField(max_length=120, unique=True, verbose_name=_("slug"))
+    description = models.TextField(blank=True, verbose_name=_("description"))
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.SCHEDULED, db_index=True, verbose_name=_("status")
+    )
+    is_public = models.BooleanField(
+        default=True, help_text=_("Shown on the public index and pages."), verbose_name=_("public")
+    )
+    starts_at = models.DateTimeField(verbose_name=_("starts at"))
+    ends_at = models.DateTimeField(null=True, blank=True, verbose_name=_("ends at"))
     go_live_at_start = models.BooleanField(
-        "go live at start time", default=False, help_text="The event goes live by itself when its start time comes."
-    )
-    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
-    language = models.CharField(max_length=16, default="en", help_text="Speech language code (en, multi, de…).")
-    diarize = models.BooleanField(default=False, help_text="Label speakers in the transcript.")
-    batch_interval_seconds = models.PositiveIntegerField(
-        default=30, help_text="How often new transcript is sent for drafting, in seconds."
-    )
-    auto_publish = models.BooleanField(default=False, help_text="Publish drafts at once, without an editor.")
-    readers_hear_quotes = models.BooleanField(
-        "let readers hear quotes",
+        _("go live at start time"),
         default=False,
-        help_text="Each checked quote in a published post gets a play button with the speaker's own audio.",
+        help_text=_("The event goes live by itself when its start time comes."),
     )
-    glossary = models.TextField(blank=True, help_text="Names and terms, one per line: they steer speech and drafts.")
-    style_notes = models.TextField(blank=True, help_text="Drafting notes: tone, names to spell out, what to avoid.")
-    journalists = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="assigned_events")
-    credit_cap = models.PositiveIntegerField(null=True, blank=True, help_text="Drafting pauses past this many credits.")
-    drafting_paused_reason = models.CharField(max_length=200, blank=True)
+    timezone = models.CharField(
+        max_length=64, default="UTC", validators=[validate_timezone], verbose_name=_("time zone")
+    )
+    language = models.CharField(
+        _("language"),
+        max_length=16,
+        default="en",
+        choices=speech_choices,
+        help_text=_("What the speakers speak: the recognizer listens for it and posts are written in it."),
+    )
+    speech_languages = LanguageListField(
+        _("languages spoken"),
+        help_text=_("With several languages: the ones spoken, at least two; posts are written in the first ticked."),
+    )
+    reader_languages = LanguageListField(
+        _("reader editions"),
+        help_text=_(
+            "Each published post is also translated automatically into these languages, for readers who choose one."
+        ),
+    )
+    diarize = models.BooleanField(
+        default=False, help_text=_("Label speakers in the transcript."), verbose_name=_("diarize")
+    )
+    batch_interval_seconds = models.PositiveIntegerField(
+        default=30,
+        help_text=_("How often new transcript is sent for drafting, in seconds."),
+        verbose_name=_("batch interval (seconds)"),
+    )
+    auto_publish = models.BooleanField(
+        default=False, help_text=_("Publish drafts at once, without an editor."), verbose_name=_("auto-publish")
+    )
+    readers_hear_quotes = models.BooleanField(
+        _("let readers hear quotes"),
+        default=False,
+        help_text=_("Each checked quote in a published post gets a play button with the speaker's own audio."),
+    )
+    glossary = models.TextField(
+        blank=True,
+        help_text=_("Names and terms, one per line: they steer speech and drafts."),
+        verbose_name=_("glossary"),
+    )
+    style_notes = models.TextField(
+        blank=True,
+        help_text=_("Drafting notes: tone, names to spell out, what to avoid."),
+        verbose_name=_("style notes"),
+    )
+    journalists = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="assigned_events", verbose_name=_("journalists")
+    )
+    journalists_publish = models.BooleanField(
+        _("journalists publish at once"),
+        default=False,
+        help_text=_(
+            "A quote or post a journalist makes in the studio goes live at once, without an editor "
+            "(for journalists with the permission to publish their own posts)."
+        ),
+    )
+    credit_cap = models.PositiveIntegerField(
+        null=True, blank=True, help_text=_("Drafting pauses past this many credits."), verbose_name=_("credit cap")
+    )
+    drafting_paused_reason = models.CharField(max_length=200, blank=True, verbose_name=_("drafting paused reason"))
     audio_retention_days = models.PositiveIntegerField(
         default=30,
         validators=[MinValueValidator(1), MaxValueValidator(MAX_AUDIO_RETENTION_DAYS)],
-        help_text=f"Archived audio is purged this many days after its session ends (1 to {MAX_AUDIO_RETENTION_DAYS}).",
+        help_text=_("Archived audio is purged this many days after its session ends (1 to 3650)."),
+        verbose_name=_("audio retention (days)"),
     )
-    last_batched_at = models.DateTimeField(null=True, blank=True, editable=False)
+    summary_every_posts = models.PositiveIntegerField(
+        _("draft the story so far every N published posts"),
+        default=5,
+        validators=[MinValueValidator(SUMMARY_EVERY_POSTS[0]), MaxValueValidator(SUMMARY_EVERY_POSTS[1])],
+        help_text=_("A new summary is drafted for an editor after this many new published posts (1 to 100)."),
+    )
+    summary_every_minutes = models.PositiveIntegerField(
+        _("or every M minutes"),
+        default=15,
+        validators=[MinValueValidator(SUMMARY_EVERY_MINUTES[0]), MaxValueValidator(SUMMARY_EVERY_MINUTES[1])],
+        help_text=_("…or this many minutes after the last one, when a post was published since (1 to 1440)."),
+    )
+    last_batched_at = models.DateTimeField(null=True, blank=True, editable=False, verbose_name=_("last batched at"))
     # Bumped under the event's row lock at every change readers can see: the readers' cursor.
-    change_seq = models.PositiveBigIntegerField(default=0, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    change_seq = models.PositiveBigIntegerField(default=0, editable=False, verbose_name=_("change number"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     objects = EventQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("event")
+        verbose_name_plural = _("events")
         ordering = ["-starts_at"]
         constraints = [
             models.CheckConstraint(condition=Q(status__in=["scheduled", "live", "ended"]), name="event_status_valid"),
+            models.CheckConstraint(condition=Q(language__in=SPEECH_CODES), name="event_language_known"),
             models.CheckConstraint(
                 condition=Q(batch_interval_seconds__gte=5) & Q(batch_interval_seconds__lte=3600),
                 name="event_batch_interval_5s_to_1h",
@@ -95,6 +171,16 @@ class Event(models.Model):
             models.CheckConstraint(
                 condition=Q(audio_retention_days__gte=1) & Q(audio_retention_days__lte=MAX_AUDIO_RETENTION_DAYS),
                 name="event_audio_retention_1_to_3650_days",
+            ),
+            models.CheckConstraint(
+                condition=Q(summary_every_posts__gte=SUMMARY_EVERY_POSTS[0])
+                & Q(summary_every_posts__lte=SUMMARY_EVERY_POSTS[1]),
+                name="event_summary_every_1_to_100_posts",
+            ),
+            models.CheckConstraint(
+                condition=Q(summary_every_minutes__gte=SUMMARY_EVERY_MINUTES[0])
+                & Q(summary_every_minutes__lte=SUMMARY_EVERY_MINUTES[1]),
+                name="event_summary_every_1_to_1440_minutes",
             ),
         ]
 
@@ -117,12 +203,45 @@ class Event(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("events:detail", args=[self.slug])
 
+    def clean(self) -> None:
+        super().clean()
+        if self.language == MULTI and len(self.speech_languages or []) < 2:
+            raise ValidationError(
+                {"speech_languages": gettext("With several languages, tick at least two of the languages spoken.")}
+            )
+        if self.post_language in (self.reader_languages or []):
+            raise ValidationError(
+                {"reader_languages": gettext("Posts are written in this language already: untick it.")}
+            )
+
+    @property
+    def post_language(self) -> str:
+        """The language posts are written in: the speech's, or with several, the first ticked (English if none)."""
+        if self.language != MULTI:
+            return self.language
+        spoken = [code for code in self.speech_languages or [] if isinstance(code, str)]
+        return spoken[0] if spoken else "en"
+
+    @property
+    def editions(self) -> list[str]:
+        """The reader editions besides the original: each a language posts are translated into."""
+        return [code for code in self.reader_languages or [] if code != self.post_language]
+
     @property
     def glossary_terms(self) -> list[str]:
         return [line.strip() for line in self.glossary.splitlines() if line.strip()]
 
     def is_assigned(self, user) -> bool:
         return user.is_authenticated and self.journalists.filter(pk=user.pk).exists()
+
+    def set_batch_interval(self, seconds: int) -> None:
+        """The interval from the draft queue: the beat's next tick takes it (publishing.batching), the studio
+        shows it within its poll. Readers see nothing of it, so no change number."""
+        low, high = QUEUE_BATCH_INTERVAL_SECONDS
+        if type(seconds) is not int or not low <= seconds <= high:
+            raise ValueError(gettext("The batch interval is %(low)d to %(high)d seconds.") % {"low": low, "high": high})
+        Event.objects.filter(pk=self.pk).update(batch_interval_seconds=seconds, updated_at=timezone.now())
+        self.batch_interval_seconds = seconds
 
     def next_change_seq(self) -> int:
         """Take the next reader-visible change number, inside the change's transaction: the UPDATE holds

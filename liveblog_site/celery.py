@@ -42,3 +42,7 @@ def schedule_periodic_tasks(sender: Celery, **kwargs) -> None:
     sender.add_periodic_task(
         24 * 3600.0, sender.signature("transcription.tasks.purge_expired_audio"), name="purge expired audio"
     )
+    # Readers' alerts whose worker died or whose message was lost: sent again (readers.alerts.requeue_stale).
+    sender.add_periodic_task(
+        60.0, sender.signature("readers.tasks.requeue_stale_alerts", options={"expires": 60.0}), name="requeue alerts"
+    )

@@ -1,8 +1,9 @@
 """The data folder (LIVEBLOG_DATA_DIR, ./var by default): where it is, and the one step that makes it.
 
 Reading the settings creates nothing: `python -m liveblog_site.datadir` makes the folders and, unless
-SECRET_KEY is set, the secret key. It is no manage.py command because the settings cannot load without
-that key; the web process, worker and beat refuse to start until it has run (`exit_unless_prepared`).
+SECRET_KEY is set, the secret key (unless VAPID_PRIVATE_KEY is set, the Web Push key pair too). It is no
+manage.py command because the settings cannot load without that key; the web process, worker and beat refuse
+to start until it has run (`exit_unless_prepared`).
 """
 
 import os
@@ -10,6 +11,8 @@ import secrets
 import sys
 from pathlib import Path
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
@@ -17,6 +20,7 @@ from liveblog_site.env import env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 KEY_FILE_NAME = "secret_key"
+VAPID_KEY_FILE_NAME = "vapid_private_key.pem"
 PREPARE_COMMAND = "python -m liveblog_site.datadir"
 
 
@@ -46,6 +50,18 @@ def write_secret_key(data: Path) -> None:
         out.write(secrets.token_urlsafe(64))
 
 
+def write_vapid_key(data: Path) -> None:
+    """The installation's Web Push key pair (P-256, readers.webpush), made once like the secret key."""
+    try:
+        descriptor = os.open(data / VAPID_KEY_FILE_NAME, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    key = ec.generate_private_key(ec.SECP256R1())
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    with os.fdopen(descriptor, "wb") as out:
+        out.write(pem)
+
+
 def folders_to_make() -> list[Path]:
     """The folders the settings name that nothing else creates before writing into them."""
     folders = [Path(settings.DATA_DIR), Path(settings.STATIC_ROOT)]
@@ -62,6 +78,8 @@ def prepare() -> list[Path]:
     data.mkdir(parents=True, exist_ok=True)
     if not env_str("SECRET_KEY"):
         write_secret_key(data)
+    if not env_str("VAPID_PRIVATE_KEY"):
+        write_vapid_key(data)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "liveblog_site.settings")
     folders = folders_to_make()
     for folder in folders:

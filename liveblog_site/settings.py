@@ -4,6 +4,8 @@ Nothing set: the embedded default (SQLite, filesystem Celery broker, in-process 
 offline speech recognizer and drafter). REDIS_URL and DATABASE_URL: the scale-out topology.
 """
 
+import json
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -11,7 +13,7 @@ import dj_database_url
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
-from liveblog_site.datadir import BASE_DIR, data_dir, read_secret_key
+from liveblog_site.datadir import BASE_DIR, VAPID_KEY_FILE_NAME, data_dir, read_secret_key
 from liveblog_site.env import (
     env_bool,
     env_choice,
@@ -73,6 +75,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "liveblog_site.i18n.LanguageMiddleware",  # the person's language, then the cookie's, then the browser's
     "django.contrib.messages.middleware.MessageMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
@@ -189,7 +192,7 @@ STUDIO_OFFLINE_BUFFER_SECONDS = env_int("STUDIO_OFFLINE_BUFFER_SECONDS", 60, min
 STUDIO_RESUME_MAX_GAP_SECONDS = env_int("STUDIO_RESUME_MAX_GAP_SECONDS", 300, minimum=10)
 # Stream time of finals a relay holds while the database is away; past it the stream stops (4504).
 STUDIO_STORE_BACKLOG_SECONDS = env_int("STUDIO_STORE_BACKLOG_SECONDS", 300, minimum=120)
-# On SQLite, finals are inserted on the event loop's thread when the write lock is free (transcription/loopstore.py).
+# On SQLite, finals are inserted on the event loop's thread when the write lock is free (transcription/store/loop.py).
 STUDIO_STORE_ON_LOOP = env_bool("STUDIO_STORE_ON_LOOP", True)
 
 # --- Drafting (Mavera or offline) -----------------------------------------------------------
@@ -240,6 +243,45 @@ READER_MAX_MESSAGE_BYTES = env_int("READER_MAX_MESSAGE_BYTES", 512, minimum=256)
 READER_HELLO_TIMEOUT_SECONDS = env_float("READER_HELLO_TIMEOUT_SECONDS", 10.0, minimum=1.0)
 # Most changes one cursor answer (posts.json, a socket push) carries; the client asks again for the rest.
 READER_CHANGES_PAGE = env_int("READER_CHANGES_PAGE", 100, minimum=20, maximum=1000)
+
+# --- Alerts for readers (readers.webpush, readers.alerts): Web Push with VAPID ------------------------------
+# The application server's key pair (P-256): VAPID_PRIVATE_KEY as the base64url private number (or a PEM); unset,
+# the pair `python -m liveblog_site.datadir` generated into the data folder. VAPID_PUBLIC_KEY, when set, must match.
+VAPID_PRIVATE_KEY = env_str("VAPID_PRIVATE_KEY")
+VAPID_PUBLIC_KEY = env_str("VAPID_PUBLIC_KEY")
+VAPID_KEY_FILE = DATA_DIR / VAPID_KEY_FILE_NAME
+# Whom push services may contact about our pushes, mailto: or https: (default: an https SITE_URL, else a mailto:).
+VAPID_SUBJECT = env_str("VAPID_SUBJECT")
+# Push services a subscription may point at (host or parent domain): every browser's own, so the worker never
+# posts to an address a stranger chose. "*" allows any host (never an IP address unless listed).
+PUSH_SERVICE_HOSTS = env_list(
+    "PUSH_SERVICE_HOSTS",
+    [
+        "fcm.googleapis.com",
+        "android.googleapis.com",
+        "push.services.mozilla.com",
+        "push.apple.com",
+        "notify.windows.com",
+    ],
+)
+# Plain-http endpoints only where the site itself runs without HTTPS (a developer's machine, the tests' emulator).
+PUSH_ENDPOINT_HTTPS_ONLY = env_bool("PUSH_ENDPOINT_HTTPS_ONLY", env_bool("HTTPS", not DEBUG))
+PUSH_MAX_SUBSCRIPTIONS_PER_EVENT = env_int("PUSH_MAX_SUBSCRIPTIONS_PER_EVENT", 100_000, minimum=1)
+PUSH_SUBSCRIBE_PER_MINUTE = env_int("PUSH_SUBSCRIBE_PER_MINUTE", 30, minimum=1)
+# Subscribers per batch (one task; a worker sends a batch's pushes concurrently, PUSH_CONCURRENCY at a time).
+PUSH_BATCH_SIZE = env_int("PUSH_BATCH_SIZE", 1000, minimum=10, maximum=20_000)
+PUSH_CONCURRENCY = env_int("PUSH_CONCURRENCY", 64, minimum=1, maximum=1000)
+PUSH_TIMEOUT_SECONDS = env_float("PUSH_TIMEOUT_SECONDS", 10.0, minimum=0.5)
+# How long a push service keeps an alert for a browser that is offline (RFC 8030 TTL).
+PUSH_TTL_SECONDS = env_int("PUSH_TTL_SECONDS", 6 * 3600, minimum=0, maximum=28 * 24 * 3600)
+PUSH_MAX_ATTEMPTS = env_int("PUSH_MAX_ATTEMPTS", 5, minimum=1)
+PUSH_BACKOFF_SECONDS = env_float("PUSH_BACKOFF_SECONDS", 2.0, minimum=0.01)
+# A batch claimed by a worker that died is sent again after this.
+PUSH_LEASE_SECONDS = env_float("PUSH_LEASE_SECONDS", 120.0, minimum=1.0)
+
+# On SIGTERM a web process stops taking sockets, finishes each stream (its finals stored), closes every
+# socket with 1012 and exits within this many seconds: the load balancer's drain timeout (server/shutdown.py).
+SHUTDOWN_GRACE_SECONDS = env_float("SHUTDOWN_GRACE_SECONDS", 10.0, minimum=1.0)
 
 # --- Server fast paths (server/) ---------------------------------------------------------------
 # Each is on unless FASTPATH_<NAME>=false; off, or on versions of Daphne/Twisted/autobahn it was not
@@ -309,6 +351,119 @@ STORAGES = {
     },
 }
 
+# --- Embeds (publishing.embeds) --------------------------------------------------------------
+# A video or social post an editor pastes: its oEmbed is fetched once by the server, from these providers
+# only, within these limits; its thumbnail is re-encoded into the pictures storage. Per provider: its name for
+# readers, its oEmbed endpoint (and any fixed query `params`), the addresses it takes (regular expressions, each
+# matched whole), `frame_origins` (where its player may be framed from: the CSP's frame-src on pages that show
+# it), `thumbnail_origins` ("https://*.host" allows subdomains) and how its player's address is built: the src of
+# the iframe in its oEmbed html ("iframe"), a template over the address's named groups ("address"), or over the
+# groups of `pattern` matched against an attribute of its oEmbed html ("html").
+EMBED_TIMEOUT_SECONDS = env_float("EMBED_TIMEOUT_SECONDS", 5.0, minimum=0.1)
+EMBED_MAX_RESPONSE_BYTES = env_int("EMBED_MAX_RESPONSE_KILOBYTES", 256, minimum=4, maximum=4096) * 1024
+EMBED_THUMBNAIL_MAX_BYTES = env_int("EMBED_THUMBNAIL_MAX_KILOBYTES", 2048, minimum=16, maximum=16384) * 1024
+EMBED_THUMBNAIL_WIDTH = 640
+EMBEDS_PER_POST = env_int("EMBEDS_PER_POST", 4, minimum=1, maximum=20)
+_query = r"(?:\?[\w=&%.+~-]*)?"
+EMBED_PROVIDERS: dict[str, dict] = {
+    "youtube": {
+        "name": "YouTube",
+        "endpoint": "https://www.youtube.com/oembed",
+        "urls": [
+            r"https://(?:www\.|m\.)?youtube\.com/watch\?(?:[\w=&%.+~-]*&)?v=(?P<id>[\w-]{11})(?:&[\w=&%.+~-]*)?",
+            r"https://(?:www\.)?youtube\.com/(?:shorts|live)/(?P<id>[\w-]{11})" + _query,
+            r"https://youtu\.be/(?P<id>[\w-]{11})" + _query,
+        ],
+        "frame_origins": ["https://www.youtube.com", "https://www.youtube-nocookie.com"],
+        "thumbnail_origins": ["https://i.ytimg.com"],
+        "player": {"from": "iframe"},
+    },
+    "vimeo": {
+        "name": "Vimeo",
+        "endpoint": "https://vimeo.com/api/oembed.json",
+        "urls": [r"https://(?:www\.)?vimeo\.com/(?:channels/[\w-]+/)?(?P<id>[0-9]{1,12})(?:/[0-9a-f]{1,20})?" + _query],
+        "frame_origins": ["https://player.vimeo.com"],
+        "thumbnail_origins": ["https://i.vimeocdn.com"],
+        "player": {"from": "iframe"},
+    },
+    "x": {
+        "name": "X",
+        "endpoint": "https://publish.twitter.com/oembed",
+        "params": {"omit_script": "true", "dnt": "true"},
+        "urls": [
+            r"https://(?:www\.|mobile\.)?(?:twitter|x)\.com/(?P<user>\w{1,15})/status/(?P<id>[0-9]{1,20})" + _query
+        ],
+        "frame_origins": ["https://platform.twitter.com"],
+        "player": {"from": "address", "src": "https://platform.twitter.com/embed/Tweet.html?id={id}&dnt=true"},
+        "frame_height": 640,
+    },
+    "bluesky": {
+        "name": "Bluesky",
+        "endpoint": "https://embed.bsky.app/oembed",
+        "urls": [r"https://bsky\.app/profile/(?P<actor>[\w.:-]{1,253})/post/(?P<rkey>[a-z0-9]{1,20})"],
+        "frame_origins": ["https://embed.bsky.app"],
+        "player": {
+            "from": "html",
+            "attribute": "data-bluesky-uri",
+            "pattern": r"at://(?P<did>did:(?:plc|web):[\w.:%-]{1,200})/app\.bsky\.feed\.post/(?P<rkey>[a-z0-9]{1,20})",
+            "src": "https://embed.bsky.app/embed/{did}/app.bsky.feed.post/{rkey}",
+        },
+        "frame_height": 560,
+    },
+    "soundcloud": {
+        "name": "SoundCloud",
+        "endpoint": "https://soundcloud.com/oembed",
+        "params": {"format": "json"},
+        "urls": [r"https://(?:www\.)?soundcloud\.com/[\w-]{1,100}/(?:sets/)?[\w-]{1,200}" + _query],
+        "frame_origins": ["https://w.soundcloud.com"],
+        "thumbnail_origins": ["https://*.sndcdn.com"],
+        "player": {"from": "iframe"},
+    },
+}
+# Mastodon is many servers: each instance named here is a provider of its own.
+for _host in env_list("EMBED_MASTODON_INSTANCES", ["mastodon.social", "mastodon.online", "journa.host"]):
+    EMBED_PROVIDERS[f"mastodon-{_host}"] = {
+        "name": "Mastodon",
+        "endpoint": f"https://{_host}/api/oembed",
+        "urls": [rf"https://{re.escape(_host)}/@(?P<user>\w{{1,30}})/(?P<id>[0-9]{{1,20}})"],
+        "frame_origins": [f"https://{_host}"],
+        "player": {"from": "address", "src": f"https://{_host}/@{{user}}/{{id}}/embed"},
+        "frame_height": 560,
+    }
+# Instagram's oEmbed (Meta's Graph API) needs an app's access token: without one, Instagram is not offered.
+if _meta_token := env_str("EMBED_META_ACCESS_TOKEN"):
+    EMBED_PROVIDERS["instagram"] = {
+        "name": "Instagram",
+        "endpoint": "https://graph.facebook.com/v22.0/instagram_oembed",
+        "params": {"access_token": _meta_token},
+        "urls": [r"https://(?:www\.)?instagram\.com/(?:p|reel)/(?P<code>[\w-]{5,40})/?" + _query],
+        "frame_origins": ["https://www.instagram.com"],
+        "thumbnail_origins": ["https://*.cdninstagram.com", "https://*.fbcdn.net"],
+        "player": {"from": "address", "src": "https://www.instagram.com/p/{code}/embed/"},
+        "frame_height": 720,
+    }
+
+
+def _extra_embed_providers() -> dict[str, dict | None]:
+    raw = env_str("EMBED_EXTRA_PROVIDERS")
+    if not raw:
+        return {}
+    try:
+        extra = json.loads(raw)
+    except ValueError as error:
+        raise ImproperlyConfigured(f"EMBED_EXTRA_PROVIDERS must be a JSON object ({error})") from None
+    if not isinstance(extra, dict):
+        raise ImproperlyConfigured("EMBED_EXTRA_PROVIDERS must be a JSON object of provider name to provider")
+    return extra
+
+
+# More providers, or null to switch one of the above off (publishing.embed_providers checks each at start).
+for _key, _provider in _extra_embed_providers().items():
+    if _provider is None:
+        EMBED_PROVIDERS.pop(_key, None)
+    else:
+        EMBED_PROVIDERS[_key] = _provider
+
 # --- Auth, i18n, static -----------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -335,7 +490,12 @@ AXES_CLIENT_IP_CALLABLE = "liveblog_site.security.client_ip"
 # The log names the account and address under attack (passwords are never logged).
 AXES_SENSITIVE_PARAMETERS: list[str] = []
 LOGIN_REDIRECT_URL = "/"
-LANGUAGE_CODE = "en-us"
+# The newsroom's pages in each person's language (liveblog_site.i18n); readers' pages in the event's.
+LANGUAGES = [("en-us", "English"), ("de", "Deutsch")]
+LANGUAGE_CODE = env_choice("LANGUAGE_CODE", "en-us", tuple(code for code, _name in LANGUAGES))
+# Translations: locale/<language>/LC_MESSAGES (django.po, djangojs.po and their compiled .mo); an operator's
+# own folders (EXTRA_LOCALE_PATHS) come first, to change the wording without changing the code.
+LOCALE_PATHS = [*env_list("EXTRA_LOCALE_PATHS", []), BASE_DIR / "locale"]
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
@@ -402,3 +562,14 @@ LOGGING = {
         },
     },
 }
+
+# --- Following a livestream (transcription.follow, `manage.py follow_streams`) --------------------
+# Addresses on private, loopback or link-local networks are refused unless this is true (tests, a newsroom's own
+# encoder on its network): otherwise a follow could reach inside the newsroom's network.
+STREAM_FOLLOW_ALLOW_PRIVATE = env_bool("STREAM_FOLLOW_ALLOW_PRIVATE", False)
+STREAM_FOLLOW_STALL_SECONDS = env_float("STREAM_FOLLOW_STALL_SECONDS", 20.0, minimum=1.0)
+STREAM_FOLLOW_MAX_ATTEMPTS = env_int("STREAM_FOLLOW_MAX_ATTEMPTS", 10, minimum=1)
+STREAM_FOLLOW_BACKOFF_SECONDS = env_float("STREAM_FOLLOW_BACKOFF_SECONDS", 1.0, minimum=0.01)
+STREAM_FOLLOW_CLAIM_SECONDS = env_float("STREAM_FOLLOW_CLAIM_SECONDS", 30.0, minimum=2.0)
+STREAM_FOLLOW_POLL_SECONDS = env_float("STREAM_FOLLOW_POLL_SECONDS", 1.0, minimum=0.1)
+STREAM_FOLLOW_MAX_STREAMS = env_int("STREAM_FOLLOW_MAX_STREAMS", 10, minimum=1)

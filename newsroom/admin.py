@@ -8,13 +8,14 @@ from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
+from django.utils.formats import number_format
 from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from events.models import Event
-from publishing.models import Batch
+from publishing.models import Batch, PostTranslation, Summary
 from readers.changes import site_base
 from readers.widget import embed_snippet
 from transcription.models import StreamSession
@@ -46,13 +47,17 @@ LIFECYCLE = {"go_live": go_live, "end": end}
 @admin.action(permissions=["change"], description=gettext_lazy("Go live"))
 def go_live_action(modeladmin, request, queryset):
     done = [go_live(event, request.user) for event in queryset.filter(status=Event.Status.SCHEDULED)]
-    messages.success(request, _("%(count)d event(s) went live.") % {"count": len([d for d in done if d])})
+    count = len([d for d in done if d])
+    messages.success(
+        request, ngettext("%(count)d event went live.", "%(count)d events went live.", count) % {"count": count}
+    )
 
 
 @admin.action(permissions=["change"], description=gettext_lazy("End event"))
 def end_action(modeladmin, request, queryset):
     done = [end(event, request.user) for event in queryset.exclude(status=Event.Status.ENDED)]
-    messages.success(request, _("%(count)d event(s) ended.") % {"count": len([d for d in done if d])})
+    count = len([d for d in done if d])
+    messages.success(request, ngettext("%(count)d event ended.", "%(count)d events ended.", count) % {"count": count})
 
 
 class EventForm(forms.ModelForm):
@@ -82,14 +87,15 @@ class EventAdmin(admin.ModelAdmin):
     inlines = [StreamSessionInline]
     fieldsets = [
         (None, {"fields": ["title", "slug", "description", "status", "is_public"]}),
-        ("Schedule", {"fields": ["starts_at", "go_live_at_start", "ends_at", "timezone"]}),
-        ("Newsroom", {"fields": ["journalists"]}),
-        ("Readers", {"fields": ["embed_code"]}),
+        (gettext_lazy("Schedule"), {"fields": ["starts_at", "go_live_at_start", "ends_at", "timezone"]}),
+        (gettext_lazy("Newsroom"), {"fields": ["journalists", "journalists_publish"]}),
+        (gettext_lazy("Readers"), {"fields": ["reader_languages", "embed_code"]}),
         (
-            "Speech and drafting",
+            gettext_lazy("Speech and drafting"),
             {
                 "fields": [
                     "language",
+                    "speech_languages",
                     "diarize",
                     "glossary",
                     "style_notes",
@@ -103,34 +109,62 @@ class EventAdmin(admin.ModelAdmin):
                 ]
             },
         ),
+        (gettext_lazy("The story so far"), {"fields": ["summary_every_posts", "summary_every_minutes"]}),
     ]
 
     readonly_fields = ["embed_code", "credits"]
 
     def get_queryset(self, request):
-        # The credits column: summed in the list's own query, not one query per row.
-        totals = Batch.objects.filter(event=OuterRef("pk")).values("event").annotate(total=Sum("credits_used"))
-        return super().get_queryset(request).annotate(credits_total=Coalesce(Subquery(totals.values("total")), 0))
+        # The credits column, its batches' and its summaries': summed in the list's own query, not one per row.
+        totals = [
+            Coalesce(
+                Subquery(
+                    model.objects.filter(event=OuterRef("pk"))
+                    .values("event")
+                    .annotate(total=Sum("credits_used"))
+                    .values("total")
+                ),
+                0,
+            )
+            for model in (Batch, Summary)
+        ]
+        # …and its posts' translations (reader editions).
+        translated = Coalesce(
+            Subquery(
+                PostTranslation.objects.filter(post__event=OuterRef("pk"))
+                .values("post__event")
+                .annotate(total=Sum("credits_used"))
+                .values("total")
+            ),
+            0,
+        )
+        return super().get_queryset(request).annotate(credits_total=totals[0] + totals[1] + translated)
 
-    @admin.display(description="Credits used")
+    @admin.display(description=gettext_lazy("Credits used"))
     def credits(self, event: Event) -> str:
         used = getattr(event, "credits_total", 0)  # an event not saved yet has used none
-        cap = f" of {event.credit_cap}" if event.credit_cap is not None else ""
-        paused = f" · paused: {event.drafting_paused_reason}" if event.drafting_paused_reason else ""
-        return f"{used}{cap}{paused}"
+        if event.credit_cap is None:
+            shown = number_format(used)
+        else:
+            shown = _("%(used)s of %(cap)s") % {"used": number_format(used), "cap": number_format(event.credit_cap)}
+        if event.drafting_paused_reason:
+            shown += " · " + _("paused: %(reason)s") % {"reason": event.drafting_paused_reason}
+        return shown
 
-    @admin.display(description="Drafts")
+    @admin.display(description=gettext_lazy("Drafts"))
     def draft_queue(self, event: Event) -> str:
-        return format_html('<a href="{}">Draft queue</a>', reverse("admin:publishing_post_queue", args=[event.pk]))
+        url = reverse("admin:publishing_post_queue", args=[event.pk])
+        return format_html('<a href="{}">{}</a>', url, _("Draft queue"))
 
-    @admin.display(description="Embed on another site")
+    @admin.display(description=gettext_lazy("Embed on another site"))
     def embed_code(self, event: Event) -> str:
         if not event.pk:
-            return "Save the event to get its embed code."
+            return _("Save the event to get its embed code.")
         return format_html(
-            "<textarea readonly rows=3 cols=90>{}</textarea>"
-            "<p class=help>Paste into any page: a live-updating box of this event's posts.</p>",
+            '<textarea readonly rows=3 cols=90 aria-label="{}">{}</textarea><p class=help>{}</p>',
+            _("Embed code"),
             embed_snippet(getattr(event, "site_base", ""), event),
+            _("Paste into any page: a live-updating box of this event's posts."),
         )
 
     def save_model(self, request, obj: Event, form, change: bool) -> None:

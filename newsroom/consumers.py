@@ -13,12 +13,14 @@ from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from events.models import Event
 from events.roles import can_stream
 from newsroom import lifecycle, studio_feed
 from server.frames import prepared_frame
 from server.limits import limit_messages
+from server.shutdown import close_for_restart, forget, on_stop, stopping
 from server.sockets import SocketClosed
 from server.writes import DaphneSocket, daphne_socket
 from transcription.models import StreamSession
@@ -54,7 +56,12 @@ class StudioConsumer(AsyncWebsocketConsumer):
         self.event = event
         limit_messages(self.base_send, settings.STUDIO_MAX_MESSAGE_BYTES)  # before accept: no frame is read yet
         await self.accept()
+        if stopping():  # this process is going: the studio reconnects at once, to another
+            await close_for_restart(self.base_send)
+            return
         self.socket = daphne_socket(self.base_send)
+        self.gone = asyncio.Event()
+        on_stop(self, self.restart)
         self.progress = asyncio.create_task(self.keep_progress())
         await studio_feed.watch(event.id, self, staff=user.is_staff)
 
@@ -82,20 +89,26 @@ class StudioConsumer(AsyncWebsocketConsumer):
         try:
             if bytes_data is not None:
                 if self.relay is None:
-                    raise StudioError(Close.AUDIO_BEFORE_START, 'Audio arrived before {"type": "start"}.')
+                    raise StudioError(Close.AUDIO_BEFORE_START, _('Audio arrived before {"type": "start"}.'))
                 await self.relay.audio(bytes_data)
                 return
             kind, start = parse_control(text_data or "")
             if kind == "start":
                 if self.relay is not None:
-                    raise StudioError(Close.UNKNOWN_MESSAGE, "This socket has already started a stream.")
+                    raise StudioError(Close.UNKNOWN_MESSAGE, _("This socket has already started a stream."))
                 assert isinstance(start, Start)
                 await self.make_live_if_scheduled(start)
-                self.relay = Relay(self.event, self.scope["user"].pk, self.send_json, on_failure=self.fail)
+                self.relay = Relay(
+                    self.event,
+                    self.scope["user"].pk,
+                    self.send_json,
+                    on_failure=self.fail,
+                    on_taken_over=self.taken_over,
+                )
                 for message in await self.relay.start(start):
                     await self.send_json(message)
             elif self.relay is None:
-                raise StudioError(Close.UNKNOWN_MESSAGE, f'"{kind}" before {{"type": "start"}}.')
+                raise StudioError(Close.UNKNOWN_MESSAGE, _('"%(kind)s" before {"type": "start"}.') % {"kind": kind})
             elif kind == "pause":
                 await self.relay.pause()
             elif kind == "resume":
@@ -133,7 +146,10 @@ class StudioConsumer(AsyncWebsocketConsumer):
             return
         if not start.go_live:
             question = await database_sync_to_async(lifecycle.go_live_question)(self.event)
-            raise StudioError(Close.EVENT_NOT_LIVE, f"{question} Send go_live to make it live and stream.")
+            raise StudioError(
+                Close.EVENT_NOT_LIVE,
+                _("%(question)s Send go_live to make it live and stream.") % {"question": question},
+            )
         await database_sync_to_async(self.event.go_live)(self.scope["user"])
 
     async def event_ended(self, ended_at: str) -> None:
@@ -147,12 +163,36 @@ class StudioConsumer(AsyncWebsocketConsumer):
         await self.send_json({"type": "event_ended", "ended_at": ended_at, "message": message})
         await self.close(int(Close.EVENT_ENDED))
 
+    async def restart(self) -> None:
+        """The process is stopping: finish the stream (its finals stored, the session left open), tell the
+        client how far its audio was received, close with 1012 and return once the socket is closed."""
+        if not self.closing:
+            self.closing = True  # audio arriving from now on is not taken: the client sends it again
+            if self.relay is not None and self.relay.session is not None:
+                await self.relay.detach()
+                await self.relay.send_ack()
+            await close_for_restart(self.base_send)
+        await self.gone.wait()
+
+    async def taken_over(self) -> None:
+        """The stream was resumed from another connection: finish what this one received, then say so."""
+        if self.closing:
+            return
+        self.closing = True
+        if self.relay is not None:
+            await self.relay.detach()
+        error = StudioError(Close.TAKEN_OVER, _("This stream was resumed from another connection."))
+        await self.send_json(error.as_message())
+        await self.close(int(error.close))
+
     async def event_gone(self) -> None:
-        await self.fail(StudioError(Close.EVENT_ENDED, "This event no longer exists."))
+        await self.fail(StudioError(Close.EVENT_ENDED, _("This event no longer exists.")))
 
     async def disconnect(self, code: int) -> None:
         progress = getattr(self, "progress", None)
         if progress is not None:
+            forget(self)
+            self.gone.set()
             progress.cancel()
             studio_feed.unwatch(self.event.id, self)
         if self.relay is not None:
@@ -176,7 +216,7 @@ class StudioConsumer(AsyncWebsocketConsumer):
             await asyncio.sleep(PROGRESS_SECONDS * random.uniform(0.5, 1.0))
             try:
                 if self.relay is not None and not await self.relay.save_progress():
-                    await self.fail(StudioError(Close.TAKEN_OVER, "This stream was resumed from another connection."))
+                    await self.taken_over()
                     return
             except Exception:  # the next try is 10 s away; the lease lasts 30 s
                 logger.exception("studio could not save the stream progress of event %s", self.event.id)

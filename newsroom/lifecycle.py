@@ -8,11 +8,9 @@ from django.utils.translation import gettext as _
 
 from events.models import Event
 
-ENDED_MESSAGE = "This event has ended: the stream has stopped, and everything said is saved."
-
 
 def ended_message() -> str:
-    return _(ENDED_MESSAGE)
+    return _("This event has ended: the stream has stopped, and everything said is saved.")
 
 
 def go_live_question(event: Event) -> str:
@@ -21,5 +19,5 @@ def go_live_question(event: Event) -> str:
     starts = event.starts_at.astimezone(zone)
     when = date_format(starts, "H:i")
     if starts.date() != timezone.now().astimezone(zone).date():
-        when = _("%(time)s on %(day)s") % {"time": when, "day": date_format(starts, "j M Y")}
+        when = _("%(time)s on %(day)s") % {"time": when, "day": date_format(starts, "DATE_FORMAT")}
     return _("This event is scheduled for %(when)s. Go live now?") % {"when": when}

@@ -16,6 +16,7 @@ from typing import Protocol
 from channels.db import database_sync_to_async
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from events.models import Event
 from publishing.models import Post
@@ -35,11 +36,25 @@ def latest_post_id(event_id: int) -> int:
     return Post.objects.filter(event_id=event_id).order_by("-pk").values_list("pk", flat=True).first() or 0
 
 
+# Each state as the journalist reads it (the studio's script has the same words from its catalog).
+STATE_LABELS = {
+    "waiting": gettext_lazy("waiting for an editor"),
+    "held": gettext_lazy("held"),
+    "approved": gettext_lazy("approved"),
+    "published": gettext_lazy("published"),
+    "rejected": gettext_lazy("rejected"),
+}
+
+
 def draft_status(post: Post) -> str:
     """The draft's state in the journalist's words: waiting, held, approved, published or rejected."""
     if post.status == Post.Status.DRAFT:
         return "held" if post.hold_reason else "waiting"
     return post.status
+
+
+def author_name(user) -> str:
+    return user.get_full_name() or user.get_username()
 
 
 def draft_summary(post: Post, *, staff: bool) -> dict:
@@ -53,6 +68,9 @@ def draft_summary(post: Post, *, staff: bool) -> dict:
         "state": draft_status(post),
         "hold_reason": post.hold_reason if post.status == Post.Status.DRAFT else "",
         "created_at": post.created_at.isoformat(),
+        "kind": post.kind,
+        # Whose words, for a journalist's quote or post; "" for an AI draft.
+        "author": author_name(post.author) if post.author_id and not post.ai_assisted else "",
         "url": post.get_absolute_url() if published else reverse("newsroom:draft", args=[post.event.slug, post.pk]),
     }
     if staff:
@@ -65,7 +83,7 @@ DRAFTS_SHOWN = 100
 
 def drafts_of(event: Event, *, staff: bool) -> list[dict]:
     """Every draft of the event, newest first (at most DRAFTS_SHOWN)."""
-    posts = Post.objects.filter(event=event).select_related("event").order_by("-pk")[:DRAFTS_SHOWN]
+    posts = Post.objects.filter(event=event).select_related("event", "author").order_by("-pk")[:DRAFTS_SHOWN]
     return [draft_summary(post, staff=staff) for post in posts]
 
 
@@ -76,7 +94,9 @@ def updates(event_id: int, after_post_id: int) -> Updates:
     interval = event.batch_interval_seconds
     # Before the first batch the beat's next tick takes it: no time to count down to yet.
     next_at = event.last_batched_at + timedelta(seconds=interval) if event.last_batched_at else None
-    posts = list(Post.objects.filter(event_id=event_id, pk__gt=after_post_id).order_by("pk")[:20])
+    posts = list(
+        Post.objects.filter(event_id=event_id, pk__gt=after_post_id).select_related("author").order_by("pk")[:20]
+    )
     for post in posts:
         post.event = event
     return Updates(

@@ -11,16 +11,19 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.text import Truncator
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from publishing import pictures
-from publishing.models import Alert, Batch, Picture, Post, PostAction
+from publishing import embeds, pictures
+from publishing.embed_providers import provider_names
+from publishing.models import Alert, Batch, Embed, Picture, Post, PostAction
 from publishing.queue import views as queue_views
 from publishing.queue.html import check_html
 from publishing.queue.moderation import TRANSITIONS
 from publishing.revisions import RevisionCheckedForm
 from transcription.admin import ReadOnlyAdmin
 from transcription.html import transcript_html
+from transcription.speakers import Speakers
 
 
 def _bulk_action(op: str, name: str, description: str, *, limit: int | None = None):
@@ -31,26 +34,34 @@ def _bulk_action(op: str, name: str, description: str, *, limit: int | None = No
         posts = list(queryset.select_related("event")[:limit])
         for post in posts:
             transition.apply(post, request.user)
-        messages.success(request, f"{transition.done} {len(posts)} post(s).")
+        messages.success(request, transition.done_message(len(posts)))
 
     action.__name__ = name
     return admin.action(permissions=[transition.permission], description=description)(action)
 
 
-approve = _bulk_action("approve", "approve", "Approve selected posts")
-publish = _bulk_action("publish", "publish", "Publish selected posts")
-unpublish = _bulk_action("unpublish", "unpublish", "Unpublish selected posts")
-reject = _bulk_action("reject", "reject", "Reject selected posts")
-pin = _bulk_action("pin", "pin", "Pin (one per event)", limit=1)
-unpin = _bulk_action("unpin", "unpin", "Unpin")
-mark_key_event = _bulk_action("key", "mark_key_event", "Mark as key event")
-unmark_key_event = _bulk_action("unkey", "unmark_key_event", "Unmark key event")
+approve = _bulk_action("approve", "approve", _("Approve selected posts"))
+publish = _bulk_action("publish", "publish", _("Publish selected posts"))
+unpublish = _bulk_action("unpublish", "unpublish", _("Unpublish selected posts"))
+reject = _bulk_action("reject", "reject", _("Reject selected posts"))
+pin = _bulk_action("pin", "pin", _("Pin (one per event)"), limit=1)
+unpin = _bulk_action("unpin", "unpin", _("Unpin"))
+mark_key_event = _bulk_action("key", "mark_key_event", _("Mark as key event"))
+unmark_key_event = _bulk_action("unkey", "unmark_key_event", _("Unmark key event"))
 
 
-@admin.action(permissions=["retry"], description="Retry drafting of the selected failed batches")
+@admin.action(permissions=["retry"], description=_("Retry drafting of the selected failed batches"))
 def retry_drafting(modeladmin, request, queryset):
     retried = queryset.retry_failed()
-    messages.success(request, f"Sent {retried} failed batch(es) back for drafting.")
+    messages.success(
+        request,
+        ngettext(
+            "Sent %(count)d failed batch back for drafting.",
+            "Sent %(count)d failed batches back for drafting.",
+            retried,
+        )
+        % {"count": retried},
+    )
 
 
 class PostActionInline(admin.TabularInline):
@@ -72,7 +83,8 @@ def picture_thumbnail(picture: Picture) -> SafeString:
         smallest["width"],
         smallest["height"],
         picture.alt_text,
-        f"{picture.width}×{picture.height}, alt text: {picture.alt_text}",
+        gettext("%(width)d×%(height)d, alt text: %(alt)s")
+        % {"width": picture.width, "height": picture.height, "alt": picture.alt_text},
     )
 
 
@@ -80,17 +92,29 @@ class PostForm(RevisionCheckedForm):
     """The post's fields, and its picture: a new one (alt text required), or the present one's text, or none."""
 
     picture_upload = forms.FileField(
-        label="Picture",
+        label=_("Picture"),
         required=False,
         widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
-        help_text="JPEG, PNG or WebP; replaces the present picture. Stored without its metadata (GPS, camera).",
+        help_text=_("JPEG, PNG or WebP; replaces the present picture. Stored without its metadata (GPS, camera)."),
     )
     picture_alt_text = forms.CharField(
-        label="Alt text", required=False, max_length=300, help_text="What the picture shows. Required with a picture."
+        label=_("Alt text"),
+        required=False,
+        max_length=300,
+        help_text=_("What the picture shows. Required with a picture."),
     )
-    picture_caption = forms.CharField(label="Caption", required=False, max_length=300)
-    picture_credit = forms.CharField(label="Credit", required=False, max_length=120)
-    remove_picture = forms.BooleanField(label="Remove the picture", required=False)
+    picture_caption = forms.CharField(label=_("Caption"), required=False, max_length=300)
+    picture_credit = forms.CharField(label=_("Credit"), required=False, max_length=120)
+    remove_picture = forms.BooleanField(label=_("Remove the picture"), required=False)
+    embed_url = forms.CharField(
+        label=_("Embed a video or post"),
+        required=False,
+        max_length=1000,
+        widget=forms.URLInput(attrs={"size": 80, "placeholder": "https://"}),
+    )
+    remove_embeds = forms.ModelMultipleChoiceField(
+        label=_("Remove embeds"), required=False, queryset=Embed.objects.none(), widget=forms.CheckboxSelectMultiple
+    )
 
     class Meta:
         model = Post
@@ -99,6 +123,18 @@ class PostForm(RevisionCheckedForm):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         picture = Picture.objects.filter(post_id=self.instance.pk).first() if self.instance.pk else None
+        self.fetched_embed: embeds.Fetched | None = None
+        self.fields["embed_url"].help_text = _(
+            "The address of a video or post on %(providers)s. Its title and thumbnail are fetched once, when you "
+            "save; readers load the player only when they choose to."
+        ) % {"providers": ", ".join(provider_names())}
+        if self.instance.pk:
+            self.fields["remove_embeds"].queryset = Embed.objects.filter(post_id=self.instance.pk)
+        if isinstance(getattr(self.fields.get("publish_at"), "widget", None), forms.MultiWidget):
+            # Django's split date and time boxes share one <label> that names neither: each gets its own name.
+            date, time = self.fields["publish_at"].widget.widgets
+            date.attrs["aria-label"] = _("Publish at: date")
+            time.attrs["aria-label"] = _("Publish at: time")
         if picture is not None:
             self.initial.update(
                 picture_alt_text=picture.alt_text, picture_caption=picture.caption, picture_credit=picture.credit
@@ -113,13 +149,29 @@ class PostForm(RevisionCheckedForm):
                 raise ValidationError(str(exc)) from None
         return upload
 
+    def clean_embed_url(self) -> str:
+        """The pasted address looked up now, so a refusal is shown on the form and nothing is stored."""
+        address = self.cleaned_data.get("embed_url", "").strip()
+        if address:
+            try:
+                embeds.check_room(self.instance if self.instance.pk else None, address)
+                self.fetched_embed = embeds.fetch(address)
+            except embeds.EmbedRefused as exc:
+                raise ValidationError(str(exc)) from None
+        return address
+
+    def save_embeds(self, post: Post, user) -> Embed | None:
+        for embed in self.cleaned_data.get("remove_embeds") or ():
+            embeds.remove_embed(post, embed.pk, user)
+        return embeds.store(self.fetched_embed, post, user) if self.fetched_embed else None
+
     def clean(self) -> dict:
         data = super().clean()
         has_picture = self.instance.pk and Picture.objects.filter(post_id=self.instance.pk).exists()
         wants_picture = data.get("picture_upload") or (has_picture and not data.get("remove_picture"))
         if wants_picture and not data.get("picture_alt_text", "").strip():
             self.add_error(
-                "picture_alt_text", "Describe the picture in its alt text: readers who cannot see it need it."
+                "picture_alt_text", _("Describe the picture in its alt text: readers who cannot see it need it.")
             )
         return data
 
@@ -152,7 +204,7 @@ class PostAdmin(admin.ModelAdmin):
         "created_at",
         "published_at",
     ]
-    list_filter = ["event", "status", "pinned", "key_event", "ai_assisted"]
+    list_filter = ["event", "status", "kind", "pinned", "key_event", "ai_assisted"]
     ordering = ["-created_at"]
     search_fields = ["headline", "body"]
     list_select_related = ["event", "batch"]
@@ -183,6 +235,9 @@ class PostAdmin(admin.ModelAdmin):
         "picture_caption",
         "picture_credit",
         "remove_picture",
+        "embed_list",
+        "embed_url",
+        "remove_embeds",
     ]
     readonly_fields = [
         "hold_reason",
@@ -198,6 +253,7 @@ class PostAdmin(admin.ModelAdmin):
         "batch",
         "corrected_at",
         "picture_preview",
+        "embed_list",
     ]
     inlines = [PostActionInline]
 
@@ -206,6 +262,10 @@ class PostAdmin(admin.ModelAdmin):
 
     def has_retry_permission(self, request) -> bool:
         return request.user.has_perm("publishing.change_batch")
+
+    def has_interval_permission(self, request) -> bool:
+        """The event's batch interval, set from its draft queue."""
+        return request.user.has_perm("events.change_event")
 
     # A deleted published post would leave the readers' cursor nothing to report: it is unpublished instead.
     def has_delete_permission(self, request, obj: Post | None = None) -> bool:
@@ -223,18 +283,24 @@ class PostAdmin(admin.ModelAdmin):
         deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
         return deleted, counts, perms_needed - {PostAction._meta.verbose_name}, protected
 
-    @admin.display(description="Drafted by")
+    @admin.display(description=_("Drafted by"))
     def drafted_by(self, post: Post) -> str:
+        if post.kind == Post.Kind.QUOTE:
+            return _("Quote by %(author)s") % {"author": post.author or _("someone")}
         if post.batch is None:
-            return "Hand-written"
-        return "Offline draft" if post.batch.provider == "offline" else f"AI draft ({post.batch.provider or '…'})"
+            return gettext("Hand-written")
+        if post.batch.provider == "offline":
+            return gettext("Offline draft")
+        return gettext("AI draft (%(provider)s)") % {"provider": post.batch.provider or "…"}
 
-    @admin.display(description="Quotes, numbers and names")
+    @admin.display(description=_("Quotes, numbers and names"))
     def quote_check(self, post: Post) -> str:
-        return check_html(post) or "Hand-written post: not checked."
+        return check_html(post) or gettext("Hand-written post: not checked.")
 
-    @admin.display(description="Source transcript")
+    @admin.display(description=_("Source transcript"))
     def source_transcript(self, post: Post) -> str:
+        if post.kind == Post.Kind.QUOTE:  # its own lines
+            return queue_views.source_html(post, Speakers.for_event(post.event_id))
         return transcript_html(post.batch)
 
     def get_fields(self, request, obj: Post | None = None) -> list[str]:
@@ -269,11 +335,39 @@ class PostAdmin(admin.ModelAdmin):
             if scheduled and when is not None:
                 obj.schedule(request.user, when)
         form.save_picture(obj, request.user)
+        try:
+            embed = form.save_embeds(obj, request.user)
+        except embeds.EmbedRefused as exc:  # the post filled up while the form was open
+            messages.error(request, str(exc))
+        else:
+            if embed is not None and embed.thumbnail_note:
+                messages.warning(request, _("Embedded without its thumbnail: %(why)s") % {"why": embed.thumbnail_note})
 
-    @admin.display(description="Present picture")
+    @admin.display(description=_("Embeds"))
+    def embed_list(self, post: Post) -> SafeString | str:
+        shown = Embed.objects.filter(post_id=post.pk) if post.pk else Embed.objects.none()
+        rows = [
+            (
+                format_html('<img class="picture-thumb" src="{}" alt="">', embed.thumbnail_url)
+                if embed.thumbnail
+                else "",
+                embed.url,
+                embed.provider_name,
+                embed.title,
+                embed.get_status_display(),
+            )
+            for embed in shown
+        ]
+        if not rows:
+            return _("None.")
+        return format_html(
+            '<ul class="embeds">{}</ul>', format_html_join("", '<li>{} <a href="{}">{}: {}</a> ({})</li>', rows)
+        )
+
+    @admin.display(description=_("Present picture"))
     def picture_preview(self, post: Post) -> str:
         picture = Picture.objects.filter(post_id=post.pk).first() if post.pk else None
-        return picture_thumbnail(picture) if picture else "None."
+        return picture_thumbnail(picture) if picture else gettext("None.")
 
     # The per-event draft queue lives in publishing.queue.views; the admin routes it and lends it permissions.
     def get_urls(self) -> list:
@@ -307,11 +401,11 @@ class BatchAdmin(ReadOnlyAdmin):
     def has_retry_permission(self, request) -> bool:
         return request.user.has_perm("publishing.change_batch")
 
-    @admin.display(description="Error")
+    @admin.display(description=_("Error"))
     def error(self, batch: Batch) -> str:
         return batch.last_error[:200]
 
-    @admin.display(description="Transcript")
+    @admin.display(description=_("Transcript"))
     def transcript_html(self, batch: Batch) -> str:
         return transcript_html(batch)
 

@@ -13,7 +13,8 @@ import httpx
 from django.conf import settings
 from django.db.models import F
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from publishing.models import Alert
 from transcription.models import StreamSession
@@ -92,9 +93,17 @@ def alert_stream_failed(
 ) -> None:
     """transcription.signals.stream_failed: the speech provider gave up on a stream, or storage stayed down."""
     session = StreamSession.objects.select_related("journalist").filter(pk=session_id).first()
-    who = f" from {session.journalist.get_username()}" if session is not None else ""
-    if reason == "storage":
-        kind, why = Alert.Kind.STORAGE_UNAVAILABLE, "the database stayed unreachable"
-    else:
-        kind, why = Alert.Kind.STREAM_FAILED, "the speech provider gave up"
-    Alert.objects.raise_alert(kind, event_id, f"Stream {session_id}{who} stopped: {why}. {message}")
+    kind = Alert.Kind.STORAGE_UNAVAILABLE if reason == "storage" else Alert.Kind.STREAM_FAILED
+    with translation.override(settings.LANGUAGE_CODE):  # the desk's language
+        if reason == "storage":
+            why = gettext("the database stayed unreachable")
+        else:
+            why = gettext("the speech provider gave up")
+        if session is not None:
+            text = gettext("Stream %(session)d from %(journalist)s stopped: %(why)s. %(message)s")
+        else:
+            text = gettext("Stream %(session)d stopped: %(why)s. %(message)s")
+    who = session.journalist.get_username() if session is not None else ""
+    Alert.objects.raise_alert(
+        kind, event_id, text % {"session": session_id, "journalist": who, "why": why, "message": message}
+    )

@@ -3,7 +3,8 @@
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import ngettext
 
 from events.models import Event
 from publishing import credits
@@ -23,7 +24,12 @@ def event_ended_receiver(sender, *, event_id: int, **kwargs) -> None:
     """events.signals.event_ended: the final batch now, or once the streams still running have finished."""
     running = open_streams(event_id)
     if running:
-        message = f"The event ended with {running} stream(s) still running: they are being finished and stored."
+        with translation.override(settings.LANGUAGE_CODE):  # the desk's language, whoever ended the event
+            message = ngettext(
+                "The event ended with %(count)d stream still running: it is being finished and stored.",
+                "The event ended with %(count)d streams still running: they are being finished and stored.",
+                running,
+            ) % {"count": running}
         Alert.objects.raise_alert(Alert.Kind.ENDED_WHILE_STREAMING, event_id, message)
         return
     flush_remaining(event_id)

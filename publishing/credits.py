@@ -16,7 +16,7 @@ from django.utils import timezone
 from events.models import Event
 from publishing.brief import build_brief
 from publishing.drafters.base import get_drafter
-from publishing.models import Alert, Batch
+from publishing.models import Alert, Batch, PostTranslation, Summary
 
 CAP_REASON_PREFIX = "Credit cap"
 PAUSED_ERROR_PREFIX = "Drafting paused: "
@@ -42,14 +42,30 @@ class Credits:
         )
 
 
-def credits_of(event: Event, *, next_batch: int | None = None, excluding_batch: int | None = None) -> Credits:
-    """The event's credits; `next_batch` is what the next batch may bill, by default the least any batch may."""
-    batches = Batch.objects.filter(event_id=event.pk)
-    used = batches.aggregate(total=Sum("credits_used"))["total"] or 0
-    drafting = batches.filter(status=Batch.Status.DRAFTING, lease_expires_at__gt=timezone.now())
-    if excluding_batch is not None:
-        drafting = drafting.exclude(pk=excluding_batch)
-    reserved = drafting.aggregate(total=Sum("credits_reserved"))["total"] or 0
+def credits_of(
+    event: Event,
+    *,
+    next_batch: int | None = None,
+    excluding_batch: int | None = None,
+    excluding_summary: int | None = None,
+    excluding_translation: int | None = None,
+) -> Credits:
+    """The event's credits, its batches', its summaries' (the story so far) and its posts' translations (reader
+    editions); `next_batch` is what the next batch may bill, by default the least any batch may."""
+    used, reserved = 0, 0
+    for model, excluded in ((Batch, excluding_batch), (Summary, excluding_summary)):
+        rows = model.objects.filter(event_id=event.pk)
+        used += rows.aggregate(total=Sum("credits_used"))["total"] or 0
+        drafting = rows.filter(status=model.Status.DRAFTING, lease_expires_at__gt=timezone.now())
+        if excluded is not None:
+            drafting = drafting.exclude(pk=excluded)
+        reserved += drafting.aggregate(total=Sum("credits_reserved"))["total"] or 0
+    translations = PostTranslation.objects.filter(post__event_id=event.pk)
+    used += translations.aggregate(total=Sum("credits_used"))["total"] or 0
+    translating = translations.filter(status=PostTranslation.Status.PENDING, lease_expires_at__gt=timezone.now())
+    if excluding_translation is not None:
+        translating = translating.exclude(pk=excluding_translation)
+    reserved += translating.aggregate(total=Sum("credits_reserved"))["total"] or 0
     return Credits(event.credit_cap, used, reserved, smallest_ceiling() if next_batch is None else next_batch)
 
 
@@ -154,3 +170,67 @@ def resume_where_cap_allows() -> list[int]:
             if event is not None and _lift_when_room(event):
                 resumed.append(pk)
     return resumed
+
+
+def reserve_summary(summary: Summary, most: int) -> str:
+    """As `reserve`, for a version of the story so far: "" when it may be drafted; otherwise why not, and the
+    version has failed with that reason (the next trigger drafts a new one)."""
+    with transaction.atomic():
+        event = Event.objects.select_for_update().get(pk=summary.event_id)
+        reason = event.drafting_paused_reason
+        if not reason:
+            credits = credits_of(event, next_batch=most, excluding_summary=summary.pk)
+            if credits.room_for_next_batch:
+                amount = most if credits.cap is not None else 0
+                Summary.objects.filter(pk=summary.pk, status=Summary.Status.DRAFTING).update(credits_reserved=amount)
+                return ""
+            _set_pause(event, credits.cap_reason())
+            reason = event.drafting_paused_reason
+        summary.fail(PAUSED_ERROR_PREFIX + reason)
+    return reason
+
+
+def release_summary(summary: Summary) -> None:
+    Summary.objects.filter(pk=summary.pk).update(credits_reserved=0)
+
+
+def bill_summary(summary: Summary, credits_used: int) -> None:
+    """Add what a call billed to the version, whatever became of it."""
+    if credits_used:
+        Summary.objects.filter(pk=summary.pk).update(credits_used=Coalesce(F("credits_used"), Value(0)) + credits_used)
+
+
+def reserve_translation(translation: PostTranslation, most: int) -> str:
+    """As `reserve`, for one reader edition of a post: "" when it may be translated; otherwise why not, and the
+    translation has failed with that reason (readers keep the original)."""
+    with transaction.atomic():
+        event = Event.objects.select_for_update().get(pk=translation.post.event_id)
+        reason = event.drafting_paused_reason
+        if not reason:
+            credits = credits_of(event, next_batch=most, excluding_translation=translation.pk)
+            if credits.room_for_next_batch:
+                amount = most if credits.cap is not None else 0
+                PostTranslation.objects.filter(pk=translation.pk, status=PostTranslation.Status.PENDING).update(
+                    credits_reserved=amount
+                )
+                return ""
+            _set_pause(event, credits.cap_reason())
+            reason = event.drafting_paused_reason
+        PostTranslation.objects.filter(pk=translation.pk, status=PostTranslation.Status.PENDING).update(
+            status=PostTranslation.Status.FAILED,
+            last_error=(PAUSED_ERROR_PREFIX + reason)[:2000],
+            lease_expires_at=None,
+        )
+    return reason
+
+
+def release_translation(translation: PostTranslation) -> None:
+    PostTranslation.objects.filter(pk=translation.pk).update(credits_reserved=0)
+
+
+def bill_translation(translation: PostTranslation, credits_used: int) -> None:
+    """Add what a call billed to the translation, whatever became of it."""
+    if credits_used:
+        PostTranslation.objects.filter(pk=translation.pk).update(
+            credits_used=Coalesce(F("credits_used"), Value(0)) + credits_used
+        )

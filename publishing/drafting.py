@@ -9,6 +9,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce
+from django.utils import translation
+from django.utils.translation import gettext, ngettext_lazy
 
 from publishing import credits
 from publishing.brief import Brief, build_brief
@@ -47,37 +49,57 @@ def clean_text(text: str) -> str:
 
 
 _UNTRACED_REASONS = {
-    QUOTE: ("quote is", "quotes are", "not in the transcript"),
-    UNSURE: ("quote has", "quotes have", "words the recognizer was unsure of"),
-    NUMBER: ("number was", "numbers were", "not said"),
-    NAME: ("name was", "names were", "not said"),
+    QUOTE: ngettext_lazy(
+        "%(count)d quote is not in the transcript (%(example)s)",
+        "%(count)d quotes are not in the transcript (%(example)s)",
+        "count",
+    ),
+    UNSURE: ngettext_lazy(
+        "%(count)d quote has words the recognizer was unsure of (%(example)s)",
+        "%(count)d quotes have words the recognizer was unsure of (%(example)s)",
+        "count",
+    ),
+    NUMBER: ngettext_lazy(
+        "%(count)d number was not said (%(example)s)", "%(count)d numbers were not said (%(example)s)", "count"
+    ),
+    NAME: ngettext_lazy(
+        "%(count)d name was not said (%(example)s)", "%(count)d names were not said (%(example)s)", "count"
+    ),
 }
 
 
 def _untraced_reasons(untraced: list[dict]) -> list[str]:
     reasons = []
-    for kind, (one, several, why) in _UNTRACED_REASONS.items():
+    for kind, reason in _UNTRACED_REASONS.items():
         items = [item["text"] for item in untraced if item["kind"] == kind]
         if items:
             shown = items[0] if len(items[0]) <= 60 else items[0][:59] + "…"
             shown = f"“{shown}”" if kind in (QUOTE, UNSURE) else shown
-            reasons.append(f"{len(items)} {several if len(items) > 1 else one} {why} ({shown})")
+            reasons.append(reason % {"count": len(items), "example": shown})
+    return reasons
+
+
+def _hold_reasons(text: str, untraced: list[dict]) -> list[str]:
+    reasons = _untraced_reasons(untraced)
+    if email := _EMAIL_ADDRESS.search(text):
+        reasons.append(gettext("it contains an e-mail address (%(address)s)") % {"address": email.group()[:60]})
+    if web := _WEB_ADDRESS.search(_EMAIL_ADDRESS.sub(" ", text)):
+        reasons.append(gettext("it contains a web address (%(address)s)") % {"address": web.group()[:60]})
+    words = len(text.split())
+    limits = {"count": words, "under": settings.HOLD_DRAFTS_UNDER_WORDS, "over": settings.HOLD_DRAFTS_OVER_WORDS}
+    if words < settings.HOLD_DRAFTS_UNDER_WORDS:
+        reasons.append(gettext("it has %(count)d words, fewer than %(under)d") % limits)
+    elif words > settings.HOLD_DRAFTS_OVER_WORDS:
+        reasons.append(gettext("it has %(count)d words, more than %(over)d") % limits)
     return reasons
 
 
 def hold_reason(text: str, untraced: list[dict] = ()) -> str:
     """Why a generated draft must wait for an editor, even on an auto-publishing event ("" when it need not):
-    an untraced quote, number or name, an address, or a length far from the brief's."""
-    reasons = _untraced_reasons(untraced)
-    if email := _EMAIL_ADDRESS.search(text):
-        reasons.append(f"it contains an e-mail address ({email.group()[:60]})")
-    if web := _WEB_ADDRESS.search(_EMAIL_ADDRESS.sub(" ", text)):
-        reasons.append(f"it contains a web address ({web.group()[:60]})")
-    words = len(text.split())
-    if words < settings.HOLD_DRAFTS_UNDER_WORDS:
-        reasons.append(f"it has {words} words, fewer than {settings.HOLD_DRAFTS_UNDER_WORDS}")
-    elif words > settings.HOLD_DRAFTS_OVER_WORDS:
-        reasons.append(f"it has {words} words, more than {settings.HOLD_DRAFTS_OVER_WORDS}")
+    an untraced quote, number or name, an address, or a length far from the brief's. In the site's language: it
+    is stored with the draft for every editor."""
+    with translation.override(settings.LANGUAGE_CODE):
+        reasons = _hold_reasons(text, untraced)
     if not reasons:
         return ""
     sentence = "; ".join(reasons)

@@ -10,6 +10,8 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 from django.db import transaction
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from events.models import Event
@@ -33,7 +35,7 @@ def pictures_storage():
 
 
 def _megabytes(size: int) -> str:
-    return f"{size / (1024 * 1024):.1f} MB"
+    return _("%(size)s MB") % {"size": number_format(size / (1024 * 1024), 1)}
 
 
 def open_checked(upload) -> tuple[Image.Image, str]:
@@ -41,7 +43,8 @@ def open_checked(upload) -> tuple[Image.Image, str]:
     the pixel count is checked from the header first, so a decompression bomb is never expanded."""
     if upload.size > settings.PICTURE_MAX_BYTES:
         raise PictureRefused(
-            f"The picture is {_megabytes(upload.size)}; at most {_megabytes(settings.PICTURE_MAX_BYTES)} is accepted."
+            _("The picture is %(size)s; at most %(limit)s is accepted.")
+            % {"size": _megabytes(upload.size), "limit": _megabytes(settings.PICTURE_MAX_BYTES)}
         )
     megapixels = settings.PICTURE_MAX_PIXELS // 1_000_000
     try:
@@ -50,7 +53,8 @@ def open_checked(upload) -> tuple[Image.Image, str]:
         width, height = image.size
         if width * height > settings.PICTURE_MAX_PIXELS:
             raise PictureRefused(
-                f"The picture is {width}×{height} pixels; at most {megapixels} megapixels are accepted."
+                _("The picture is %(width)d×%(height)d pixels; at most %(megapixels)d megapixels are accepted.")
+                % {"width": width, "height": height, "megapixels": megapixels}
             )
         image.verify()
         # verify() leaves the image unusable: decode it again from the start.
@@ -60,11 +64,14 @@ def open_checked(upload) -> tuple[Image.Image, str]:
     except PictureRefused:
         raise
     except Image.DecompressionBombError:
-        raise PictureRefused(f"The picture declares far more than {megapixels} megapixels; it is refused.") from None
+        raise PictureRefused(
+            _("The picture declares far more than %(megapixels)d megapixels; it is refused.")
+            % {"megapixels": megapixels}
+        ) from None
     except UnidentifiedImageError:
-        raise PictureRefused("This file is not a JPEG, PNG or WebP picture.") from None
+        raise PictureRefused(_("This file is not a JPEG, PNG or WebP picture.")) from None
     except (OSError, SyntaxError, ValueError) as error:
-        raise PictureRefused(f"This picture could not be read ({error}).") from None
+        raise PictureRefused(_("This picture could not be read (%(error)s).") % {"error": error}) from None
     return image, image.format
 
 
@@ -92,7 +99,7 @@ def save_renditions(upload) -> list[dict]:
     try:
         image = _upright(image, image_format)
     except (OSError, ValueError) as error:
-        raise PictureRefused(f"This picture could not be read ({error}).") from None
+        raise PictureRefused(_("This picture could not be read (%(error)s).") % {"error": error}) from None
     extension, options = FORMATS[image_format]
     storage = pictures_storage()
     token = secrets.token_hex(16)
@@ -111,7 +118,7 @@ def add_picture(upload, *, event: Event, alt_text: str, caption: str = "", credi
     """A picture for the post, or (post None) one waiting for the event's next draft."""
     alt_text = alt_text.strip()
     if not alt_text:
-        raise PictureRefused("Describe the picture in its alt text: readers who cannot see it need it.")
+        raise PictureRefused(_("Describe the picture in its alt text: readers who cannot see it need it."))
     renditions = save_renditions(upload)
     largest = renditions[-1]
     try:
@@ -181,7 +188,7 @@ def update_picture_text(post: Post, user, *, alt_text: str, caption: str, credit
     """The post's picture described anew; False when it has none or nothing changed."""
     alt_text = alt_text.strip()
     if not alt_text:
-        raise PictureRefused("Describe the picture in its alt text: readers who cannot see it need it.")
+        raise PictureRefused(_("Describe the picture in its alt text: readers who cannot see it need it."))
     with transaction.atomic():
         changed = (
             Picture.objects.filter(post=post)

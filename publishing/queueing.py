@@ -23,3 +23,18 @@ def enqueue_quote_clips(*post_ids: int) -> None:
     with current_app.producer_or_acquire() as producer:
         for post_id in post_ids:
             current_app.send_task(MAKE_QUOTE_CLIPS, (post_id,), producer=producer)
+
+
+DRAFT_SUMMARY = "publishing.tasks.draft_summary"
+
+
+def enqueue_summary_drafting(summary_id: int) -> None:
+    current_app.send_task(DRAFT_SUMMARY, (summary_id,))
+
+
+TRANSLATE_POST = "publishing.tasks.translate_post"
+
+
+def enqueue_translation(post_id: int) -> None:
+    """A published post's reader editions, translated by the worker (publishing.translations)."""
+    current_app.send_task(TRANSLATE_POST, (post_id,))

@@ -220,6 +220,11 @@ def _said_words(index: int, part) -> list[SaidWord]:
     return words
 
 
+def token_times(part) -> list[tuple[float, float]]:
+    """(start, end) in stream time of each whitespace token of a segment's text, from the provider's words."""
+    return [(start, end) for _, start, end in _token_scores(part, len(part.text.split()))]
+
+
 def unsure_tokens(part) -> set[int]:
     """Which whitespace tokens of a segment's text its recognizer was unsure of (below `part.unsure_below`)."""
     scores = _token_scores(part, len(part.text.split()))

@@ -11,6 +11,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from publishing.models import Post
 
@@ -30,24 +32,25 @@ class Conflict:
     @property
     def by(self) -> str:
         editor = self.theirs.last_editor
-        return (editor.get_full_name() or editor.get_username()) if editor else "Someone"
+        return (editor.get_full_name() or editor.get_username()) if editor else _("Someone")
 
     @property
     def message(self) -> str:
-        return (
-            f"Not saved: {self.by} saved this post (revision {self.theirs.revision}) after you opened it. "
+        return _(
+            "Not saved: %(editor)s saved this post (revision %(revision)d) after you opened it. "
             "Your text is kept in the form, their version is beside it; save again to replace theirs."
-        )
+        ) % {"editor": self.by, "revision": self.theirs.revision}
 
     def html(self):
         return format_html(
             '<div class="edit-conflict"><p>{}</p><div class="versions">'
-            '<div class="theirs"><h4>Their version, saved (revision {})</h4><p><strong>{}</strong></p>{}</div>'
-            '<div class="yours"><h4>Yours, not saved</h4><p><strong>{}</strong></p>{}</div></div></div>',
+            '<div class="theirs"><h4>{}</h4><p><strong>{}</strong></p>{}</div>'
+            '<div class="yours"><h4>{}</h4><p><strong>{}</strong></p>{}</div></div></div>',
             self.message,
-            self.theirs.revision,
+            _("Their version, saved (revision %(revision)d)") % {"revision": self.theirs.revision},
             self.theirs.headline,
             paragraphs(self.theirs.body),
+            _("Yours, not saved"),
             self.headline,
             paragraphs(self.body),
         )
@@ -74,7 +77,9 @@ def save_edit(post: Post, user, *, based_on: int, headline: str, body: str, **mo
 class RevisionCheckedForm(forms.ModelForm):
     """A post's change form that refuses a save from a revision older than the post's."""
 
-    based_on_revision = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
+    based_on_revision = forms.IntegerField(
+        label=gettext_lazy("Based on revision"), widget=forms.HiddenInput, required=False, min_value=1
+    )
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

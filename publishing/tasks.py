@@ -1,4 +1,5 @@
-"""Celery tasks: the beat's batching tick, drafting a batch, scheduled publishing, alert delivery, quote clips."""
+"""Celery tasks: the beat's batching tick, drafting a batch and the story so far, scheduled publishing, alert
+delivery, quote clips."""
 
 import logging
 
@@ -7,7 +8,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from publishing import alerts, batching, clips, drafting
+from publishing import alerts, batching, clips, drafting, summaries, translations
 from publishing.drafters.base import DraftingUnavailable
 from publishing.models import Batch, Post
 
@@ -22,6 +23,9 @@ def batch_live_events() -> int:
     requeued = Batch.objects.requeue_stale()
     if requeued:
         log.info("re-enqueued stale batches %s", requeued)
+    summaries.tick()  # the story so far, where it is due
+    for post_id in translations.requeue_stale():  # reader editions a dead worker left
+        translate_post.delay(post_id)
     return len(batches)
 
 
@@ -34,6 +38,28 @@ def draft_batch(self, batch_id: int) -> int | None:
         countdown = max(exc.retry_after, settings.MAVERA_BACKOFF_SECONDS * 2 ** (self.request.retries + 1))
         raise self.retry(exc=exc, countdown=countdown) from None
     return post.pk if post else None
+
+
+@shared_task(bind=True, name="publishing.tasks.draft_summary", max_retries=DRAFT_RETRIES)
+def draft_summary(self, summary_id: int) -> int | None:
+    """Draft one claimed version of the story so far; a duplicate message finds it claimed or done."""
+    try:
+        summary = summaries.draft_summary(summary_id, last_try=self.request.retries >= self.max_retries)
+    except DraftingUnavailable as exc:
+        countdown = max(exc.retry_after, settings.MAVERA_BACKOFF_SECONDS * 2 ** (self.request.retries + 1))
+        raise self.retry(exc=exc, countdown=countdown) from None
+    return summary.pk if summary else None
+
+
+@shared_task(bind=True, name="publishing.tasks.translate_post", max_retries=DRAFT_RETRIES)
+def translate_post(self, post_id: int) -> int:
+    """A published post's reader editions (publishing.translations); a duplicate message finds them done or taken."""
+    try:
+        done = translations.translate_post(post_id, last_try=self.request.retries >= self.max_retries)
+    except DraftingUnavailable as exc:
+        countdown = max(exc.retry_after, settings.MAVERA_BACKOFF_SECONDS * 2 ** (self.request.retries + 1))
+        raise self.retry(exc=exc, countdown=countdown) from None
+    return len(done)
 
 
 @shared_task(bind=True, name="publishing.tasks.deliver_alert", max_retries=None)

@@ -8,9 +8,13 @@ the event's title, description, glossary or style notes. What is not is listed f
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
+
+from django.utils import translation
+from django.utils.dates import MONTHS, WEEKDAYS
 
 from publishing.names import names, words_of
-from publishing.numbers import numbers, values
+from publishing.numbers import numbers_in, values_in
 from publishing.quotes import Transcript, canonical_words, quotations
 
 QUOTE, UNSURE, NUMBER, NAME = "quote", "unsure", "number", "name"
@@ -64,7 +68,10 @@ def trace(text: str, sources: Sources) -> Trace:
     # Outside quotations: a quote's numbers and names are checked with its words.
     prose = _blank_out(text, quoted)
     context = "\n".join(sources.context)
-    _trace_numbers(prose, transcript.values | values(context), sources.dates, result)
+    said = transcript.values | values_in(context, sources.language)
+    if sources.language != "en":  # the transcript's words were read as English numbers: read them again
+        said |= values_in("\n".join(part.text for part in sources.spoken), sources.language)
+    _trace_numbers(prose, said, sources, result)
     _trace_names(prose, "\n".join([*(part.text for part in sources.spoken), context]), sources, result)
     result.untraced.sort(key=lambda item: item["start"])
     return result
@@ -142,12 +149,24 @@ def _blank_out(text: str, quoted) -> str:
 
 
 _MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
-_NEAR_A_MONTH = re.compile(rf"(?i)\b(?:{_MONTHS})\b")
 _CLOCK = re.compile(r"(\d{1,2})[:.](\d{2})(?:\s*[ap]\.?m\.?)?", re.IGNORECASE)
-_TIME_WORDS = re.compile(r"(?i)^\s*(?:[ap]\.?m\b\.?|o['’]clock\b|h\b)")
+# "2 pm", "14 h", "14 Uhr", "14 heures", "14 horas", "14 ore", "14 uur"
+_TIME_WORDS = re.compile(r"(?i)^\s*(?:[ap]\.?m\b\.?|o['’]clock\b|h\b|uhr\b|heures?\b|horas?\b|ore\b|uur\b)")
 
 
-def _restates_event_date(prose: str, number, dates: list[datetime]) -> bool:
+@lru_cache(maxsize=16)
+def calendar_words(language: str) -> tuple[list[str], list[str]]:
+    """The month names (January first) and weekday names (Monday first) in `language`, case-folded."""
+    with translation.override(language):
+        return [str(MONTHS[i]).casefold() for i in range(1, 13)], [str(WEEKDAYS[i]).casefold() for i in range(7)]
+
+
+def _near_a_month(language: str) -> re.Pattern:
+    months = {*_MONTHS.split("|"), *calendar_words(language)[0]}
+    return re.compile(r"(?i)\b(?:{})\b".format("|".join(sorted(map(re.escape, months)))))
+
+
+def _restates_event_date(prose: str, number, dates: list[datetime], near_a_month: re.Pattern) -> bool:
     """Whether `number` is a year, a day next to a month, or a time of the event's own start or end."""
     text = number.text
     whole = {value for value in number.values if value == int(value)}
@@ -161,14 +180,16 @@ def _restates_event_date(prose: str, number, dates: list[datetime]) -> bool:
         if is_time and whole & {moment.hour, moment.hour % 12 or 12}:
             return True
         around = prose[max(0, number.start - 20) : number.end + 20]
-        if moment.day in whole and _NEAR_A_MONTH.search(around):
+        if moment.day in whole and near_a_month.search(around):
             return True
     return False
 
 
-def _trace_numbers(prose: str, said: set[float], dates: list[datetime], result: Trace) -> None:
-    for number in numbers(prose):
-        if not number.values & said and not _restates_event_date(prose, number, dates):
+def _trace_numbers(prose: str, said: set[float], sources: Sources, result: Trace) -> None:
+    found = numbers_in(prose, sources.language)
+    near_a_month = _near_a_month(sources.language) if found and sources.dates else None
+    for number in found:
+        if not number.values & said and not _restates_event_date(prose, number, sources.dates, near_a_month):
             result.untraced.append(
                 {
                     "kind": NUMBER,
@@ -182,8 +203,10 @@ def _trace_numbers(prose: str, said: set[float], dates: list[datetime], result: 
 
 def _trace_names(prose: str, said: str, sources: Sources, result: Trace) -> None:
     known = set(words_of(said))
+    months, weekdays = calendar_words(sources.language)
     for moment in sources.dates:
         known |= {moment.strftime("%B").casefold(), moment.strftime("%A").casefold()}
+        known |= {months[moment.month - 1], weekdays[moment.weekday()]}
     for name in names(prose, sources.language):
         missing = [word for word in name.words if word not in known]
         if missing:

@@ -5,19 +5,23 @@ entries simply expire. The cursor: docs/architecture.md, *The readers' push*.
 """
 
 import json
+import re
 import zoneinfo
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.db import DatabaseError, connection
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from events.models import Event
-from publishing.models import Picture, Post
+from publishing.models import Picture, Post, Summary
+from readers import editions
 from readers.sanitize import plain_text
 
 PAGE_SIZE = 20
@@ -35,6 +39,15 @@ class EventState:
     slug: str
     change_seq: int
     version: str  # changes when the event itself (title, status, times) is edited
+    original: str = "en"  # the language posts are written in
+    editions: tuple[str, ...] = ()  # the reader editions (?lang=): the only values that reach a cache key
+
+    def edition(self, raw: str | None) -> str:
+        """The edition ?lang= asks for ("" for the original); BadCursor for a language the event has none in."""
+        try:
+            return editions.edition_of(raw, self.original, self.editions)
+        except editions.UnknownEdition as error:
+            raise BadCursor(str(error)) from None
 
 
 # Cached so a cached page needs no database connection; forgotten on every commit (forget_state), and short-lived
@@ -86,12 +99,28 @@ def _state(where: str, value: object) -> EventState | None:
     # the ORM query cost more than running it, and more than serving the cached page.
     table = connection.ops.quote_name(Event._meta.db_table)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT id, slug, change_seq, updated_at, status FROM {table} WHERE {where}", [value])  # noqa: S608
+        cursor.execute(
+            f"SELECT id, slug, change_seq, updated_at, status, language, speech_languages, reader_languages "  # noqa: S608
+            f"FROM {table} WHERE {where}",
+            [value],
+        )
         row = cursor.fetchone()
     if row is None:
         return None
-    event_id, slug, change_seq, updated_at, status = row
-    return EventState(event_id, slug, change_seq, f"{updated_at}-{status}".replace(" ", "T"))
+    event_id, slug, change_seq, updated_at, status, language, spoken, readers = row
+    languages = Event(language=language, speech_languages=_json_list(spoken), reader_languages=_json_list(readers))
+    version = f"{updated_at}-{status}".replace(" ", "T")
+    return EventState(event_id, slug, change_seq, version, languages.post_language, tuple(languages.editions))
+
+
+def _json_list(value) -> list:
+    """A JSON column as the raw cursor gives it: text (SQLite, and PostgreSQL under Django) or already a list."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return []
+    return value if isinstance(value, list) else []
 
 
 def change_seqs(event_ids: list[int]) -> dict[int, int]:
@@ -108,13 +137,29 @@ def author_label(post: Post) -> str:
 
 def event_summary(event: Event) -> str:
     """An event's description as plain text, for page and feed summaries."""
-    return plain_text(event.description) or f"Live updates: {event.title}"
+    if description := plain_text(event.description):
+        return description
+    with translation.override(page_language(event)):
+        return gettext("Live updates: %(title)s") % {"title": event.title}
 
 
 def page_title(event: Event) -> str:
     """The reader page's <title>; the page's script takes it again from every change."""
-    live = "Live: " if event.status == Event.Status.LIVE else ""
-    return f"{live}{event.title} · {settings.PUBLISHER_NAME}"
+    if event.status != Event.Status.LIVE:
+        return f"{event.title} · {settings.PUBLISHER_NAME}"
+    with translation.override(page_language(event)):  # as the page, whoever asks
+        return gettext("Live: %(title)s · %(publisher)s") % {"title": event.title, "publisher": settings.PUBLISHER_NAME}
+
+
+_LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*")
+
+
+def page_language(event: Event, edition: str = "") -> str:
+    """The language of an event's pages (<html lang>): the edition's, else the language its posts are written in."""
+    if edition:
+        return edition
+    language = event.post_language
+    return language if _LANGUAGE_TAG.fullmatch(language) else settings.LANGUAGE_CODE
 
 
 def post_title(post: Post) -> str:
@@ -139,8 +184,8 @@ def correction_note(post: Post, event: Event) -> dict[str, str] | None:
     return {"text": post.correction, "at": post.corrected_at.isoformat(), "time": local.strftime("%H:%M")}
 
 
-def post_html(post: Post, event: Event) -> str:
-    return render_to_string("readers/_post.html", {"post": post, "event": event})
+def post_html(post: Post, event: Event, edition: str = "") -> str:
+    return render_to_string("readers/_post.html", {"post": post, "event": event, "edition": edition})
 
 
 def visible_posts(event: Event):
@@ -151,38 +196,113 @@ class BadCursor(ValueError):
     """A cursor or page parameter the event cannot answer: the reader gets 400, the cache nothing."""
 
 
-def older_than(event: Event, before: int | None):
-    """Posts below a 'load older' cursor: the id of the last post the reader has, one that was published
-    (a draft's id is refused like any other, so drafts cannot be probed)."""
+# How a reader reads the page (?view=, ?order=): the first of each is the default. Only these reach a cache key.
+VIEWS = ("all", "key")
+ORDERS = ("newest", "oldest")
+
+
+@dataclass(frozen=True)
+class Reading:
+    """Which posts a reader's page lists (all, or key events only) and in which order."""
+
+    view: str = VIEWS[0]
+    order: str = ORDERS[0]
+    lang: str = ""  # the reader edition ("" the original); checked against the event's (EventState.edition)
+
+    @property
+    def key_only(self) -> bool:
+        return self.view == "key"
+
+    @property
+    def oldest_first(self) -> bool:
+        return self.order == "oldest"
+
+    @property
+    def cursor_name(self) -> str:
+        """The page's cursor parameter: older pages below `before`, or later pages above `after`."""
+        return "after" if self.oldest_first else "before"
+
+    def query(self, cursor: int | None = None) -> str:
+        """The page's query string for this reading and cursor; empty for the default's first page."""
+        params: dict[str, object] = {}
+        if self.view != VIEWS[0]:
+            params["view"] = self.view
+        if self.order != ORDERS[0]:
+            params["order"] = self.order
+        if self.lang:
+            params["lang"] = self.lang
+        if cursor is not None:
+            params[self.cursor_name] = cursor
+        return "?" + urlencode(params) if params else ""
+
+    def page(self, event: Event, cursor: int | None) -> tuple[list[Post], int | None]:
+        if self.oldest_first:
+            return later_page(event, cursor, key_only=self.key_only)
+        return older_page(event, cursor, key_only=self.key_only)
+
+
+def _published_at(event: Event, post_id: int, name: str):
+    """The publishing time of a cursor's post: one published on this event (a draft's id is refused like any
+    other, so drafts cannot be probed)."""
+    anchor = (
+        Post.objects.filter(event=event, pk=post_id, published_at__isnull=False)
+        .values_list("published_at", flat=True)
+        .first()
+    )
+    if anchor is None:
+        raise BadCursor(f"'{name}' must be the id of a post of this event, not {post_id}")
+    return anchor
+
+
+def older_than(event: Event, before: int | None, *, key_only: bool = False):
+    """Posts below a 'load older' cursor, newest first: the id of the last post the reader has."""
     posts = visible_posts(event)
+    if key_only:
+        posts = posts.filter(key_event=True)
     if before is not None:
-        anchor = (
-            Post.objects.filter(event=event, pk=before, published_at__isnull=False)
-            .values_list("published_at", flat=True)
-            .first()
-        )
-        if anchor is None:
-            raise BadCursor(f"'before' must be the id of a post of this event, not {before}")
+        anchor = _published_at(event, before, "before")
         posts = posts.filter(published_at__lte=anchor).exclude(published_at=anchor, id__gte=before)
     return posts
 
 
+def later_than(event: Event, after: int | None, *, key_only: bool = False):
+    """Posts above a 'load later' cursor, oldest first (the page read from the start)."""
+    posts = visible_posts(event).order_by("published_at", "id")
+    if key_only:
+        posts = posts.filter(key_event=True)
+    if after is not None:
+        anchor = _published_at(event, after, "after")
+        posts = posts.filter(published_at__gte=anchor).exclude(published_at=anchor, id__lte=after)
+    return posts
+
+
 def with_clips(posts, event: Event):
-    """Posts to render, with their quotes' clips when the event lets readers hear them."""
+    """Posts to render, with their embeds, and their quotes' clips when the event lets readers hear them."""
+    posts = posts.prefetch_related("embeds")
     return posts.prefetch_related("quote_clips") if event.readers_hear_quotes else posts
 
 
-def older_page(event: Event, before: int | None) -> tuple[list[Post], int | None]:
-    """One page below the cursor, and the cursor for the page after it (None at the first post)."""
-    posts = list(with_clips(older_than(event, before), event)[: PAGE_SIZE + 1])
+def _one_page(posts, event: Event) -> tuple[list[Post], int | None]:
+    posts = list(with_clips(posts, event)[: PAGE_SIZE + 1])
     page = posts[:PAGE_SIZE]
     return page, page[-1].pk if len(posts) > PAGE_SIZE else None
 
 
-def key_events(event: Event) -> list[dict[str, Any]]:
+def older_page(event: Event, before: int | None, *, key_only: bool = False) -> tuple[list[Post], int | None]:
+    """One page below the cursor, and the cursor for the page after it (None at the first post)."""
+    return _one_page(older_than(event, before, key_only=key_only), event)
+
+
+def later_page(event: Event, after: int | None, *, key_only: bool = False) -> tuple[list[Post], int | None]:
+    """One page above the cursor, oldest first, and the cursor for the page after it (None at the latest post)."""
+    return _one_page(later_than(event, after, key_only=key_only), event)
+
+
+def key_events(event: Event, edition: str = "") -> list[dict[str, Any]]:
+    posts = editions.dress(list(visible_posts(event).filter(key_event=True)), event, edition)
     return [
         {"id": post.pk, "headline": post.headline or plain_text(post.body)[:80], "anchor": f"#post-{post.pk}"}
-        for post in visible_posts(event).filter(key_event=True)
+        for post in posts
     ]
 
 
@@ -209,9 +329,9 @@ def next_cursor(change_seq: int, after: int) -> int:
     return page_end(change_seq, page_start(change_seq, after))
 
 
-def changes_since(event: Event, after: int, change_seq: int | None = None) -> dict[str, Any]:
-    """New, edited and removed posts after the cursor, at most a page, with the cursor to ask from next;
-    `change_seq` is read before the posts, so a change committing in between is sent next time."""
+def changes_since(event: Event, after: int, change_seq: int | None = None, edition: str = "") -> dict[str, Any]:
+    """New, edited and removed posts after the cursor, at most a page, with the cursor to ask from next, in the
+    reader's edition; `change_seq` is read before the posts, so a change committing in between is sent next time."""
     latest = event.change_seq if change_seq is None else change_seq
     if after >= latest:
         return {
@@ -229,16 +349,17 @@ def changes_since(event: Event, after: int, change_seq: int | None = None) -> di
         .select_related("author", "picture")
         .order_by("change_seq")
     )
-    shown = [post for post in changed if post.is_published]
+    shown = editions.dress([post for post in changed if post.is_published], event, edition)
     return {
         "type": "changes",
         "after": start,
         "cursor": end,
         "more": end < latest,
-        "posts": [post_payload(post, event) for post in shown],
+        "posts": [post_payload(post, event, edition) for post in shown],
         "removed": [post.pk for post in changed if not post.is_published],
         "pinned": visible_posts(event).filter(pinned=True).values_list("pk", flat=True).first(),
-        "key_events": key_events(event),
+        "key_events": key_events(event, edition),
+        "summary": summary_payload(current_summary(event)),
         "event": {
             "title": event.title,
             "status": event.status,
@@ -248,7 +369,30 @@ def changes_since(event: Event, after: int, change_seq: int | None = None) -> di
     }
 
 
-def post_payload(post: Post, event: Event) -> dict[str, Any]:
+def current_summary(event: Event) -> Summary | None:
+    """The story so far as readers see it: the version an editor published, if any."""
+    return Summary.objects.current(event.pk)
+
+
+def summary_text(summary: Summary | None) -> str:
+    """The story so far as one paragraph of plain text (the JSON-LD description, the feed's subtitle)."""
+    if summary is None:
+        return ""
+    return " ".join(point if point[-1:] in ".!?…”»\"'" else f"{point}." for point in map(plain_text, summary.points))
+
+
+def summary_payload(summary: Summary | None) -> dict[str, Any] | None:
+    """The story so far in a cursor answer (every answer carries it, null when there is none)."""
+    if summary is None:
+        return None
+    return {
+        "version": summary.version,
+        "points": [plain_text(point) for point in summary.points],
+        "published_at": summary.published_at.isoformat(),
+    }
+
+
+def post_payload(post: Post, event: Event, edition: str = "") -> dict[str, Any]:
     return {
         "id": post.pk,
         "seq": post.change_seq,
@@ -256,21 +400,25 @@ def post_payload(post: Post, event: Event) -> dict[str, Any]:
         "updated_at": post.updated_at.isoformat(),
         "pinned": post.pinned,
         "key_event": post.key_event,
-        "html": post_html(post, event),
+        "html": post_html(post, event, edition),
     }
 
 
-def changes_json(state: EventState, after: int) -> str:
-    """The cursor answer as JSON text, rendered once per (event, page start, change) and shared; cursors
-    past the event's change number never come here, so an event's keys are bounded by its pages."""
+def changes_json(state: EventState, after: int, edition: str = "") -> str:
+    """The cursor answer as JSON text, rendered once per (event, edition, page start, change) and shared; cursors
+    past the event's change number never come here, so an event's keys are bounded by its pages and editions
+    (`edition` is one of state.editions, or "")."""
     if after > state.change_seq:
         raise BadCursor(f"'after' is beyond this event's latest change ({state.change_seq})")
+    if edition and edition not in state.editions:
+        raise BadCursor(f"this event has no edition {edition[:8]!r}")
     start = page_start(state.change_seq, after)
-    key = f"events:changes:{state.id}:{state.version}:{start}:{state.change_seq}"
+    key = f"events:changes:{state.id}:{state.version}:{start}:{state.change_seq}" + (f":{edition}" if edition else "")
     text = shared_cache.get(key)
     if text is None:
         event = Event.objects.get(pk=state.id)
-        text = json.dumps(changes_since(event, start, state.change_seq), separators=(",", ":"))
+        with translation.override(page_language(event, edition)):  # the posts' words as the page has them
+            text = json.dumps(changes_since(event, start, state.change_seq, edition), separators=(",", ":"))
         shared_cache.set(key, text, CACHE_SECONDS)
     return text
 

@@ -1,5 +1,6 @@
 """The readers' socket: anonymous and read-only. The page says once where it is ("hello" with its
-cursor); from then on the process's Hub pushes what changed. Anything else from the client closes
+cursor, and the reader edition it shows as "lang", one of the event's); from then on the process's Hub pushes
+what changed, in that edition. Anything else from the client closes
 the socket with 4400: readers never write. A socket that says no hello in time is closed with 4408;
 under Daphne, a message over settings.READER_MAX_MESSAGE_BYTES is refused with 1009 unread."""
 
@@ -10,9 +11,11 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from readers.changes import event_state
+from readers.changes import BadCursor, EventState, event_state
+from readers.editions import MAX_LANG_CHARS
 from readers.live import Reader, hub
 from server.limits import limit_messages
+from server.shutdown import close_for_restart, stopping
 
 MAX_HELLO_BYTES = 200
 BAD_MESSAGE = 4400
@@ -21,26 +24,28 @@ NO_HELLO = 4408
 
 
 @database_sync_to_async
-def public_event_id(slug: str) -> int | None:
+def public_event(slug: str) -> EventState | None:
     # The pages' lookup: a burst of (re)connecting readers mostly finds it in the cache.
-    state = event_state(slug)
-    return state.id if state is not None else None
+    return event_state(slug)
 
 
-def parse_hello(text: str | None) -> int | None:
-    """The cursor from {"type": "hello", "cursor": N}, or None for anything else."""
+def parse_hello(text: str | None) -> tuple[int, str] | None:
+    """The cursor and edition from {"type": "hello", "cursor": N} or {…, "lang": "en"} ("" for the original),
+    or None for anything else; the edition is checked against the event's by the caller."""
     if text is None or len(text) > MAX_HELLO_BYTES:
         return None
     try:
         message = json.loads(text)
     except ValueError:
         return None
-    if not isinstance(message, dict) or set(message) != {"type", "cursor"} or message["type"] != "hello":
+    if not isinstance(message, dict) or not {"type", "cursor"} <= set(message) <= {"type", "cursor", "lang"}:
         return None
-    cursor = message["cursor"]
-    if not isinstance(cursor, int) or isinstance(cursor, bool) or cursor < 0:
+    cursor, lang = message["cursor"], message.get("lang", "")
+    if message["type"] != "hello" or not isinstance(cursor, int) or isinstance(cursor, bool) or cursor < 0:
         return None
-    return cursor
+    if not isinstance(lang, str) or len(lang) > MAX_LANG_CHARS:
+        return None
+    return cursor, lang
 
 
 class ReaderConsumer(AsyncWebsocketConsumer):
@@ -49,6 +54,7 @@ class ReaderConsumer(AsyncWebsocketConsumer):
     channel_layer_alias = None
 
     event_id: int | None = None
+    state: EventState | None = None
     reader: Reader | None = None
     # A timer, not a task per socket: readers come by the thousand.
     hello_due: asyncio.TimerHandle | None = None
@@ -56,10 +62,14 @@ class ReaderConsumer(AsyncWebsocketConsumer):
 
     async def connect(self) -> None:
         limit_messages(self.base_send, settings.READER_MAX_MESSAGE_BYTES)
-        self.event_id = await public_event_id(self.scope["url_route"]["kwargs"]["slug"])
+        self.state = await public_event(self.scope["url_route"]["kwargs"]["slug"])
+        self.event_id = self.state.id if self.state is not None else None
         await self.accept()
         if self.event_id is None:
             await self.close(code=NOT_FOUND)
+            return
+        if stopping():  # this process is going: the page reconnects at once, to another
+            await close_for_restart(self.base_send)
             return
         self.hello_due = asyncio.get_running_loop().call_later(
             settings.READER_HELLO_TIMEOUT_SECONDS, self.hello_overdue
@@ -70,15 +80,24 @@ class ReaderConsumer(AsyncWebsocketConsumer):
         self.closing = asyncio.ensure_future(self.close(code=NO_HELLO))
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        cursor = parse_hello(text_data)
-        if cursor is None or self.reader is not None or self.event_id is None:
+        hello = parse_hello(text_data)
+        if hello is None or self.reader is not None or self.event_id is None or self.state is None:
+            await self.close(code=BAD_MESSAGE)
+            return
+        cursor, lang = hello
+        try:
+            edition = self.state.edition(lang)
+        except BadCursor:  # a language this event has no edition in
             await self.close(code=BAD_MESSAGE)
             return
         if self.hello_due is not None:
             self.hello_due.cancel()
             self.hello_due = None
+        if stopping():
+            await close_for_restart(self.base_send)
+            return
         # The Hub sends straight to the server's ASGI send: the consumer adds nothing per message.
-        self.reader = Reader(cursor, self.base_send)
+        self.reader = Reader(cursor, self.base_send, edition)
         await hub().join(self.event_id, self.reader)
 
     async def disconnect(self, code: int) -> None:

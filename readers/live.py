@@ -20,6 +20,7 @@ from readers.changes import change_seqs, changes_json, event_state_by_id, forget
 from server.frames import prepared_frame
 from server.gc_tuning import collector_paused
 from server.heartbeat import heartbeat_on
+from server.shutdown import close_for_restart, on_stop
 from server.sockets import Deliver
 from server.writes import daphne_socket
 
@@ -66,13 +67,14 @@ def announce_event_change(event_id: int, slug: str, change_seq: int) -> None:
 
 
 class Reader:
-    """One connected page: where it is (cursor) and how to reach it."""
+    """One connected page: where it is (cursor), the reader edition it shows ("" the original), how to reach it."""
 
-    __slots__ = ("cursor", "deliver", "socket")
+    __slots__ = ("cursor", "deliver", "edition", "socket")
 
-    def __init__(self, cursor: int, deliver: Deliver):
+    def __init__(self, cursor: int, deliver: Deliver, edition: str = ""):
         self.cursor = cursor
         self.deliver = deliver
+        self.edition = edition
         self.socket = daphne_socket(deliver)  # None: every message takes the ASGI send
 
     def write(self, prepared: PreparedMessage | None) -> bool:
@@ -95,6 +97,7 @@ class Hub:
         self.listener: asyncio.Task | None = None
         self.poller: asyncio.Task | None = None
         self.heartbeat: asyncio.Task | None = None
+        on_stop(self, self.restart_readers)
 
     # --- readers ---------------------------------------------------------------------------
 
@@ -117,6 +120,18 @@ class Hub:
             self.pending.pop(event_id, None)
             if self.layer is not None and self.channel is not None:
                 await self.layer.group_discard(event_group(event_id), self.channel)
+
+    async def restart_readers(self) -> None:
+        """The process is stopping: every reader's socket is closed with 1012 (its page reconnects at once,
+        to another process, and catches up from its cursor); returns once all have left."""
+        readers = [reader for followers in self.readers.values() for reader in followers]
+        for start in range(0, len(readers), YIELD_EVERY):
+            for reader in readers[start : start + YIELD_EVERY]:
+                with contextlib.suppress(Exception):  # a reader gone already leaves through its consumer
+                    await close_for_restart(reader.deliver)
+            await asyncio.sleep(0)  # let the close frames out
+        while self.readers:
+            await asyncio.sleep(0.05)
 
     # --- notices ---------------------------------------------------------------------------
 
@@ -156,16 +171,18 @@ class Hub:
         if state is None:
             return
         self.known[event_id] = state.change_seq
-        # Readers are grouped by where their answer starts: cursors far behind share a page.
-        # A cursor ahead of the event's number is no cursor of it and gets nothing.
-        by_cursor: dict[int, list[Reader]] = defaultdict(list)
+        # Readers are grouped by their edition and where their answer starts: cursors far behind share a page.
+        # A cursor ahead of the event's number is no cursor of it and gets nothing; an edition the event no longer
+        # has gets the original.
+        by_cursor: dict[tuple[str, int], list[Reader]] = defaultdict(list)
         for reader in followers:  # no await in this loop: the set cannot change under it
             if reader.cursor < state.change_seq:
-                by_cursor[page_start(state.change_seq, reader.cursor)].append(reader)
+                edition = reader.edition if reader.edition in state.editions else ""
+                by_cursor[edition, page_start(state.change_seq, reader.cursor)].append(reader)
         reading, pushing = time.perf_counter() - began, 0.0
-        for start, readers in by_cursor.items():
+        for (edition, start), readers in by_cursor.items():
             read_from = time.perf_counter()
-            text = await sync_to_async(changes_json)(state, start)
+            text = await sync_to_async(changes_json)(state, start, edition)
             push_from = time.perf_counter()
             reached = page_end(state.change_seq, start)
             await self._push(readers, text, reached)

@@ -1,6 +1,7 @@
 """Readers' pages and their machine-readable twins. Pages come from the cache under the event's
 change number, so a publish, edit or removal makes the next request render afresh."""
 
+import functools
 import hashlib
 import json
 import re
@@ -11,6 +12,7 @@ from django.http.request import split_domain_port
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.templatetags.static import static
+from django.utils import translation
 from django.utils.cache import add_never_cache_headers, patch_cache_control
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_safe
@@ -18,7 +20,8 @@ from django.views.decorators.http import require_safe
 from events.models import Event
 from publishing.clips import clips_storage
 from publishing.pictures import pictures_storage
-from readers import changes, widget
+from readers import changes, editions, widget
+from readers.embeds import allows_event_frames, allows_post_frames
 from readers.jsonld import live_blog_posting, script_text
 from readers.middleware import reader_page
 from readers.sanitize import plain_text
@@ -42,6 +45,32 @@ def _cursor(request: HttpRequest, name: str, *, required: bool) -> int | None:
     if not _WHOLE_NUMBER.fullmatch(raw):
         raise BadCursor(f"'{name}' must be a whole number ≥ 0 written in digits 0-9, not {raw[:40]!r}")
     return int(raw)
+
+
+def _choice(request: HttpRequest, name: str, allowed: tuple[str, ...]) -> str:
+    """A parameter that takes one of a few words: absent is the first; anything unknown is refused, never cached."""
+    raw = request.GET.get(name)
+    if raw is None or raw == "":
+        return allowed[0]
+    if raw not in allowed:
+        raise BadCursor(f"'{name}' must be one of {', '.join(allowed)}, not {raw[:40]!r}")
+    return raw
+
+
+def _reading(request: HttpRequest, state: changes.EventState) -> changes.Reading:
+    """How the page is read (?view=all|key, ?order=newest|oldest, ?lang= one of the event's editions)."""
+    return changes.Reading(
+        _choice(request, "view", changes.VIEWS),
+        _choice(request, "order", changes.ORDERS),
+        state.edition(request.GET.get("lang")),
+    )
+
+
+def _page_cursor(request: HttpRequest, reading: changes.Reading) -> int | None:
+    other = "before" if reading.oldest_first else "after"
+    if request.GET.get(other):
+        raise BadCursor(f"'{other}' does not go with order={reading.order}: its pages follow '{reading.cursor_name}'")
+    return _cursor(request, reading.cursor_name, required=False)
 
 
 def _bad_request(error: BadCursor) -> JsonResponse:
@@ -119,38 +148,71 @@ def event_index(request):
     )
 
 
-def _page_context(state: changes.EventState, before: int | None, base: str) -> dict:
+def _reading_links(reading: changes.Reading) -> dict[str, str]:
+    """The page's toolbar: each choice's query string, keeping the other choice as it is."""
+    links = {view: changes.Reading(view, reading.order, reading.lang).query() for view in changes.VIEWS}
+    return links | {order: changes.Reading(reading.view, order, reading.lang).query() for order in changes.ORDERS}
+
+
+def _page_context(state: changes.EventState, reading: changes.Reading, cursor: int | None, base: str) -> dict:
     event = Event.objects.get(pk=state.id)
-    posts, older_cursor = changes.older_page(event, before)
-    pinned = None if before else changes.visible_posts(event).filter(pinned=True).first()
+    posts, next_cursor = reading.page(event, cursor)
+    first = cursor is None
+    default = reading == changes.Reading(lang=reading.lang)  # each edition is a page of its own
+    pinned = changes.visible_posts(event).filter(pinned=True).first() if first else None
+    with translation.override(changes.page_language(event, reading.lang)):  # the notes in the page's words
+        editions.dress([*posts, *([pinned] if pinned else [])], event, reading.lang)
+    summary = changes.current_summary(event)
     return {
         "event": event,
         "cursor": state.change_seq,  # read before the posts: anything newer is sent again, never missed
         "posts": posts,
         "pinned": pinned,
-        "key_events": changes.key_events(event) if before is None else [],
-        "older_cursor": older_cursor,
-        "before": before,
-        "description": changes.event_summary(event),
+        "key_events": changes.key_events(event, reading.lang) if first and not reading.key_only else [],
+        "reading": reading,
+        "reading_links": _reading_links(reading),
+        "next_cursor": next_cursor,
+        "next_query": reading.query(next_cursor) if next_cursor else "",
+        "canonical_query": reading.query(cursor) if default else changes.Reading(lang=reading.lang).query(),
+        "language": changes.page_language(event, reading.lang),
+        "edition": reading.lang,
+        "edition_links": editions.links(
+            event,
+            reading.lang,
+            changes.absolute(event.get_absolute_url(), base),
+            lambda lang: changes.Reading(reading.view, reading.order, lang).query(),
+        ),
+        "summary": summary,
+        "description": changes.summary_text(summary) or changes.event_summary(event),
         "page_title": changes.page_title(event),
-        "jsonld": script_text(live_blog_posting(event, posts, base)) if before is None else None,
+        "jsonld": script_text(live_blog_posting(event, posts, base, summary=summary, edition=reading.lang))
+        if first and default
+        else None,
         "canonical": changes.absolute(event.get_absolute_url(), base),
         "logo_url": changes.absolute(settings.PUBLISHER_LOGO_URL, base),
     }
+
+
+def _render_page(template: str, context: dict, request: HttpRequest) -> str:
+    with translation.override(context["language"]):
+        return render_to_string(template, context, request=request)
 
 
 def _page(request: HttpRequest, slug: str, template: str) -> HttpResponse:
     state = _state_or_404(slug)
     base = changes.site_base(request)
     try:
-        before = _cursor(request, "before", required=False)
-        etag = _etag(template, base, state.id, state.version, state.change_seq, before)
+        reading = _reading(request, state)
+        cursor = _page_cursor(request, reading)
+        etag = _etag(
+            template, base, state.id, state.version, state.change_seq, reading.view, reading.order, reading.lang, cursor
+        )
         return _cached_response(
             request,
             etag,
             PAGE_MAX_AGE,
             "text/html; charset=utf-8",
-            lambda: render_to_string(template, _page_context(state, before, base), request=request),
+            lambda: _render_page(template, _page_context(state, reading, cursor, base), request),
             shared=_shared_base(request, base),
         )
     except BadCursor as error:
@@ -161,6 +223,7 @@ def _page(request: HttpRequest, slug: str, template: str) -> HttpResponse:
 
 @reader_page
 @require_safe
+@allows_event_frames
 def event_detail(request, slug):
     return _page(request, slug, "readers/detail.html")
 
@@ -168,6 +231,7 @@ def event_detail(request, slug):
 @reader_page
 @require_safe
 @xframe_options_exempt  # the widget is meant to sit in other sites' pages
+@allows_event_frames
 def event_embed(request, slug):
     return _page(request, slug, "readers/embed.html")
 
@@ -180,25 +244,25 @@ def widget_script_moved(request):
 
 
 @require_safe
+@allows_post_frames
 def post_detail(request, slug, post_id):
     event = get_object_or_404(Event.objects.public(), slug=slug)
     post = get_object_or_404(
         changes.with_clips(event.posts.published().select_related("author", "picture"), event), pk=post_id
     )
     base = changes.site_base(request)
-    return render(
-        request,
-        "readers/post.html",
-        {
-            "event": event,
-            "post": post,
-            "title": changes.post_title(post),
-            "description": plain_text(post.body)[:200],
-            "canonical": changes.absolute(post.get_absolute_url(), base),
-            "logo_url": changes.absolute(settings.PUBLISHER_LOGO_URL, base),
-            "share_image": changes.api_picture(post, base),
-        },
-    )
+    context = {
+        "language": changes.page_language(event),
+        "event": event,
+        "post": post,
+        "title": changes.post_title(post),
+        "description": plain_text(post.body)[:200],
+        "canonical": changes.absolute(post.get_absolute_url(), base),
+        "logo_url": changes.absolute(settings.PUBLISHER_LOGO_URL, base),
+        "share_image": changes.api_picture(post, base),
+    }
+    with translation.override(context["language"]):
+        return render(request, "readers/post.html", context)
 
 
 @require_safe
@@ -260,14 +324,19 @@ def _cursor_json(
     cors: bool,
     shared: bool = True,
     locate=None,
+    by_edition: bool = False,
 ) -> HttpResponse:
     """A JSON answer by cursor, cached under the tag, change number and cursor (404: no public event, 400: a bad
-    cursor); `build(state, cursor)` makes its text, `locate` may give the state and cursor it is cached under."""
+    cursor); `build(state, cursor)` makes its text, `locate` may give the state and cursor it is cached under.
+    `by_edition`: answered in the reader edition ?lang= names, `build(state, cursor, edition)`."""
     state = _state_or_404(slug)
     try:
         cursor = _cursor(request, name, required=required)
         if locate is not None:
             state, cursor = locate(slug, state, cursor)
+        if by_edition:
+            edition = state.edition(request.GET.get("lang"))  # checked: only the event's editions reach the keys
+            tag, build = (*tag, edition), functools.partial(build, edition=edition)
         etag = _etag(*tag, state.id, state.version, state.change_seq, cursor)
         response = _cached_response(
             request, etag, max_age, "application/json", lambda: build(state, cursor), shared=shared
@@ -304,20 +373,44 @@ def posts_since(request, slug):
         cors=True,
         shared=False,
         locate=_page_of_changes,
+        by_edition=True,
+    )
+
+
+def _more_posts(request: HttpRequest, slug: str, order: str) -> HttpResponse:
+    """A page of rendered posts past a page cursor, in one order, all posts or key events only (?view=)."""
+    try:
+        reading = changes.Reading(_choice(request, "view", changes.VIEWS), order)
+    except BadCursor as error:
+        return _bad_request(error)
+    name = reading.cursor_name
+
+    def build(state: changes.EventState, cursor: int, edition: str = "") -> str:
+        event = Event.objects.get(pk=state.id)
+        with translation.override(changes.page_language(event, edition)):
+            page, following = reading.page(event, cursor)
+            editions.dress(page, event, edition)
+            posts = [changes.post_payload(post, event, edition) for post in page]
+            return json.dumps({"posts": posts, name: following})
+
+    tag = (name, reading.view)
+    return _cursor_json(
+        request, slug, name, required=True, max_age=30, tag=tag, build=build, cors=False, by_edition=True
     )
 
 
 @reader_page
 @require_safe
 def older_posts(request, slug):
-    """'Load older posts': rendered posts below ?before=<post id>, and the next cursor."""
+    """'Load older posts': rendered posts below ?before=<post id>, newest first, and the next cursor."""
+    return _more_posts(request, slug, "newest")
 
-    def build(state: changes.EventState, before: int) -> str:
-        event = Event.objects.get(pk=state.id)
-        page, older = changes.older_page(event, before)
-        return json.dumps({"posts": [changes.post_payload(post, event) for post in page], "before": older})
 
-    return _cursor_json(request, slug, "before", required=True, max_age=30, tag=("older",), build=build, cors=False)
+@reader_page
+@require_safe
+def later_posts(request, slug):
+    """'Load later posts' of a page read from the start: rendered posts above ?after=<post id>, oldest first."""
+    return _more_posts(request, slug, "oldest")
 
 
 @require_safe

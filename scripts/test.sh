@@ -12,6 +12,7 @@ command -v ffmpeg >/dev/null || need_apt+=(ffmpeg)
 command -v flac >/dev/null || need_apt+=(flac)
 command -v redis-server >/dev/null || need_apt+=(redis-server)
 command -v pg_ctlcluster >/dev/null || need_apt+=(postgresql)
+command -v msgfmt >/dev/null || need_apt+=(gettext)  # makemessages and the catalogs' check (tests/i18n)
 if [ ${#need_apt[@]} -gt 0 ]; then
   sudo_cmd=""; [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
   echo "Installing system packages: ${need_apt[*]}"
@@ -21,6 +22,8 @@ fi
 
 source scripts/venv.sh requirements-dev.txt
 source scripts/services.sh
+# axe-core (package.json, pinned by package-lock.json): the browser tests' accessibility audit loads it into pages.
+[ -f node_modules/axe-core/axe.min.js ] || npm ci --no-audit --no-fund
 
 export LIVEBLOG_DATA_DIR="$PWD/var/test"
 export HTTPS=false

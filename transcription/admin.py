@@ -3,7 +3,11 @@
 from django import forms
 from django.contrib import admin, messages
 from django.urls import reverse
+from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
+from django.utils.timezone import localtime
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from events.models import Event
 from transcription.corrections import correct_segment, original_text
@@ -42,7 +46,7 @@ class SpeakerNameForm(forms.ModelForm):
         except BadSpeakerName as error:
             raise forms.ValidationError(str(error)) from None
         if not name:
-            raise forms.ValidationError("Give a name, or delete the row to forget it.")
+            raise forms.ValidationError(_("Give a name, or delete the row to forget it."))
         return name
 
     def clean_label(self) -> int:
@@ -86,25 +90,27 @@ class StreamSessionAdmin(ReadOnlyAdmin):
         if any(formset.has_changed() for formset in formsets):
             announce_names_on_commit(form.instance.pk)  # a running stream shows them at once
 
-    @admin.display(description="Archived audio")
+    @admin.display(description=gettext_lazy("Archived audio"))
     def archived_audio(self, session: StreamSession) -> str:
         if not session.audio_file:
-            return "None (not recorded, or purged)."
+            return _("None (not recorded, or purged).")
         return format_html(
-            '<a href="{}">Download the session as FLAC</a>', reverse("transcripts:session_audio", args=[session.pk])
+            '<a href="{}">{}</a>',
+            reverse("transcripts:session_audio", args=[session.pk]),
+            _("Download the session as FLAC"),
         )
 
-    @admin.display(description="Transcript")
+    @admin.display(description=gettext_lazy("Transcript"))
     def exports(self, session: StreamSession) -> str:
         url = "transcripts:session_transcript"
         return _export_links((reverse(url, args=[session.pk, fmt]), fmt.upper()) for fmt in ("txt", "srt", "vtt"))
 
-    @admin.display(description="Whole event")
+    @admin.display(description=gettext_lazy("Whole event"))
     def event_exports(self, session: StreamSession) -> str:
         slug = session.event.slug
         url = "transcripts:event_transcript"
         links = [(reverse(url, args=[slug, fmt]), fmt.upper()) for fmt in ("txt", "srt", "vtt")]
-        links.append((reverse("transcripts:event_posts", args=[slug]), "Published posts (Markdown)"))
+        links.append((reverse("transcripts:event_posts", args=[slug]), _("Published posts (Markdown)")))
         return _export_links(links)
 
 
@@ -124,7 +130,7 @@ class SegmentAdmin(admin.ModelAdmin):
     list_display = ["event", "session", "sequence", "start", "end", "text", "play", "batch"]
     list_filter = ["event", "speaker"]
     search_fields = ["text"]
-    search_help_text = "Words anywhere in the transcript; filter by event to search one event."
+    search_help_text = gettext_lazy("Words anywhere in the transcript; filter by event to search one event.")
     list_select_related = ["event", "session", "batch"]
     fields = ["text", "play", "original", "context", "event", "session", "sequence", "start", "end", "speaker"]
     fields += ["confidence", "batch", "correction_history"]
@@ -148,15 +154,15 @@ class SegmentAdmin(admin.ModelAdmin):
     def get_search_results(self, request, queryset, search_term):
         return search_segments(queryset, search_term), False
 
-    @admin.display(description="Audio")
+    @admin.display(description=gettext_lazy("Audio"))
     def play(self, segment: Segment) -> str:
         return audio_player(segment)
 
-    @admin.display(description="Machine transcript")
+    @admin.display(description=gettext_lazy("Machine transcript"))
     def original(self, segment: Segment) -> str:
         return original_text(segment)
 
-    @admin.display(description="In context")
+    @admin.display(description=gettext_lazy("In context"))
     def context(self, segment: Segment) -> str:
         around = Segment.objects.filter(
             session_id=segment.session_id, sequence__gte=segment.sequence - 3, sequence__lte=segment.sequence + 3
@@ -164,21 +170,29 @@ class SegmentAdmin(admin.ModelAdmin):
         speakers = Speakers.for_session(segment.session_id)
         return segment_lines_html(around.order_by("sequence"), current=segment, speakers=speakers)
 
-    @admin.display(description="Corrections")
+    @admin.display(description=gettext_lazy("Corrections"))
     def correction_history(self, segment: Segment) -> str:
         corrections = segment.corrections.select_related("editor").order_by("corrected_at", "pk")
         if not corrections:
-            return "None."
+            return _("None.")
         return format_html_join(
             "",
-            "<p>{} by {}: “{}” → “{}”</p>",
-            ((c.corrected_at, c.editor, c.before, c.after) for c in corrections),
+            "<p>{}: “{}” → “{}”</p>",
+            (
+                (
+                    _("%(when)s by %(editor)s")
+                    % {"when": date_format(localtime(c.corrected_at), "DATETIME_FORMAT"), "editor": c.editor},
+                    c.before,
+                    c.after,
+                )
+                for c in corrections
+            ),
         )
 
     def save_model(self, request, obj: Segment, form, change: bool) -> None:
         # The text goes through correct_segment so the before/after is always recorded.
         if correct_segment(obj.pk, request.user, form.cleaned_data["text"]):
-            messages.info(request, "Correction recorded; drafts made from now on use the corrected text.")
+            messages.info(request, _("Correction recorded; drafts made from now on use the corrected text."))
 
     def save_related(self, request, form, formsets, change: bool) -> None:
         pass

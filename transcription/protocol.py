@@ -7,6 +7,8 @@ import time
 from dataclasses import dataclass
 from enum import IntEnum
 
+from django.utils.translation import gettext as _
+
 
 class Close(IntEnum):
     NORMAL = 1000
@@ -21,6 +23,7 @@ class Close(IntEnum):
     EVENT_ENDED = 4009
     TAKEN_OVER = 4010
     EVENT_NOT_LIVE = 4011
+    LANGUAGE_UNSUPPORTED = 4012
     UPSTREAM_REFUSED = 4401
     UPSTREAM_FAILED = 4502
     UPSTREAM_UNAVAILABLE = 4503
@@ -47,6 +50,7 @@ class Start:
     stream_time: float | None = None
     last_sequence: int | None = None
     go_live: bool = False  # the journalist agreed to make a scheduled event live now
+    resend: bool = False  # the first frames are audio sent before, from stream_time: drop what the server holds
     captured_at: object = None  # as sent: a time that is none is ignored (transcription/spoken.py)
 
 
@@ -78,7 +82,8 @@ def parse_control(text: str) -> tuple[str, Start | SpeakerNaming | Clock | None]
     kind = message.get("type") if isinstance(message, dict) else None
     if kind not in CONTROLS:
         raise StudioError(
-            Close.UNKNOWN_MESSAGE, f"Unknown message. Text frames must be JSON with a type of {', '.join(CONTROLS)}."
+            Close.UNKNOWN_MESSAGE,
+            _("Unknown message. Text frames must be JSON with a type of %(types)s.") % {"types": ", ".join(CONTROLS)},
         )
     if kind == "name_speaker":
         return kind, SpeakerNaming(speaker=message.get("speaker"), name=message.get("name"))
@@ -91,30 +96,37 @@ def parse_control(text: str) -> tuple[str, Start | SpeakerNaming | Clock | None]
     if any(type(audio_format[key]) is not type(value) or audio_format[key] != value for key, value in FORMAT.items()):
         raise StudioError(
             Close.UNSUPPORTED_FORMAT,
-            f"Unsupported audio format {audio_format}: send 16-bit little-endian PCM, 16000 Hz, one channel "
-            '({"encoding": "linear16", "sample_rate": 16000, "channels": 1}).',
+            _(
+                "Unsupported audio format %(format)s: send 16-bit little-endian PCM, 16000 Hz, one channel "
+                '({"encoding": "linear16", "sample_rate": 16000, "channels": 1}).'
+            )
+            % {"format": audio_format},
         )
     session = message.get("session")
     if session is not None and (not isinstance(session, int) or isinstance(session, bool) or session < 1):
-        raise StudioError(Close.UNKNOWN_SESSION, "The session to resume must be a session id from `ready`.")
+        raise StudioError(Close.UNKNOWN_SESSION, _("The session to resume must be a session id from `ready`."))
     dropped = message.get("dropped_seconds", 0)
     if not _seconds(dropped):
-        raise StudioError(Close.UNKNOWN_MESSAGE, "dropped_seconds must be a number of seconds.")
+        raise StudioError(Close.UNKNOWN_MESSAGE, _("dropped_seconds must be a number of seconds."))
     stream_time = message.get("stream_time")
     if stream_time is not None and not _seconds(stream_time):
-        raise StudioError(Close.UNKNOWN_MESSAGE, "stream_time must be a number of seconds.")
+        raise StudioError(Close.UNKNOWN_MESSAGE, _("stream_time must be a number of seconds."))
     last_sequence = message.get("last_sequence")
     if last_sequence is not None and (not isinstance(last_sequence, int) or isinstance(last_sequence, bool)):
-        raise StudioError(Close.UNKNOWN_MESSAGE, "last_sequence must be the sequence of the last final received.")
+        raise StudioError(Close.UNKNOWN_MESSAGE, _("last_sequence must be the sequence of the last final received."))
     go_live = message.get("go_live", False)
     if not isinstance(go_live, bool):
-        raise StudioError(Close.UNKNOWN_MESSAGE, "go_live must be true or false.")
+        raise StudioError(Close.UNKNOWN_MESSAGE, _("go_live must be true or false."))
+    resend = message.get("resend", False)
+    if not isinstance(resend, bool):
+        raise StudioError(Close.UNKNOWN_MESSAGE, _("resend must be true or false."))
     return kind, Start(
         session=session,
         dropped_seconds=float(dropped),
         stream_time=None if stream_time is None else float(stream_time),
         last_sequence=last_sequence,
         go_live=go_live,
+        resend=resend and session is not None and stream_time is not None,
         captured_at=message.get("captured_at"),
     )
 
@@ -126,10 +138,14 @@ def _seconds(value) -> bool:
 def check_frame(data: bytes, max_bytes: int) -> None:
     if len(data) > max_bytes:
         raise StudioError(
-            Close.FRAME_TOO_LARGE, f"Audio frame of {len(data)} bytes is over the {max_bytes}-byte limit: send ~100 ms."
+            Close.FRAME_TOO_LARGE,
+            _("Audio frame of %(size)d bytes is over the %(limit)d-byte limit: send ~100 ms.")
+            % {"size": len(data), "limit": max_bytes},
         )
     if not data or len(data) % 2:
-        raise StudioError(Close.ODD_FRAME, f"Audio frame of {len(data)} bytes is not whole 16-bit samples.")
+        raise StudioError(
+            Close.ODD_FRAME, _("Audio frame of %(size)d bytes is not whole 16-bit samples.") % {"size": len(data)}
+        )
 
 
 class RateGuard:
@@ -150,6 +166,9 @@ class RateGuard:
         if self.tokens < 0:
             raise StudioError(
                 Close.TOO_FAST,
-                f"Audio is arriving faster than {self.rate:g}× real time. Send live audio as it is captured "
-                "and backlogs at no more than 1.25× real time.",
+                _(
+                    "Audio is arriving faster than %(rate)s× real time. Send live audio as it is captured "
+                    "and backlogs at no more than 1.25× real time."
+                )
+                % {"rate": f"{self.rate:g}"},
             )

@@ -8,6 +8,7 @@ from datetime import datetime
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from events.models import Event
 from transcription.models import Segment, StreamSession
@@ -35,7 +36,7 @@ def open_session(event_id: int, journalist_id: int, provider: str, *, resume: in
     """Resume the journalist's open session `resume`, or end any stale one and begin a new session."""
     with transaction.atomic():
         if Event.objects.filter(pk=event_id, status=Event.Status.ENDED).exists():
-            raise StudioError(Close.EVENT_ENDED, "This event has ended; it takes no more audio.")
+            raise StudioError(Close.EVENT_ENDED, _("This event has ended; it takes no more audio."))
         if resume is not None:
             session = (
                 StreamSession.objects.select_for_update()
@@ -75,7 +76,9 @@ def check_resumable(session_id: int, event_id: int, journalist_id: int) -> None:
 
 
 def _not_resumable(session_id: int) -> StudioError:
-    return StudioError(Close.UNKNOWN_SESSION, f"Session {session_id} is not an open session of yours here.")
+    return StudioError(
+        Close.UNKNOWN_SESSION, _("Session %(session)d is not an open session of yours here.") % {"session": session_id}
+    )
 
 
 def store_final(

@@ -18,6 +18,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 from django.db.models import Max
+from django.utils.translation import gettext as _
 
 from transcription.models import Segment, SpeakerName, StreamSession
 from transcription.speech.base import Transcript
@@ -100,16 +101,18 @@ def _mean_confidence(words: list[dict], fallback: float | None) -> float | None:
 def clean_name(name) -> str:
     """The name as stored, or BadSpeakerName saying why not."""
     if not isinstance(name, str):
-        raise BadSpeakerName("A speaker's name must be text.")
+        raise BadSpeakerName(_("A speaker's name must be text."))
     cleaned = " ".join("".join(c for c in name if unicodedata.category(c)[0] != "C").split())
     if len(cleaned) > SpeakerName.MAX_LENGTH:
-        raise BadSpeakerName(f"A speaker's name is at most {SpeakerName.MAX_LENGTH} characters.")
+        raise BadSpeakerName(_("A speaker's name is at most %(limit)d characters.") % {"limit": SpeakerName.MAX_LENGTH})
     return cleaned
 
 
 def check_label(label) -> int:
     if not isinstance(label, int) or isinstance(label, bool) or not 0 <= label <= MAX_LABEL:
-        raise BadSpeakerName(f"speaker must be a speaker number from a transcript message (0 to {MAX_LABEL}).")
+        raise BadSpeakerName(
+            _("speaker must be a speaker number from a transcript message (0 to %(most)d).") % {"most": MAX_LABEL}
+        )
     return label
 
 

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
-from publishing.brief import NOTES, TRANSCRIPT, Brief, fenced
+from publishing.brief import NOTES, TRANSCRIPT, Brief, SummaryBrief, TranslationBrief, fenced
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,8 @@ class Drafter:
     chunk_chars: int | None = None
     # The most one call may bill: a batch reserves this per call against its event's credit cap.
     max_credits_per_call = 0
+    # Whether it writes reader editions (publishing.translations); one that does not leaves readers the original.
+    translates = True
 
     def complete(self, instructions: str, data: str) -> Completion:
         """One call: `instructions` are ours alone; `data` is untrusted text, already fenced and labelled."""
@@ -87,6 +89,32 @@ class Drafter:
             credits_used=sum(answer.credits_used for answer in answers),
             latency_ms=sum(answer.latency_ms for answer in answers),
             parts=len(parts),
+        )
+
+    def summarise(self, brief: SummaryBrief) -> Draft:
+        """The story so far in one call (the brief is cut to fit one), one point a line."""
+        answer = self.complete(brief.instructions, brief.data())
+        return Draft(
+            body=answer.text,
+            provider=self.name,
+            endpoint=self.endpoint,
+            request_id=answer.request_id,
+            credits_used=answer.credits_used,
+            latency_ms=answer.latency_ms,
+            parts=1,
+        )
+
+    def translate(self, brief: TranslationBrief) -> Draft:
+        """One published post into one reader language, in one call: the headline on the first line, if any."""
+        answer = self.complete(brief.instructions, brief.data())
+        return Draft(
+            body=answer.text,
+            provider=self.name,
+            endpoint=self.endpoint,
+            request_id=answer.request_id,
+            credits_used=answer.credits_used,
+            latency_ms=answer.latency_ms,
+            parts=1,
         )
 
     def _answer(self, brief: Brief, parts: list[str], answers: list[Completion]) -> None:

@@ -8,7 +8,10 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from publishing.brief import Brief, SpokenLine
+from django.utils import translation
+from django.utils.translation import pgettext
+
+from publishing.brief import Brief, SpokenLine, SummaryBrief, SummaryUpdate
 from publishing.drafters.base import Draft, Drafter
 
 MIN_WORDS = 80
@@ -75,7 +78,16 @@ _LONGEST_PIECE = 25
 _LONGEST_QUOTE = 45
 # A confident stretch shorter than this between unsure words is left out: too little to quote.
 _SHORTEST_PIECE = 4
-_VERBS = ("says", "adds", "goes on", "continues")
+
+
+def _verbs() -> tuple[str, ...]:
+    """How each quotation is introduced, in the language active (the event's: OfflineDrafter.draft)."""
+    return (
+        pgettext("offline post: a speaker", "says"),
+        pgettext("offline post: a speaker", "adds"),
+        pgettext("offline post: a speaker", "goes on"),
+        pgettext("offline post: a speaker", "continues"),
+    )
 
 
 @dataclass(frozen=True)
@@ -142,10 +154,12 @@ def _compose(sentences: list[Sentence], chosen: list[int]) -> str:
         previous = index
     told: Counter[str] = Counter()
     reports = []
+    verbs = _verbs()
     for speaker, texts in runs:
         # One speaker known only by number is "the speaker"; a name, or several speakers, is said.
-        who = speaker if len(named) > 1 or (speaker and not speaker.startswith("Speaker ")) else "The speaker"
-        verb = _VERBS[0] if not told[who] else _VERBS[1 + (told[who] - 1) % (len(_VERBS) - 1)]
+        unnamed = pgettext("offline post", "The speaker")
+        who = speaker if len(named) > 1 or (speaker and not speaker.startswith("Speaker ")) else unnamed
+        verb = verbs[0] if not told[who] else verbs[1 + (told[who] - 1) % (len(verbs) - 1)]
         told[who] += 1
         quote = " ".join(texts)
         end = "" if quote[-1] in ".!?…" else "."
@@ -194,14 +208,78 @@ def report(lines: list[SpokenLine], glossary: list[str]) -> str:
     return _compose(sentences, chosen)
 
 
+# --- The story so far, offline: the pinned post and the key events, told by their headlines or first sentences. ---
+
+SUMMARY_POINTS = 5
+_POINT_WORDS = 40
+_OPENS = "“«„「『‹"
+_CLOSES = "”»“」』›"
+_SENTENCE_END = ".!?…"
+
+
+def first_sentence(text: str) -> str:
+    """`text` up to its first full stop outside quotation marks, at most _POINT_WORDS words (a quotation cut short
+    is closed again, so it stays a run of the post's own words)."""
+    depth, straight, end = 0, False, len(text)
+    for index, char in enumerate(text):
+        if char == '"':
+            straight = not straight
+        elif char in _OPENS and not (char == "“" and depth):
+            depth += 1
+        elif char in _CLOSES:
+            depth = max(0, depth - 1)
+            stops = index and text[index - 1] in _SENTENCE_END
+            if stops and not depth and not text[index + 1 : index + 2].strip():
+                end = index + 1  # the sentence ends inside the quotation: “… it never tires.”
+                break
+        elif char in _SENTENCE_END and not depth and not straight and text[index + 1 : index + 2].strip() == "":
+            end = index + 1
+            break
+    sentence = " ".join(text[:end].split())
+    words = sentence.split()
+    if len(words) <= _POINT_WORDS:
+        return sentence
+    cut = " ".join(words[:_POINT_WORDS]).rstrip(",;:")
+    opened = sum(cut.count(mark) for mark in _OPENS) - sum(cut.count(mark) for mark in "”»」』›")
+    return cut + "…" + ("”" if opened > 0 else "")
+
+
+def summary_points(updates: list[SummaryUpdate]) -> list[str]:
+    """The pinned post first, then the latest key events as they happened; too few, and the latest other posts fill
+    in. Each is told by its headline, or its body's first sentence: the post's own words, so every point is traced."""
+    pinned = [update for update in updates if update.pinned][:1]
+    keys = [update for update in updates if update.key_event and not update.pinned]
+    chosen = pinned + keys[len(keys) - (SUMMARY_POINTS - len(pinned)) :] if keys else pinned
+    if len(chosen) < 3:
+        others = [update for update in updates if update not in chosen]
+        chosen += others[-(3 - len(chosen)) :] if others else []
+    ordered = chosen[:1] + sorted(chosen[1:], key=updates.index) if pinned else sorted(chosen, key=updates.index)
+    return [update.headline or first_sentence(update.body) for update in ordered]
+
+
 class OfflineDrafter(Drafter):
     name = "offline"
     endpoint = "offline"
 
+    translates = False  # it only quotes what was said: reader editions show the original, with a note
+
     def draft(self, brief: Brief) -> Draft:
-        # The whole batch is read locally, however long: nothing to split.
+        # The whole batch is read locally, however long: nothing to split. Its few own words in the event's language.
+        with translation.override(brief.language):
+            body = report(brief.lines, brief.glossary)
         return Draft(
-            body=report(brief.lines, brief.glossary),
+            body=body,
+            provider=self.name,
+            endpoint=self.endpoint,
+            request_id="",
+            credits_used=0,
+            latency_ms=0,
+            parts=1,
+        )
+
+    def summarise(self, brief: SummaryBrief) -> Draft:
+        return Draft(
+            body="\n".join(f"- {point}" for point in summary_points(brief.updates)),
             provider=self.name,
             endpoint=self.endpoint,
             request_id="",

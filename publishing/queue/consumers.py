@@ -16,6 +16,7 @@ from events.models import Event
 from publishing.models import Post
 from publishing.queue.live import announce_queue_change, mark_editing, queue_group, queue_state
 from server.limits import limit_messages
+from server.shutdown import close_for_restart, forget, on_stop, stopping
 from server.sockets import SocketClosed
 
 logger = logging.getLogger(__name__)
@@ -80,6 +81,15 @@ class QueueConsumer(AsyncWebsocketConsumer):
         await self.accept()
         local_only = isinstance(self.channel_layer, InMemoryChannelLayer)
         self.watcher = asyncio.create_task(self.watch(POLL_SECONDS if local_only else SAFETY_POLL_SECONDS))
+        self.gone = asyncio.Event()
+        on_stop(self, self.restart)
+        if stopping():  # this process is going: the page reconnects at once, to another
+            await close_for_restart(self.base_send)
+
+    async def restart(self) -> None:
+        """The process is stopping: close with 1012 (the page reconnects at once) and wait for the close."""
+        await close_for_restart(self.base_send)
+        await self.gone.wait()
 
     async def watch(self, every: float) -> None:
         sent = None
@@ -115,6 +125,8 @@ class QueueConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         if self.watcher is None:
             return  # refused
+        forget(self)
+        self.gone.set()
         self.watcher.cancel()
         await self.channel_layer.group_discard(queue_group(self.event_id), self.channel_name)
         if self.editing is not None:

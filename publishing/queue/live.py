@@ -18,7 +18,7 @@ from django.db import transaction
 from django.db.models import Count, Max, Q
 
 from events.models import Event
-from publishing.models import Batch, Post
+from publishing.models import Batch, Post, PostTranslation, Summary
 
 logger = logging.getLogger(__name__)
 
@@ -124,7 +124,15 @@ def queue_state(event_id: int) -> QueueState | None:
         finished=Max("finished_at"),
     )
     editing = who_is_editing(event_id)
-    seen = repr((sorted(posts.items()), sorted(batches.items()), paused, editing))
+    # The story so far: its latest versions' states (a draft arriving, published, rejected…).
+    summaries = list(Summary.objects.filter(event_id=event_id).values_list("version", "status", "points")[:3])
+    # Reader editions held for an editor, and their decisions.
+    held = list(
+        PostTranslation.objects.filter(post__event_id=event_id, status=PostTranslation.Status.HELD).values_list(
+            "pk", "source_revision"
+        )[:50]
+    )
+    seen = repr((sorted(posts.items()), sorted(batches.items()), paused, editing, summaries, held))
     return QueueState(
         drafts=posts["waiting"],
         failed=batches["failed"],
@@ -160,3 +168,8 @@ def post_saved_receiver(sender, instance: Post, **kwargs) -> None:
     """post_save of Post: the event's queue pages look again once the change is committed."""
     event_id = instance.event_id
     transaction.on_commit(lambda: announce_queue_change(event_id), robust=True)
+
+
+def summary_changed_receiver(sender, *, event_id: int, **kwargs) -> None:
+    """publishing.signals.summary_changed (sent on commit): the event's queue pages look again."""
+    announce_queue_change(event_id)

@@ -14,15 +14,17 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from events.models import Event
+from events.models import QUEUE_BATCH_INTERVAL_SECONDS, Event
 from publishing.credits import credits_of
 from publishing.models import Alert, Batch, Picture, Post, PostAction
+from publishing.queue import summary, translations
 from publishing.queue.html import check_html
 from publishing.queue.live import RENEW_SECONDS, queue_state
 from publishing.queue.moderation import HANDLERS, Decision, ModerationForm
 from publishing.revisions import Conflict, EditConflict
-from transcription.html import transcript_html
+from transcription.html import segment_lines_html, transcript_html
 from transcription.models import Segment
 from transcription.speakers import Speakers
 
@@ -42,6 +44,7 @@ class QueueAdmin(Protocol):
     def has_change_permission(self, request: HttpRequest, obj: Post | None = None) -> bool: ...
     def has_publish_permission(self, request: HttpRequest) -> bool: ...
     def has_retry_permission(self, request: HttpRequest) -> bool: ...
+    def has_interval_permission(self, request: HttpRequest) -> bool: ...
 
 
 def queue_index(model_admin: QueueAdmin, request: HttpRequest) -> HttpResponse:
@@ -55,7 +58,7 @@ def queue_index(model_admin: QueueAdmin, request: HttpRequest) -> HttpResponse:
         failed=Count("batches", filter=Q(batches__status=Batch.Status.FAILED), distinct=True),
         rank=rank,
     ).order_by("rank", Case(When(status=Event.Status.ENDED, then=F("ends_at"))).desc(nulls_last=True), "starts_at")
-    context = {**model_admin.admin_site.each_context(request), "title": "Draft queues", "events": events[:200]}
+    context = {**model_admin.admin_site.each_context(request), "title": _("Draft queues"), "events": events[:200]}
     return TemplateResponse(request, "admin/publishing/queue_index.html", context)
 
 
@@ -73,10 +76,11 @@ def queue_view(model_admin: QueueAdmin, request: HttpRequest, event_id: int) -> 
     ordered_segments = Prefetch(
         "batch__segments", Segment.objects.select_related("session").in_order(), to_attr="ordered_segments"
     )
+    quoted = Prefetch("quoted_segments", Segment.objects.select_related("session").in_order(), to_attr="ordered_quoted")
     posts = (
         Post.objects.filter(event=event)
         .select_related("batch", "author", "last_editor", "picture")
-        .prefetch_related(recent_actions, ordered_segments)
+        .prefetch_related(recent_actions, ordered_segments, quoted, "embeds")
         .order_by("-created_at")
     )
     if show == "queue":
@@ -91,7 +95,7 @@ def queue_view(model_admin: QueueAdmin, request: HttpRequest, event_id: int) -> 
     items = [
         {
             "post": post,
-            "transcript": transcript_html(post.batch, speakers),
+            "transcript": source_html(post, speakers),
             "quotes": check_html(post),
             "actions": post.recent_actions,
             "editing": editing.get(post.pk, []),
@@ -101,7 +105,7 @@ def queue_view(model_admin: QueueAdmin, request: HttpRequest, event_id: int) -> 
     ]
     context = {
         **model_admin.admin_site.each_context(request),
-        "title": f"Draft queue · {event.title}",
+        "title": _("Draft queue · %(event)s") % {"event": event.title},
         "waiting": state.drafts,
         "version": state.version,
         "renew_seconds": RENEW_SECONDS,
@@ -116,10 +120,24 @@ def queue_view(model_admin: QueueAdmin, request: HttpRequest, event_id: int) -> 
         "can_change": model_admin.has_change_permission(request),
         "can_add": model_admin.has_add_permission(request),
         "can_retry": model_admin.has_retry_permission(request),
+        "can_set_interval": model_admin.has_interval_permission(request) and event.status == Event.Status.LIVE,
+        "interval_bounds": QUEUE_BATCH_INTERVAL_SECONDS,
         "can_view_actions": request.user.has_perm("publishing.view_postaction"),
         "opts": model_admin.model._meta,
+        **summary.card(event),
+        **translations.card(event),
     }
     return TemplateResponse(request, "admin/publishing/queue.html", context, status=409 if conflict else 200)
+
+
+def source_html(post: Post, speakers: Speakers) -> str:
+    """What a post was made from: its batch's transcript, a quote's own lines, or nothing (written by hand)."""
+    if post.kind == Post.Kind.QUOTE:
+        segments = getattr(post, "ordered_quoted", None)  # prefetched for a list of posts
+        if segments is None:
+            segments = post.quoted_segments.select_related("session").in_order()
+        return segment_lines_html(segments, speakers=speakers)
+    return transcript_html(post.batch, speakers)
 
 
 def _edit_form_values(post: Post, conflict: Conflict | None) -> dict:

@@ -5,6 +5,7 @@ import zoneinfo
 from datetime import datetime
 
 from django import template
+from django.templatetags.tz import do_timezone
 from django.utils.safestring import SafeString
 
 from readers import changes, quote_players, sanitize
@@ -14,7 +15,9 @@ register = template.Library()
 
 @register.filter
 def in_zone(value: datetime, zone: str) -> datetime:
-    return value.astimezone(zoneinfo.ZoneInfo(zone))
+    """The time in the event's zone, kept there: Django's own `timezone` filter marks it so the `date` filter
+    that follows does not turn it back into the site's zone."""
+    return do_timezone(value, zoneinfo.ZoneInfo(zone))
 
 
 @register.filter

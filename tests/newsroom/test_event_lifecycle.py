@@ -41,6 +41,8 @@ def change_form_data(event: Event, **changes) -> dict:
         "language": event.language,
         "batch_interval_seconds": event.batch_interval_seconds,
         "audio_retention_days": event.audio_retention_days,
+        "summary_every_posts": event.summary_every_posts,
+        "summary_every_minutes": event.summary_every_minutes,
         "stream_sessions-TOTAL_FORMS": "0",
         "stream_sessions-INITIAL_FORMS": "0",
         "stream_sessions-MIN_NUM_FORMS": "0",
@@ -161,7 +163,7 @@ async def test_ending_the_event_finishes_the_stream_tells_the_journalist_and_dra
     assert await final_batches() == 1
     assert not await Segment.objects.unbatched().filter(event=event).aexists()
     alert = await Alert.objects.aget(event=event, kind=Alert.Kind.ENDED_WHILE_STREAMING)
-    assert "1 stream(s) still running" in alert.message
+    assert "1 stream still running" in alert.message
     await studio.disconnect()
 
 

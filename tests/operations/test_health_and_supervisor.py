@@ -117,7 +117,7 @@ def test_the_supervisor_restarts_a_crashed_process_and_stops_all_on_ctrl_c(tmp_p
         wait_for_port(port, timeout=60)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as response:
             assert json.load(response)["checks"]["database"]["ok"] is True
-        children = [_program_pid(tmp_path, name) for name in ("web", "worker", "beat")]
+        children = [_program_pid(tmp_path, name) for name in ("web", "worker", "beat", "follower")]
         assert all(children)
     finally:
         supervisor.send_signal(signal.SIGINT)

@@ -76,7 +76,7 @@ def test_a_correction_made_in_the_admin_change_form_is_shown_under_the_post_with
     for url in (event.get_absolute_url(), post.get_absolute_url(), reverse("events:embed", args=[event.slug])):
         page = client.get(url).text
         assert expected in page, url
-        assert re.search(rf">{shown_time(post)}</time>:</strong> An earlier version said", page), url
+        assert re.search(rf">{shown_time(post)} UTC</time>:</strong> An earlier version said", page), url  # zone named
 
 
 @pytest.mark.django_db
@@ -200,7 +200,7 @@ def test_an_open_page_socket_receives_the_corrected_post(event, editor):
         assert pushed["id"] == post.pk and "It was designed in 1843." in pushed["html"]
         post.refresh_from_db()
         assert f'Correction, <time datetime="{post.corrected_at.isoformat()}"' in pushed["html"]
-        assert f">{shown_time(post)}</time>:</strong> {NOTE}" in pushed["html"]
+        assert f">{shown_time(post)} UTC</time>:</strong> {NOTE}" in pushed["html"]
     finally:
         process.stop()
     process.assert_no_traceback()

@@ -142,6 +142,10 @@ def site_rows() -> list[Row]:
         Row("healthz", "/healthz", PUBLIC),
         Row("accounts/login/", "/accounts/login/", PUBLIC),
         Row("accounts/logout/", "/accounts/logout/", everyone(405)),
+        # Each person's language (tests/i18n): their own page, Django's cookie switch (a POST), the scripts' words.
+        Row("accounts/language/", "/accounts/language/", {**everyone(200), ANON: LOGIN}),
+        Row("i18n/setlang/", "/i18n/setlang/", everyone(302)),  # a GET changes nothing, back to where one was
+        Row(r"^jsi18n/(?P<language>[A-Za-z0-9-]{2,20})\.js$", "/jsi18n/de.js", PUBLIC),
         Row("studio/<slug:slug>/", "/studio/{slug}/", studio_for(JOURNO)),
         Row("studio/<slug:slug>/drafts.json", "/studio/{slug}/drafts.json", STUDIO_FOLLOWERS),
         Row("studio/<slug:slug>/drafts/<int:post_id>/", "/studio/{slug}/drafts/{draft}/", STUDIO_FOLLOWERS),
@@ -163,6 +167,11 @@ def site_rows() -> list[Row]:
         Row("transcripts/segments/<int:pk>/audio.wav", "/transcripts/segments/{segment}/audio.wav", REVIEWERS),
         Row("transcripts/sessions/<int:pk>/audio.flac", "/transcripts/sessions/{session}/audio.flac", REVIEWERS),
         Row(
+            "transcripts/sessions/<int:pk>/stretch.wav",
+            "/transcripts/sessions/{session}/stretch.wav?start=0.5&end=2.5",
+            REVIEWERS,
+        ),
+        Row(
             "transcripts/sessions/<int:pk>/transcript.<str:fmt>",
             "/transcripts/sessions/{session}/transcript.srt",
             REVIEWERS,
@@ -181,9 +190,22 @@ def site_rows() -> list[Row]:
         Row("events/<slug:slug>/posts.json", "/events/{private_slug}/posts.json?after=0", everyone(404)),
         Row("events/<slug:slug>/older.json", "/events/{slug}/older.json?before={post}", PUBLIC),
         Row("events/<slug:slug>/older.json", "/events/{slug}/older.json?before=999", everyone(400)),  # no such post
+        Row("events/<slug:slug>/later.json", "/events/{slug}/later.json?after={post}", PUBLIC),
+        Row("events/<slug:slug>/later.json", "/events/{slug}/later.json?after={post}&view=all", PUBLIC),
+        Row("events/<slug:slug>/later.json", "/events/{slug}/later.json?after={post}&view=nope", everyone(400)),
+        Row("events/<slug:slug>/later.json", "/events/{private_slug}/later.json?after=1", everyone(404)),
         Row("events/<slug:slug>/feed.atom", "/events/{slug}/feed.atom", PUBLIC),
         Row("events/<slug:slug>/feed.atom", "/events/{private_slug}/feed.atom", everyone(404)),
+        # A reader edition's feed: public for the event's reader languages (tests/languages), else not there.
+        Row("events/<slug:slug>/feed/<str:lang>.atom", "/events/{slug}/feed/xx.atom", everyone(404)),
+        Row("events/<slug:slug>/feed/<str:lang>.atom", "/events/{private_slug}/feed/en.atom", everyone(404)),
         Row("events/<slug:slug>/embed/", "/events/{slug}/embed/", PUBLIC),
+        # Alerts for readers: JSON POSTs with a CSRF token from alerts/token (tests/readers/test_alerts.py).
+        Row("events/<slug:slug>/alerts/subscribe", "/events/{slug}/alerts/subscribe", everyone(405)),
+        Row("events/<slug:slug>/alerts/unsubscribe", "/events/{slug}/alerts/unsubscribe", everyone(405)),
+        Row("events/<slug:slug>/alerts/status", "/events/{slug}/alerts/status", everyone(405)),
+        Row("alerts/token", "/alerts/token", PUBLIC),
+        Row("push-sw.js", "/push-sw.js", PUBLIC),
         Row("static/events/widget.js", "/static/events/widget.js", everyone(301)),  # the widget's old address
         Row("api/events.json", "/api/events.json", PUBLIC),
         Row("api/events/<slug:slug>.json", "/api/events/{slug}.json", PUBLIC),
@@ -195,6 +217,10 @@ def site_rows() -> list[Row]:
         Row(CLIP_ROUTE, "/media/clips/{clip}", PUBLIC),
         Row(CLIP_ROUTE, "/media/clips/" + "0" * 32 + ".flac", everyone(404)),
         Row("studio/<slug:slug>/pictures/", "/studio/{slug}/pictures/", {**everyone(405), ANON: LOGIN}),  # a POST
+        Row("studio/<slug:slug>/quotes/", "/studio/{slug}/quotes/", {**everyone(405), ANON: LOGIN}),  # a POST
+        Row("studio/<slug:slug>/posts/", "/studio/{slug}/posts/", {**everyone(405), ANON: LOGIN}),  # a POST
+        Row("studio/<slug:slug>/follow/", "/studio/{slug}/follow/", {**everyone(405), ANON: LOGIN}),  # a POST
+        Row("studio/<slug:slug>/follow/stop/", "/studio/{slug}/follow/stop/", {**everyone(405), ANON: LOGIN}),  # a POST
     ]
 
 
@@ -224,6 +250,7 @@ def test_every_url_is_in_the_table():
 def test_every_socket_route_is_in_the_table():
     assert {str(route.pattern) for route in [*staff_routes, *reader_routes]} == {
         "ws/studio/<slug:slug>/",
+        "ws/studio/<slug:slug>/follow/",  # tests/follow/test_socket.py: the event's journalists only
         "ws/events/<slug:slug>/",
         "ws/queue/<int:event_id>/",
     }

@@ -308,11 +308,12 @@ class SessionArchive:
         return cls(session_id, sample_rate, at)
 
     @staticmethod
-    async def resume_point(session_id: int, start: Start) -> tuple[float, float]:
-        """clamp_resume for a session being opened or resumed with the client's `start` message."""
+    async def resume_point(session_id: int, start: Start) -> tuple[float, float, float]:
+        """clamp_resume for a session being opened or resumed with the client's `start` message, and where
+        the audio the server holds (received or archived) ends."""
         archived = await asyncio.to_thread(archived_frames, session_id)  # storage may be remote: off the loop
         received, dropped_before, session_age, rate = await writer.call(_resume_figures, session_id)
-        return clamp_resume(
+        base, dropped = clamp_resume(
             start.stream_time,
             start.dropped_seconds,
             received=received,
@@ -321,6 +322,7 @@ class SessionArchive:
             dropped_before=dropped_before,
             max_gap=settings.STUDIO_RESUME_MAX_GAP_SECONDS,
         )
+        return base, dropped, max(received, archived / rate)
 
     def write(self, pcm: bytes) -> None:
         """Never waits: must be called from the event loop's thread."""

@@ -12,6 +12,7 @@ import zoneinfo
 from dataclasses import dataclass
 
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from transcription.models import Segment, StreamSession
 from transcription.speakers import Speakers
@@ -99,7 +100,9 @@ def posts_markdown(event) -> str:
     for post in event.posts.published().order_by("published_at", "pk"):
         when = timezone.localtime(post.published_at, tz).strftime("%Y-%m-%d %H:%M %Z")
         out.append(f"## {_one_line(post.headline)}" if post.headline else f"## {when}")
-        marks = " · ".join(m for m in ("Pinned" if post.pinned else "", "Key event" if post.key_event else "") if m)
+        marks = " · ".join(
+            m for m in (gettext("Pinned") if post.pinned else "", gettext("Key event") if post.key_event else "") if m
+        )
         out.append(f"*{when}{' · ' + marks if marks else ''}*")
         out.append("")
         out.append(post.body.strip())

@@ -1,5 +1,6 @@
 """Archived audio and transcript exports, for the event's journalists and editors only."""
 
+import math
 import tempfile
 
 from django.http import (
@@ -7,10 +8,12 @@ from django.http import (
     Http404,
     HttpRequest,
     HttpResponse,
+    HttpResponseBadRequest,
     HttpResponseForbidden,
     StreamingHttpResponse,
 )
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from events.models import Event
@@ -30,7 +33,7 @@ def _refused(request: HttpRequest, event: Event) -> HttpResponse | None:
     # A plain 403 response, not PermissionDenied: a refusal is expected traffic, not an error to log.
     if can_review(request.user, event):
         return None
-    return HttpResponseForbidden("Only the event's journalists and editors may hear its audio or export it.")
+    return HttpResponseForbidden(_("Only the event's journalists and editors may hear its audio or export it."))
 
 
 def _private(response: HttpResponse) -> HttpResponse:
@@ -66,6 +69,38 @@ def segment_audio(request: HttpRequest, pk: int) -> HttpResponse:
     stretch = audio.Stretch(segment.session_id, segment.start, segment.end, segment.session.audio_sample_rate)
     if not stretch.frames:
         raise Http404("No archived audio for this segment (never recorded, or purged).")
+    return _ranged(request, stretch)
+
+
+# A stretch is a quote's or a passage's audio, not a session's: longer ones are the whole session's download.
+MAX_STRETCH_SECONDS = 120.0
+
+
+def _seconds(text: str) -> float | None:
+    try:
+        value = float(text[:20])
+    except ValueError:
+        return None
+    return value if math.isfinite(value) and value >= 0 else None
+
+
+@require_GET
+def stretch_audio(request: HttpRequest, pk: int) -> HttpResponse:
+    """Stream time [start, end) of a session's archived audio, as WAV: a flashed quote's exact words."""
+    session = get_object_or_404(StreamSession.objects.select_related("event"), pk=pk)
+    if refused := _refused(request, session.event):
+        return refused
+    start, end = _seconds(request.GET.get("start", "")), _seconds(request.GET.get("end", ""))
+    if start is None or end is None or not start < end <= start + MAX_STRETCH_SECONDS:
+        return _private(
+            HttpResponseBadRequest(
+                _("Give start and end in seconds, end after start and at most %(seconds)s s later.")
+                % {"seconds": f"{MAX_STRETCH_SECONDS:g}"}
+            )
+        )
+    stretch = audio.Stretch(session.pk, start, end, session.audio_sample_rate)
+    if not stretch.frames:
+        raise Http404("No archived audio for this stretch (not yet saved, never recorded, or purged).")
     return _ranged(request, stretch)
 
 

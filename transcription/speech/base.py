@@ -15,6 +15,9 @@ from typing import Literal
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext
+
+from events.languages import MULTI, display_name
 
 SAMPLE_RATE = 16000
 BYTES_PER_SECOND = SAMPLE_RATE * 2
@@ -22,13 +25,17 @@ BYTES_PER_SECOND = SAMPLE_RATE * 2
 
 @dataclass(frozen=True)
 class StreamOptions:
-    language: str = "en"
+    language: str = "en"  # a code of events.languages.SPEECH_CODES; "multi" is nova-3's multilingual mode
     diarize: bool = False
     keyterms: tuple[str, ...] = ()
+    language_hints: tuple[str, ...] = ()  # with "multi": the languages the journalist expects to hear
 
     @classmethod
     def for_event(cls, event) -> StreamOptions:
-        return cls(language=event.language, diarize=event.diarize, keyterms=tuple(event.glossary_terms))
+        hints = tuple(event.speech_languages) if event.language == MULTI else ()
+        return cls(
+            language=event.language, diarize=event.diarize, keyterms=tuple(event.glossary_terms), language_hints=hints
+        )
 
 
 @dataclass(frozen=True)
@@ -65,6 +72,12 @@ SpeechEvent = Transcript | UpstreamStatus | UpstreamFailed
 
 class SpeechBackend(abc.ABC):
     provider: str
+    # The languages the backend recognizes (codes of events.languages.SPEECH_CODES); None: every one offered.
+    languages: frozenset[str] | None = None
+
+    @classmethod
+    def understands(cls, options: StreamOptions) -> bool:
+        return cls.languages is None or options.language in cls.languages
 
     def __init__(self) -> None:
         self._events: asyncio.Queue[SpeechEvent | None] = asyncio.Queue()
@@ -107,3 +120,22 @@ def backend_class() -> type[SpeechBackend]:
 
 def open_backend(options: StreamOptions) -> SpeechBackend:
     return backend_class()(options)
+
+
+def understands_event(event) -> bool:
+    """Whether the configured backend recognizes the event's language (the offline one: English only)."""
+    return backend_class().understands(StreamOptions.for_event(event))
+
+
+def language_refusal(event) -> str:
+    """Why the configured backend takes no stream of this event, in words for the journalist."""
+    spoken = (
+        ", ".join(display_name(code) for code in event.speech_languages)
+        if event.language == MULTI
+        else display_name(event.language)
+    )
+    return gettext(
+        "The offline recognizer understands English only, and this event is in %(language)s. Ask an administrator "
+        "to set up a speech provider (DEEPGRAM_API_KEY): then the microphone, a stream address and a recording all "
+        "work in the event's language."
+    ) % {"language": spoken}

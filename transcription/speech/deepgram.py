@@ -100,6 +100,8 @@ class DeepgramBackend(SpeechBackend):
             ("diarize", "true" if self.options.diarize else "false"),
         ]
         params += [("keyterm", term) for term in self.options.keyterms]
+        # nova-3's multilingual mode biased toward the languages the journalist ticked (one parameter each).
+        params += [("language_hint", code) for code in self.options.language_hints if self.options.language == "multi"]
         return f"{self.url}?{urlencode(params)}"
 
     async def start(self) -> None:

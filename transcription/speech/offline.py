@@ -35,6 +35,7 @@ _STOP = object()
 
 class OfflineBackend(SpeechBackend):
     provider = "offline"
+    languages = frozenset({"en"})  # pocketsphinx's bundled model is US English only
 
     def __init__(self, options: StreamOptions, *, left_context_seconds: float = LEFT_CONTEXT_SECONDS):
         super().__init__()

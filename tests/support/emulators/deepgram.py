@@ -55,6 +55,8 @@ class Script:
     drop_code: int | None = None  # None: abort the TCP connection (the client sees 1006)
     stall: bool = False
     idle_timeout: float = 10.0
+    # How long a CloseStream takes to answer: the provider finishing its decode of what it has.
+    finish_seconds: float = 0.0
     # With diarize=true, who says each word: word id -> speaker number (0 for any word not listed).
     speakers: dict[int, int] = field(default_factory=dict)
 
@@ -149,6 +151,7 @@ class _Listen:
         self.ws = connection
         self.params = params
         self.keyterms = all_params.get("keyterm", [])
+        self.language_hints = all_params.get("language_hint", [])  # nova-3 multilingual: one per language
         self.request_id: str = connection.request_id  # type: ignore[attr-defined]
         self.received = 0
         self.samples = 0
@@ -225,6 +228,7 @@ class _Listen:
             return True
         if kind == "CloseStream":
             self.closed_by_client = True
+            await asyncio.sleep(self.emulator.script.finish_seconds)
             self._close_word()
             await self._final(speech_final=True)
             await self._send(

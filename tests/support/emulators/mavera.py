@@ -27,6 +27,15 @@ ERRORS = {
     500: ("api_error", "internal_error", "Internal server error."),
     503: ("api_error", "service_unavailable", "Service temporarily unavailable."),
 }
+# A few German words and their English, for translations (MaveraEmulator.translation_words).
+GERMAN_TO_ENGLISH = {
+    "die": "the", "der": "the", "das": "the", "den": "the", "dem": "the", "ein": "a", "eine": "a", "und": "and",
+    "sagt": "says", "spricht": "speaks", "über": "about", "heute": "today", "firma": "company", "wächst": "grows",
+    "um": "by", "prozent": "percent", "auf": "to", "millionen": "million", "euro": "euros", "neue": "new",
+    "neuen": "new", "gäste": "guests", "kommen": "come", "im": "in the", "saal": "hall", "mit": "with",
+    "rede": "speech", "eröffnet": "opens", "konferenz": "conference", "jahr": "year", "in": "in", "es": "there",
+    "sind": "are", "leute": "people", "zahlen": "figures", "nennt": "gives", "zukunft": "future",
+}  # fmt: skip
 HOSTILE_HEAD = "<script>alert('pwned')</script>"
 HOSTILE_TAIL = " [Read more](javascript:alert(document.cookie)) <img src=x onerror=alert(1)>"
 
@@ -54,6 +63,12 @@ class MaveraEmulator:
     fewest_credits_per_call: int | None = None  # set: each call bills between this and credits_per_call
     answer_words: int = 90  # the answer is "Live: " and the transcript's first words, this many at most
     append_text: str = ""  # added to every answer, as a model might add a link or an address
+    summary_points: int = 4  # a summary (published posts fenced) answers with the first sentence of this many
+    summary_extra: str = ""  # a point added to every summary, as a model might add one of its own
+    # A translation (an <original_post> fenced) is the original word by word through this table (case kept, unknown
+    # words as they are), headline on the first line; translation_extra is added, as a model might add a sentence.
+    translation_words: dict[str, str] = field(default_factory=lambda: dict(GERMAN_TO_ENGLISH))
+    translation_extra: str = ""
     rate_limit: int = 600
     seed: int = 4
     script: deque[int] = field(default_factory=deque)  # statuses forced on the next POSTs, in order
@@ -205,12 +220,50 @@ class MaveraEmulator:
         return status, {"error": {"message": message or default, "type": kind, "code": code, "param": None}}, headers
 
     def text_for(self, source: str) -> str:
-        """Like a model that follows its brief: it writes from the fenced transcript (or notes), not the rest."""
+        """Like a model that follows its brief: it writes from the fenced transcript (or notes), not the rest; asked
+        for the story so far, from the fenced published posts, one point a line."""
+        original = re.search(r"<original_post>\n(.*)\n</original_post>", source, re.DOTALL)
+        if original and "<transcript" not in source:
+            return self.translation_for(source, original.group(1))
+        posts = re.search(r"<published_posts>\n(.*)\n</published_posts>", source, re.DOTALL)
+        if posts and "<transcript" not in source:
+            return self.summary_for(posts.group(1))
         fenced = re.search(r"<(transcript|transcript_notes)>\n(.*)\n</\1>", source, re.DOTALL)
         transcript = fenced.group(2) if fenced else source.split("\n\n", 1)[-1]
         words = re.findall(r"\S+", transcript)[: self.answer_words] or ["Nothing", "new", "yet."]
         text = "Live: " + " ".join(words) + self.append_text
         return f"{HOSTILE_HEAD}{text}{HOSTILE_TAIL}" if self.hostile else text
+
+    def summary_for(self, posts: str) -> str:
+        """The first sentence of each of the latest posts (their [marks] left out), one "- " point a line."""
+        updates = [re.sub(r"^- (?:\[[a-z ]+\] )*", "", line) for line in posts.splitlines() if line.startswith("- ")]
+        points = [re.split(r"(?<=[.!?])\s", update, maxsplit=1)[0] for update in updates[-self.summary_points :]]
+        points += [self.summary_extra] if self.summary_extra else []
+        text = "The story so far:\n" + "\n".join(f"- {point}" for point in points)
+        return f"{HOSTILE_HEAD}{text}{HOSTILE_TAIL}" if self.hostile else text
+
+    def translation_for(self, source: str, body: str) -> str:
+        """The fenced headline (if any) and post, word for word through translation_words, as the brief asks:
+        the headline, a blank line, the post."""
+        headline = re.search(r"<original_headline>\n(.*)\n</original_headline>", source, re.DOTALL)
+        text = self.word_for_word(body) + self.translation_extra
+        if "into English" in source:  # as a model writes English numbers: 3.5, not 3,5
+            text = re.sub(r"(?<=\d),(?=\d)", ".", text)
+        if headline:
+            text = f"{self.word_for_word(headline.group(1))}\n\n{text}"
+        return f"{HOSTILE_HEAD}{text}{HOSTILE_TAIL}" if self.hostile else text
+
+    def word_for_word(self, text: str) -> str:
+        def one(match: re.Match) -> str:
+            word = match.group()
+            found = self.translation_words.get(word) or self.translation_words.get(word.lower())
+            if found is None:
+                return word
+            # Capitalised as the target writes it: at the start of a sentence (German capitalises every noun).
+            starts = not text[: match.start()].strip() or text[: match.start()].rstrip()[-1] in ".!?\n"
+            return found[:1].upper() + found[1:] if starts and word[:1].isupper() else found
+
+        return re.sub(r"[^\W_]+(?:[.,]\d+)*", one, text)
 
     def generation(self, body: dict[str, Any], headers: dict[str, str]):
         if "prompt" in body:

@@ -11,7 +11,9 @@ const SILENT_LEVEL = 0.0005;
 const QUIET_LEVEL = 0.01;
 const CLIPPING_PEAK = 0.99;
 const TEST_SECONDS = 3;
-const TEST_LABEL = "Test microphone (3 s)";
+const { gettext, interpolate } = globalThis; // Django's JavaScript catalog, loaded before this module
+const TEST_LABEL = gettext("Test microphone (3 s)");
+const said = (sentence, device) => interpolate(sentence, { device }, true);
 
 function rememberMicrophone(value) {
   try {
@@ -87,10 +89,10 @@ export class Microphone {
     const devices = await navigator.mediaDevices.enumerateDevices();
     const select = this.ui.select;
     const chosen = select.value;
-    select.replaceChildren(new Option("Default microphone", ""));
+    select.replaceChildren(new Option(gettext("Default microphone"), ""));
     // Labels are empty until the page has been allowed a microphone once.
     devices.filter((d) => d.kind === "audioinput" && d.deviceId && d.deviceId !== "default").forEach((d, i) => {
-      select.append(new Option(d.label || `Microphone ${i + 1}`, d.deviceId));
+      select.append(new Option(d.label || interpolate(gettext("Microphone %(number)s"), { number: i + 1 }, true), d.deviceId));
     });
     const wanted = chosen || recalledMicrophone();
     select.value = [...select.options].some((o) => o.value === wanted) ? wanted : "";
@@ -145,7 +147,7 @@ export class Microphone {
     this.audio = null;
     this.ui.level.value = 0;
     this.testing = null;
-    this.showCheck("off", "The microphone is closed. Choose one or press Test microphone to check its level.");
+    this.showCheck("off", gettext("The microphone is closed. Choose one or press Test microphone to check its level."));
   }
 
   // Open for the mic check, saying so on the check line if the browser refuses.
@@ -153,7 +155,8 @@ export class Microphone {
     try {
       await this.open();
     } catch (error) {
-      this.showCheck("error", `The microphone could not be opened: ${error.message || error}`);
+      const sentence = gettext("The microphone could not be opened: %(error)s");
+      this.showCheck("error", interpolate(sentence, { error: error.message || error }, true));
     }
   }
 
@@ -176,18 +179,18 @@ export class Microphone {
     if (this.recent.length < CHECK_FRAMES) return;
     const loudest = Math.max(...this.recent.map((f) => f.level));
     const clipped = this.recent.filter((f) => f.peak >= CLIPPING_PEAK).length;
-    const device = (this.audio && this.audio.device) || "The microphone";
+    const device = (this.audio && this.audio.device) || gettext("The microphone");
     let kind = "good";
-    let text = `${device}: level good.`;
+    let text = said(gettext("%(device)s: level good."), device);
     if (clipped >= 2) {
       kind = "clipping";
-      text = `${device} is clipping: turn its gain down or move it further away.`;
+      text = said(gettext("%(device)s is clipping: turn its gain down or move it further away."), device);
     } else if (loudest < SILENT_LEVEL) {
       kind = "silent";
-      text = `No sound from ${device}: is it muted or switched off?`;
+      text = said(gettext("No sound from %(device)s: is it muted or switched off?"), device);
     } else if (loudest < QUIET_LEVEL) {
       kind = "quiet";
-      text = `${device} is too quiet: move it closer or turn its gain up.`;
+      text = said(gettext("%(device)s is too quiet: move it closer or turn its gain up."), device);
     }
     if (kind !== this.shownCheck) {
       this.shownCheck = kind;
@@ -199,7 +202,7 @@ export class Microphone {
   startTest() {
     if (!this.audio) return;
     this.testing = { frames: [] };
-    this.ui.test.textContent = "Recording… speak now";
+    this.ui.test.textContent = gettext("Recording… speak now");
     this.onTest();
   }
 
@@ -223,7 +226,7 @@ export class Microphone {
     const source = context.createBufferSource();
     source.buffer = buffer;
     source.connect(context.destination);
-    this.ui.test.textContent = "Playing back…";
+    this.ui.test.textContent = gettext("Playing back…");
     source.onended = () => {
       this.testing = null;
       this.ui.test.textContent = TEST_LABEL;

@@ -1,4 +1,5 @@
 // Picture for the next draft: sent without leaving the page, so the stream goes on.
+const { gettext, interpolate } = globalThis; // Django's JavaScript catalog, loaded before this module
 
 export function sendPictures(form) {
   const status = document.getElementById("picture-status");
@@ -11,11 +12,11 @@ export function sendPictures(form) {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     if (!inputs.some((input) => input.files.length)) {
-      status.textContent = "Choose or take a picture first.";
+      status.textContent = gettext("Choose or take a picture first.");
       return;
     }
     send.disabled = true;
-    status.textContent = "Sending the picture…";
+    status.textContent = gettext("Sending the picture…");
     try {
       const response = await fetch(form.action, {
         method: "POST", body: new FormData(form), credentials: "same-origin", headers: { Accept: "application/json" },
@@ -25,10 +26,11 @@ export function sendPictures(form) {
         form.reset();
         status.textContent = answer.message;
       } else {
-        status.textContent = answer.error || `The picture was not sent (HTTP ${response.status}).`;
+        const refused = gettext("The picture was not sent (HTTP %(status)s).");
+        status.textContent = answer.error || interpolate(refused, { status: response.status }, true);
       }
     } catch {
-      status.textContent = "The picture was not sent: no connection. Try again.";
+      status.textContent = gettext("The picture was not sent: no connection. Try again.");
     } finally {
       send.disabled = false;
     }
