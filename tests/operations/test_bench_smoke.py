@@ -45,6 +45,10 @@ KEY_LINES = {
         rf"Hub\._push, all on:\s+{NUMBER} µs per reader · +{NUMBER}× baseline",
         rf"a published change through the Hub .* publish → last write p50 {NUMBER} ms; read {NUMBER} ms per change",
     ],
+    "push_alerts": [
+        rf"publish → last delivery from the worker, 1 rounds: p50 {NUMBER} s, max {NUMBER} s",
+        rf"CPU per push: worker {NUMBER} µs, push service emulator {NUMBER} µs",
+    ],
     "quotes": [r"fabrications caught \d+/\d+", r"^targets: every fabrication caught: "],
     "recognition": [rf"after: left context\s+{NUMBER}", r"WER vs script"],
     "relay": [
@@ -56,7 +60,7 @@ KEY_LINES = {
 }
 SCALE_OUT_ARGS = {"fanout": ["--mode", "redis"], "page": ["--mode", "redis"]}
 # Each starts servers of its own, or decodes speech for most of its run; quotes also runs in tests/drafting.
-SLOW = {"confidence", "fanout", "page", "pipeline", "push", "quotes", "recognition", "relay"}
+SLOW = {"confidence", "fanout", "page", "pipeline", "push", "push_alerts", "quotes", "recognition", "relay"}
 
 
 def bench_env(*, scale_out: bool) -> dict[str, str]:
