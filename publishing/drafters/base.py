@@ -93,20 +93,14 @@ class Drafter:
 
     def summarise(self, brief: SummaryBrief) -> Draft:
         """The story so far in one call (the brief is cut to fit one), one point a line."""
-        answer = self.complete(brief.instructions, brief.data())
-        return Draft(
-            body=answer.text,
-            provider=self.name,
-            endpoint=self.endpoint,
-            request_id=answer.request_id,
-            credits_used=answer.credits_used,
-            latency_ms=answer.latency_ms,
-            parts=1,
-        )
+        return self._in_one_call(brief.instructions, brief.data())
 
     def translate(self, brief: TranslationBrief) -> Draft:
         """One published post into one reader language, in one call: the headline on the first line, if any."""
-        answer = self.complete(brief.instructions, brief.data())
+        return self._in_one_call(brief.instructions, brief.data())
+
+    def _in_one_call(self, instructions: str, data: str) -> Draft:
+        answer = self.complete(instructions, data)
         return Draft(
             body=answer.text,
             provider=self.name,
