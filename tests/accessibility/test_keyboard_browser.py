@@ -122,6 +122,9 @@ def test_the_draft_queue_by_keyboard(browser, daphne, event, editor):
         )
         assert saved(draft, lambda post: post.body == "Ada Lovelace opens the keynote. Applause follows.")
 
+        # A fresh page: the edit's own live update must not re-render the item while Tab walks through it.
+        page.reload()
+        expect(page.locator("#queue[data-connected]")).to_have_count(1, timeout=SOON)
         page.locator(f"{item} textarea[name=body]").focus()
         stops = tab_until(page, lambda stop: stop["name"] == "Approve and publish", most=30)
         assert_focus_shown_in_order(stops)
