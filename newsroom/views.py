@@ -34,7 +34,7 @@ def studio(request, slug):
         raise PermissionDenied(_("You are not assigned to stream this event."))
     provider = backend_class().provider
     # The offline recognizer is English only: for another language the page says so before going live.
-    refusal = "" if understands_event(event) else language_refusal(event)
+    not_heard = "" if understands_event(event) else language_refusal(event)
     return render(
         request,
         "newsroom/studio.html",
@@ -48,7 +48,7 @@ def studio(request, slug):
             "publishes_at_once": can_publish_own(request.user, event),
             "post_max_chars": authored.MAX_TEXT_CHARS,
             "studio_words": studio_words(),
-            "language_refusal": refusal,
+            "language_refusal": not_heard,
         },
     )
 
@@ -141,8 +141,9 @@ def studio_picture(request, slug):
     )
 
 
-def _refusal(message: str, status: int) -> JsonResponse:
-    return JsonResponse({"error": message}, status=status)
+def refusal(message: str, status: int, **extra) -> JsonResponse:
+    """A studio request refused: the journalist's words in `error`."""
+    return JsonResponse({"error": message, **extra}, status=status)
 
 
 @login_required
@@ -151,14 +152,14 @@ def studio_quote(request, slug):
     """Flash a quote: the journalist's chosen lines (`segment`, repeated; `first_word`, `last_word` optional)."""
     event = get_object_or_404(Event, slug=slug)
     if not can_stream(request.user, event):
-        return _refusal(_("Only the event's journalists may post quotes to it."), 403)
+        return refusal(_("Only the event's journalists may post quotes to it."), 403)
     try:
         wanted = authored.quote_request(
             request.POST.getlist("segment"), request.POST.get("first_word", ""), request.POST.get("last_word", "")
         )
         made = authored.flash_quote(request.user, event, wanted)
     except authored.Refused as exc:
-        return _refusal(str(exc), 400)
+        return refusal(str(exc), 400)
     if not made.created:
         message = _("This quote was posted a moment ago.")
     elif made.post.is_published:
@@ -175,11 +176,11 @@ def studio_post(request, slug):
     """A short post in the journalist's own words (`body`), under their name."""
     event = get_object_or_404(Event, slug=slug)
     if not can_stream(request.user, event):
-        return _refusal(_("Only the event's journalists may post to it."), 403)
+        return refusal(_("Only the event's journalists may post to it."), 403)
     try:
         post = authored.write_post(request.user, event, request.POST.get("body", ""))
     except authored.Refused as exc:
-        return _refusal(str(exc), 400)
+        return refusal(str(exc), 400)
     message = _("Post published.") if post.is_published else _("Post sent to the editors' queue.")
     return JsonResponse(
         {"post": studio_feed.draft_summary(post, staff=request.user.is_staff), "message": message}, status=201
