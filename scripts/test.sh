@@ -13,6 +13,7 @@ command -v flac >/dev/null || need_apt+=(flac)
 command -v redis-server >/dev/null || need_apt+=(redis-server)
 command -v pg_ctlcluster >/dev/null || need_apt+=(postgresql)
 command -v msgfmt >/dev/null || need_apt+=(gettext)  # makemessages and the catalogs' check (tests/i18n)
+command -v npm >/dev/null || need_apt+=(npm)  # axe-core for the accessibility audit (package.json)
 if [ ${#need_apt[@]} -gt 0 ]; then
   sudo_cmd=""; [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
   echo "Installing system packages: ${need_apt[*]}"
