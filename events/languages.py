@@ -33,14 +33,12 @@ def local_name(code: str) -> str:
     return name[:1].upper() + name[1:]
 
 
-def speech_choices() -> list[tuple[str, str]]:
-    return [(code, gettext_lazy(LANG_INFO[code]["name"])) for code in CODES] + [
-        (MULTI, gettext_lazy("Several languages (multilingual)"))
-    ]
-
-
 def language_choices() -> list[tuple[str, str]]:
     return [(code, gettext_lazy(LANG_INFO[code]["name"])) for code in CODES]
+
+
+def speech_choices() -> list[tuple[str, str]]:
+    return [*language_choices(), (MULTI, gettext_lazy("Several languages (multilingual)"))]
 
 
 def validate_codes(value) -> None:

@@ -9,7 +9,7 @@ worker that dies mid-call leaks nothing past its lease, and drafting (or failing
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import F, Sum, Value
+from django.db.models import F, Q, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -42,31 +42,34 @@ class Credits:
         )
 
 
-def credits_of(
-    event: Event,
-    *,
-    next_batch: int | None = None,
-    excluding_batch: int | None = None,
-    excluding_summary: int | None = None,
-    excluding_translation: int | None = None,
-) -> Credits:
+# What each kind of drafting call bills to an event, and the status in which a row's reservation holds.
+_HOLDING = {
+    Batch: Batch.Status.DRAFTING,
+    Summary: Summary.Status.DRAFTING,
+    PostTranslation: PostTranslation.Status.PENDING,
+}
+Billed = Batch | Summary | PostTranslation
+
+
+def credits_of(event: Event, *, next_batch: int | None = None, excluding: Billed | None = None) -> Credits:
     """The event's credits, its batches', its summaries' (the story so far) and its posts' translations (reader
-    editions); `next_batch` is what the next batch may bill, by default the least any batch may."""
+    editions), but for `excluding`'s reservation; `next_batch` is what the next batch may bill, by default the least
+    any batch may."""
     used, reserved = 0, 0
-    for model, excluded in ((Batch, excluding_batch), (Summary, excluding_summary)):
-        rows = model.objects.filter(event_id=event.pk)
-        used += rows.aggregate(total=Sum("credits_used"))["total"] or 0
-        drafting = rows.filter(status=model.Status.DRAFTING, lease_expires_at__gt=timezone.now())
-        if excluded is not None:
-            drafting = drafting.exclude(pk=excluded)
-        reserved += drafting.aggregate(total=Sum("credits_reserved"))["total"] or 0
-    translations = PostTranslation.objects.filter(post__event_id=event.pk)
-    used += translations.aggregate(total=Sum("credits_used"))["total"] or 0
-    translating = translations.filter(status=PostTranslation.Status.PENDING, lease_expires_at__gt=timezone.now())
-    if excluding_translation is not None:
-        translating = translating.exclude(pk=excluding_translation)
-    reserved += translating.aggregate(total=Sum("credits_reserved"))["total"] or 0
+    for model, holding in _HOLDING.items():
+        rows = model.objects.filter(**{"post__event_id" if model is PostTranslation else "event_id": event.pk})
+        held = Q(status=holding, lease_expires_at__gt=timezone.now())
+        if isinstance(excluding, model):
+            held &= ~Q(pk=excluding.pk)
+        totals = rows.aggregate(used=Sum("credits_used"), reserved=Sum("credits_reserved", filter=held))
+        used += totals["used"] or 0
+        reserved += totals["reserved"] or 0
     return Credits(event.credit_cap, used, reserved, smallest_ceiling() if next_batch is None else next_batch)
+
+
+def _hold(row: Billed, amount: int) -> None:
+    """`amount` reserved for the row, while it is still being drafted."""
+    type(row).objects.filter(pk=row.pk, status=_HOLDING[type(row)]).update(credits_reserved=amount)
 
 
 def smallest_ceiling() -> int:
@@ -111,12 +114,11 @@ def _refusal(event: Event, batch: Batch, most: int) -> str:
     reason = event.drafting_paused_reason
     if reason and not is_cap_pause(reason):
         return reason  # paused by hand: not the cap's to lift
-    credits = credits_of(event, next_batch=most, excluding_batch=batch.pk)
+    credits = credits_of(event, next_batch=most, excluding=batch)
     if not credits.room_for_next_batch:
         _set_pause(event, credits.cap_reason())
         return event.drafting_paused_reason
-    amount = most if credits.cap is not None else 0
-    Batch.objects.filter(pk=batch.pk, status=Batch.Status.DRAFTING).update(credits_reserved=amount)
+    _hold(batch, most if credits.cap is not None else 0)
     if reason:
         _lift_when_room(event)
     return ""
@@ -136,15 +138,15 @@ def _lift_when_room(event: Event) -> bool:
     return True
 
 
-def release(batch: Batch) -> None:
-    """The batch is no longer being drafted by this worker: its reservation no longer holds anything back."""
-    Batch.objects.filter(pk=batch.pk).update(credits_reserved=0)
+def release(row: Billed) -> None:
+    """The row is no longer being drafted by this worker: its reservation no longer holds anything back."""
+    type(row).objects.filter(pk=row.pk).update(credits_reserved=0)
 
 
-def bill(batch: Batch, credits_used: int) -> None:
-    """Add what calls billed to the batch, when they led to no post (a later call failed)."""
+def bill(row: Billed, credits_used: int) -> None:
+    """Add what a call billed to the row, whatever became of it (a drafted batch's comes with its post instead)."""
     if credits_used:
-        Batch.objects.filter(pk=batch.pk).update(credits_used=Coalesce(F("credits_used"), Value(0)) + credits_used)
+        type(row).objects.filter(pk=row.pk).update(credits_used=Coalesce(F("credits_used"), Value(0)) + credits_used)
 
 
 def pause_when_full(event: Event) -> str:
@@ -172,65 +174,19 @@ def resume_where_cap_allows() -> list[int]:
     return resumed
 
 
-def reserve_summary(summary: Summary, most: int) -> str:
-    """As `reserve`, for a version of the story so far: "" when it may be drafted; otherwise why not, and the
-    version has failed with that reason (the next trigger drafts a new one)."""
+def reserve_call(row: Summary | PostTranslation, event: Event, most: int) -> str:
+    """As `reserve`, for one call drafting a version of the story so far or translating a post: "" when it may be
+    made; otherwise why not, and the row has failed with that reason (the next trigger drafts a new version; a
+    translation's readers keep the original)."""
     with transaction.atomic():
-        event = Event.objects.select_for_update().get(pk=summary.event_id)
+        event = Event.objects.select_for_update().get(pk=event.pk)
         reason = event.drafting_paused_reason
         if not reason:
-            credits = credits_of(event, next_batch=most, excluding_summary=summary.pk)
+            credits = credits_of(event, next_batch=most, excluding=row)
             if credits.room_for_next_batch:
-                amount = most if credits.cap is not None else 0
-                Summary.objects.filter(pk=summary.pk, status=Summary.Status.DRAFTING).update(credits_reserved=amount)
+                _hold(row, most if credits.cap is not None else 0)
                 return ""
             _set_pause(event, credits.cap_reason())
             reason = event.drafting_paused_reason
-        summary.fail(PAUSED_ERROR_PREFIX + reason)
+        row.fail(PAUSED_ERROR_PREFIX + reason)
     return reason
-
-
-def release_summary(summary: Summary) -> None:
-    Summary.objects.filter(pk=summary.pk).update(credits_reserved=0)
-
-
-def bill_summary(summary: Summary, credits_used: int) -> None:
-    """Add what a call billed to the version, whatever became of it."""
-    if credits_used:
-        Summary.objects.filter(pk=summary.pk).update(credits_used=Coalesce(F("credits_used"), Value(0)) + credits_used)
-
-
-def reserve_translation(translation: PostTranslation, most: int) -> str:
-    """As `reserve`, for one reader edition of a post: "" when it may be translated; otherwise why not, and the
-    translation has failed with that reason (readers keep the original)."""
-    with transaction.atomic():
-        event = Event.objects.select_for_update().get(pk=translation.post.event_id)
-        reason = event.drafting_paused_reason
-        if not reason:
-            credits = credits_of(event, next_batch=most, excluding_translation=translation.pk)
-            if credits.room_for_next_batch:
-                amount = most if credits.cap is not None else 0
-                PostTranslation.objects.filter(pk=translation.pk, status=PostTranslation.Status.PENDING).update(
-                    credits_reserved=amount
-                )
-                return ""
-            _set_pause(event, credits.cap_reason())
-            reason = event.drafting_paused_reason
-        PostTranslation.objects.filter(pk=translation.pk, status=PostTranslation.Status.PENDING).update(
-            status=PostTranslation.Status.FAILED,
-            last_error=(PAUSED_ERROR_PREFIX + reason)[:2000],
-            lease_expires_at=None,
-        )
-    return reason
-
-
-def release_translation(translation: PostTranslation) -> None:
-    PostTranslation.objects.filter(pk=translation.pk).update(credits_reserved=0)
-
-
-def bill_translation(translation: PostTranslation, credits_used: int) -> None:
-    """Add what a call billed to the translation, whatever became of it."""
-    if credits_used:
-        PostTranslation.objects.filter(pk=translation.pk).update(
-            credits_used=Coalesce(F("credits_used"), Value(0)) + credits_used
-        )

@@ -1,8 +1,11 @@
-"""Turning a claimed batch into at most one post, whatever retries, duplicates or dead workers happen."""
+"""Turning a claimed batch into at most one post, whatever retries, duplicates or dead workers happen; and the
+drafter call every kind of drafting makes (a batch, the story so far, a reader edition), billed, failed or handed
+back."""
 
 import html
 import logging
 import re
+from collections.abc import Callable
 
 import nh3
 from django.conf import settings
@@ -12,10 +15,11 @@ from django.db.models.functions import Coalesce
 from django.utils import translation
 from django.utils.translation import gettext, ngettext_lazy
 
+from events.models import Event
 from publishing import credits
 from publishing.brief import Brief, build_brief
 from publishing.drafters.base import Draft, Drafter, DraftingFailed, DraftingUnavailable, get_drafter
-from publishing.models import Batch, Post
+from publishing.models import Batch, Post, PostTranslation, Summary
 from publishing.tracing import NAME, NUMBER, QUOTE, UNSURE
 
 log = logging.getLogger(__name__)
@@ -124,24 +128,48 @@ def draft_batch(batch_id: int, *, last_try: bool = False) -> Post | None:
 
 
 def _draft_reserved(batch: Batch, drafter: Drafter, brief: Brief, last_try: bool) -> Post | None:
-    try:
-        draft = drafter.draft(brief)
-    except DraftingFailed as exc:
-        credits.bill(batch, exc.credits_used)
-        batch.fail(str(exc))
+    draft = call_drafter(batch, lambda: drafter.draft(brief), last_try=last_try)
+    if draft is None:
         return None
-    except DraftingUnavailable as exc:
-        credits.bill(batch, exc.credits_used)
-        if last_try:
-            batch.fail(f"Drafting unavailable, gave up: {exc}")
-            return None
-        batch.hand_back(str(exc), exc.retry_after)
-        raise
     body = clean_text(draft.body)
     if not body:
         batch.fail(f"{draft.provider} answered with no usable text")
         return None
     return save_post(batch, draft, body)
+
+
+def call_drafter(row: Batch | Summary | PostTranslation, call: Callable[[], Draft], *, last_try: bool) -> Draft | None:
+    """The drafter's answer for a claimed row; None when it failed (the row failed with why, what it billed added).
+    DraftingUnavailable: the row is handed back and it is raised again, except on the last try (the row fails)."""
+    try:
+        return call()
+    except DraftingFailed as exc:
+        credits.bill(row, exc.credits_used)
+        row.fail(str(exc))
+    except DraftingUnavailable as exc:
+        credits.bill(row, exc.credits_used)
+        if not last_try:
+            row.hand_back(str(exc), exc.retry_after)
+            raise
+        row.fail(gettext("Drafting unavailable, gave up: %(error)s") % {"error": exc})
+    return None
+
+
+def billed_call(
+    row: Summary | PostTranslation, event: Event, most: int, call: Callable[[], Draft], *, last_try: bool
+) -> Draft | None:
+    """One call for a version of the story so far or a reader edition, within the event's credit cap: `most`
+    reserved first, what it billed added after; None when the cap or the call refused it (the row failed with why)."""
+    if credits.reserve_call(row, event, most):
+        return None  # paused: the row failed with the reason
+    try:
+        draft = call_drafter(row, call, last_try=last_try)
+    finally:
+        credits.release(row)
+    if draft is not None:
+        credits.bill(row, draft.credits_used)
+        credits.pause_when_full(event)
+    return draft
 
 
 def save_post(batch: Batch, draft: Draft, body: str) -> Post | None:

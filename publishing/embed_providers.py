@@ -12,6 +12,8 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext as _
 
+from transcription.follow.addresses import is_public
+
 PLAYER_KINDS = ("iframe", "address", "html")
 MAX_ADDRESS_CHARS = 1000
 
@@ -45,13 +47,6 @@ class Provider:
             return origin_of(src) in self.frame_origins
         except AddressRefused:
             return False
-
-    def allows_thumbnail(self, url: str) -> bool:
-        try:
-            origin = origin_of(url)
-        except AddressRefused:
-            return False
-        return any(_origin_matches(origin, allowed) for allowed in self.thumbnail_origins)
 
     def player_from_groups(self, template: str, groups: dict[str, str | None]) -> str:
         return template.format(**{name: quote(value or "", safe="@:.") for name, value in groups.items()})
@@ -89,13 +84,6 @@ def literal_address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address 
         return ipaddress.ip_address(host.strip("[]"))
     except ValueError:
         return None
-
-
-def is_public(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast
 
 
 def check_fetchable(url: str, allowed_origins: tuple[str, ...]) -> str:

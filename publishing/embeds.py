@@ -24,12 +24,12 @@ from publishing.embed_providers import (
     AddressRefused,
     Provider,
     check_fetchable,
-    is_public,
     literal_address,
     origin_of,
     provider_for,
 )
 from publishing.models import Embed, Post
+from transcription.follow.addresses import is_public
 
 JSON_TYPES = ("application/json", "text/json", "application/json+oembed")
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp")

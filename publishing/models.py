@@ -1306,3 +1306,17 @@ class PostTranslation(models.Model):
     def shows_for(self, post: Post) -> bool:
         """Whether readers get this text for `post` as it is now: ready, and of its current revision."""
         return self.status == self.Status.READY and self.source_revision == post.revision
+
+    # --- State changes after the claim: each applies only while it is still pending. ---
+
+    def fail(self, message: str) -> None:
+        PostTranslation.objects.filter(pk=self.pk, status=self.Status.PENDING).update(
+            status=self.Status.FAILED, last_error=message[:2000] or "failed", lease_expires_at=None
+        )
+        log.info("translation %s of post %s into %s failed: %s", self.pk, self.post_id, self.language, message)
+
+    def hand_back(self, message: str, retry_in: float) -> None:
+        """Still pending: the task's retry claims it again (or the beat, past a lease, if that retry is lost)."""
+        PostTranslation.objects.filter(pk=self.pk, status=self.Status.PENDING).update(
+            last_error=message[:2000], lease_expires_at=timezone.now()
+        )

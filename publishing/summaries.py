@@ -17,10 +17,9 @@ from django.utils.translation import gettext
 
 from events.models import Event
 from events.signals import event_changed
-from publishing import credits
 from publishing.brief import SummaryUpdate, build_summary_brief, summary_update
-from publishing.drafters.base import Draft, DraftingFailed, DraftingUnavailable, get_drafter
-from publishing.drafting import clean_text
+from publishing.drafters.base import Draft, get_drafter
+from publishing.drafting import billed_call, clean_text
 from publishing.models import (
     SUMMARY_MAX_POINTS,
     SUMMARY_MIN_POINTS,
@@ -105,25 +104,11 @@ def draft_summary(summary_id: int, *, last_try: bool = False) -> Summary | None:
     if not brief.updates:
         summary.fail(gettext("No published post to sum up."))
         return None
-    if credits.reserve_summary(summary, drafter.max_credits_per_call):
-        return None  # paused: the version failed with the reason
-    try:
-        draft = drafter.summarise(brief)
-    except DraftingFailed as exc:
-        credits.bill_summary(summary, exc.credits_used)
-        summary.fail(str(exc))
+    draft = billed_call(
+        summary, event, drafter.max_credits_per_call, lambda: drafter.summarise(brief), last_try=last_try
+    )
+    if draft is None:
         return None
-    except DraftingUnavailable as exc:
-        credits.bill_summary(summary, exc.credits_used)
-        if last_try:
-            summary.fail(gettext("Drafting unavailable, gave up: %(error)s") % {"error": exc})
-            return None
-        summary.hand_back(str(exc), exc.retry_after)
-        raise
-    finally:
-        credits.release_summary(summary)
-    credits.bill_summary(summary, draft.credits_used)
-    credits.pause_when_full(event)
     points = parse_points(draft.body)
     if not points:
         summary.fail(gettext("%(provider)s answered with no usable point") % {"provider": draft.provider})

@@ -2,6 +2,8 @@
 delivery, quote clips."""
 
 import logging
+from collections.abc import Callable
+from typing import TypeVar
 
 from celery import shared_task
 from django.conf import settings
@@ -14,6 +16,7 @@ from publishing.models import Batch, Post
 
 log = logging.getLogger(__name__)
 DRAFT_RETRIES = 5
+T = TypeVar("T")
 
 
 @shared_task(name="publishing.tasks.batch_live_events")
@@ -29,37 +32,33 @@ def batch_live_events() -> int:
     return len(batches)
 
 
+def _drafted(task, draft: Callable[..., T], pk: int) -> T:
+    """`draft(pk)`, told whether this is its last try, retried with backoff while the drafter is unavailable."""
+    try:
+        return draft(pk, last_try=task.request.retries >= task.max_retries)
+    except DraftingUnavailable as exc:
+        countdown = max(exc.retry_after, settings.MAVERA_BACKOFF_SECONDS * 2 ** (task.request.retries + 1))
+        raise task.retry(exc=exc, countdown=countdown) from None
+
+
 @shared_task(bind=True, name="publishing.tasks.draft_batch", max_retries=DRAFT_RETRIES)
 def draft_batch(self, batch_id: int) -> int | None:
     # Idempotent: a duplicate or redelivered message finds the batch claimed or done and does nothing.
-    try:
-        post = drafting.draft_batch(batch_id, last_try=self.request.retries >= self.max_retries)
-    except DraftingUnavailable as exc:
-        countdown = max(exc.retry_after, settings.MAVERA_BACKOFF_SECONDS * 2 ** (self.request.retries + 1))
-        raise self.retry(exc=exc, countdown=countdown) from None
+    post = _drafted(self, drafting.draft_batch, batch_id)
     return post.pk if post else None
 
 
 @shared_task(bind=True, name="publishing.tasks.draft_summary", max_retries=DRAFT_RETRIES)
 def draft_summary(self, summary_id: int) -> int | None:
     """Draft one claimed version of the story so far; a duplicate message finds it claimed or done."""
-    try:
-        summary = summaries.draft_summary(summary_id, last_try=self.request.retries >= self.max_retries)
-    except DraftingUnavailable as exc:
-        countdown = max(exc.retry_after, settings.MAVERA_BACKOFF_SECONDS * 2 ** (self.request.retries + 1))
-        raise self.retry(exc=exc, countdown=countdown) from None
+    summary = _drafted(self, summaries.draft_summary, summary_id)
     return summary.pk if summary else None
 
 
 @shared_task(bind=True, name="publishing.tasks.translate_post", max_retries=DRAFT_RETRIES)
 def translate_post(self, post_id: int) -> int:
     """A published post's reader editions (publishing.translations); a duplicate message finds them done or taken."""
-    try:
-        done = translations.translate_post(post_id, last_try=self.request.retries >= self.max_retries)
-    except DraftingUnavailable as exc:
-        countdown = max(exc.retry_after, settings.MAVERA_BACKOFF_SECONDS * 2 ** (self.request.retries + 1))
-        raise self.retry(exc=exc, countdown=countdown) from None
-    return len(done)
+    return len(_drafted(self, translations.translate_post, post_id))
 
 
 @shared_task(bind=True, name="publishing.tasks.deliver_alert", max_retries=None)

@@ -17,10 +17,9 @@ from django.utils.translation import gettext
 
 from events.models import Event
 from events.signals import event_changed
-from publishing import credits
 from publishing.brief import build_translation_brief
-from publishing.drafters.base import Drafter, DraftingFailed, DraftingUnavailable, get_drafter
-from publishing.drafting import clean_text
+from publishing.drafters.base import Drafter, DraftingUnavailable, get_drafter
+from publishing.drafting import billed_call, clean_text
 from publishing.models import Post, PostTranslation
 from publishing.names import is_common, names, words_of
 from publishing.numbers import numbers_in
@@ -154,31 +153,14 @@ def translate(post: Post, language: str, drafter: Drafter, *, last_try: bool = F
     if row is None:
         return None
     brief = build_translation_brief(post, language)
-    if credits.reserve_translation(row, drafter.max_credits_per_call):
-        return None  # the cap: failed with the reason, readers keep the original
-    try:
-        draft = drafter.translate(brief)
-    except DraftingFailed as exc:
-        credits.bill_translation(row, exc.credits_used)
-        _fail(row, str(exc))
+    draft = billed_call(
+        row, post.event, drafter.max_credits_per_call, lambda: drafter.translate(brief), last_try=last_try
+    )
+    if draft is None:
         return None
-    except DraftingUnavailable as exc:
-        credits.bill_translation(row, exc.credits_used)
-        if last_try:
-            _fail(row, gettext("Drafting unavailable, gave up: %(error)s") % {"error": exc})
-            return None
-        # Handed back: the task's retry claims it again (or the beat, past a lease, if that retry is lost).
-        PostTranslation.objects.filter(pk=row.pk, status=Status.PENDING).update(
-            last_error=str(exc)[:2000], lease_expires_at=timezone.now()
-        )
-        raise
-    finally:
-        credits.release_translation(row)
-    credits.bill_translation(row, draft.credits_used)
-    credits.pause_when_full(post.event)
     headline, body = parse_answer(draft.body, has_headline=bool(brief.headline))
     if not body:
-        _fail(row, gettext("%(provider)s answered with no text") % {"provider": draft.provider})
+        row.fail(gettext("%(provider)s answered with no text") % {"provider": draft.provider})
         return None
     source_language = post.event.post_language
     original = f"{brief.headline}\n{brief.body}" if brief.headline else brief.body
@@ -189,23 +171,18 @@ def translate(post: Post, language: str, drafter: Drafter, *, last_try: bool = F
     for item in untraced:
         if item["kind"] != NUMBER_LOST:
             item["start"], item["end"] = item["start"] - shift, item["end"] - shift
-    return _save(row, brief, headline, body, untraced, draft)
+    return _save(row, post.event_id, brief, headline, body, untraced, draft)
 
 
-def _fail(row: PostTranslation, message: str) -> None:
-    PostTranslation.objects.filter(pk=row.pk, status=Status.PENDING).update(
-        status=Status.FAILED, last_error=message[:2000] or "failed", lease_expires_at=None
-    )
-    log.info("translation %s of post %s into %s failed: %s", row.pk, row.post_id, row.language, message)
-
-
-def _save(row: PostTranslation, brief, headline: str, body: str, untraced: list[dict], draft) -> PostTranslation | None:
+def _save(
+    row: PostTranslation, event_id: int, brief, headline: str, body: str, untraced: list[dict], draft
+) -> PostTranslation | None:
     """Ready (readers told) or held (the queue told), if the post still says what was translated."""
     status = Status.HELD if untraced else Status.READY
     with transaction.atomic():
         # The event's row first, as an edit of a published post takes it (Event.next_change_seq): no edit of the
         # post's words can commit between this read and the save.
-        Event.objects.select_for_update().filter(pk=brief_event_id(row)).first()
+        Event.objects.select_for_update().filter(pk=event_id).first()
         post = Post.objects.select_related("event").filter(pk=row.post_id).first()
         same_words = post is not None and (post.headline.strip(), post.body.strip()) == (brief.headline, brief.body)
         if not same_words or not post.is_published:
@@ -229,7 +206,6 @@ def _save(row: PostTranslation, brief, headline: str, body: str, untraced: list[
             return None
         if status == Status.READY:
             readers_see(post)
-        event_id = post.event_id
         transaction.on_commit(lambda: translation_changed.send(sender=PostTranslation, event_id=event_id), robust=True)
     log.info(
         "post %s translated into %s (%s)%s",
@@ -249,10 +225,6 @@ def readers_see(post: Post) -> None:
     Post.objects.filter(pk=post.pk).update(change_seq=seq)
     event_id, slug = event.pk, event.slug
     transaction.on_commit(lambda: event_changed.send(sender=Post, event_id=event_id, slug=slug, change_seq=seq))
-
-
-def brief_event_id(row: PostTranslation) -> int:
-    return Post.objects.values_list("event_id", flat=True).get(pk=row.post_id)
 
 
 def requeue_stale() -> list[int]:

@@ -17,17 +17,9 @@ from publishing.drafters.base import DraftingUnavailable, get_drafter
 from publishing.models import Batch
 from tests.support.drafting import SENTENCES, add_segments
 from tests.support.factories import live_event
-from tests.support.processes import empty_broker_queue
 from transcription.models import Segment
 
 CALL_COST = 12  # what the Mavera emulator bills per call
-
-
-@pytest.fixture
-def broker_left_empty():
-    """The drafting messages a test's claims enqueued name rows its flush deletes: no later worker should get them."""
-    yield
-    empty_broker_queue()
 
 
 def capped_event_after_one_batch(event: Event, cap: int) -> Batch:

@@ -1,7 +1,6 @@
 """The story so far: drafted from published posts only (offline or by the Mavera emulator), claimed once per
 trigger, checked like any generated text, held in the queue for an editor, published by one, versions kept."""
 
-import threading
 from datetime import timedelta
 
 import pytest
@@ -17,7 +16,7 @@ from publishing.brief import SummaryUpdate
 from publishing.drafters.offline import first_sentence, summary_points
 from publishing.models import Post, Summary
 from tests.support import factories
-from tests.support.processes import empty_broker_queue
+from tests.support.racing import at_once
 
 POSTS = [
     ("Doors open", "The hall fills up as 900 delegates take their seats."),
@@ -30,12 +29,7 @@ POSTS = [
 FABRICATED = "Attendance reaches 12,000 people."
 RACERS = 4
 
-
-@pytest.fixture(autouse=True)
-def broker_left_empty():
-    """Claims enqueue drafting messages naming rows the test's rollback deletes: no later worker should get them."""
-    yield
-    empty_broker_queue()
+pytestmark = pytest.mark.usefixtures("broker_left_empty")
 
 
 def publish_posts(event: Event, editor, posts=POSTS) -> list[Post]:
@@ -402,24 +396,8 @@ def test_racing_claims_make_one_version(event, editor, vendor):
     assert connection.vendor == vendor
     publish_posts(event, editor)
     Summary.objects.all().delete()  # what the publishes claimed: the race starts from none
-    start = threading.Barrier(RACERS)
-    claimed: list[Summary | None] = []
-    errors: list[BaseException] = []
-
-    def claimer() -> None:
-        try:
-            start.wait()
-            claimed.append(Summary.objects.claim(event.pk, trigger=Summary.Trigger.EDITOR))
-        except BaseException as exc:  # reported below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=claimer) for _ in range(RACERS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    claimed = at_once(lambda _n: Summary.objects.claim(event.pk, trigger=Summary.Trigger.EDITOR), RACERS)
+    errors = [outcome for outcome in claimed if isinstance(outcome, BaseException)]
     assert not errors, errors
     won = [summary for summary in claimed if summary is not None]
     assert len(won) == 1 and list(Summary.objects.values_list("pk", flat=True)) == [won[0].pk]

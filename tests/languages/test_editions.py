@@ -1,37 +1,28 @@
 """Reader editions: a German event's posts reach its English edition through the drafting provider (the Mavera
 emulator), labelled and linked to the original, with their own feed, JSON-LD and hreflang alternates; a translation
 whose numbers differ from the original's waits for an editor; the offline drafter leaves readers the original, with a
-note; only the event's own languages reach a cache key."""
+note; only the event's own languages reach a cache key; the draft queue's card of held translations costs the same
+queries however many it shows."""
 
 import json
 import re
 
 import feedparser
 import pytest
-from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from events.models import Event
-from events.roles import create_roles
 from publishing.credits import credits_of
 from publishing.models import PostTranslation
 from tests.support import factories
-from tests.support.processes import empty_broker_queue
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_publishing")]
 
 HEADLINE = "Neue Zahlen"
 BODY = "Die Firma wächst um 40 Prozent auf 3,5 Millionen Euro, sagt Ada Lovelace."
 ENGLISH = "The company grows by 40 percent to 3.5 million euros, says Ada Lovelace."
-
-
-@pytest.fixture(autouse=True)
-def _fresh():
-    cache.clear()
-    create_roles()
-    yield
-    cache.clear()
-    empty_broker_queue()
 
 
 @pytest.fixture
@@ -189,3 +180,30 @@ def test_an_event_without_editions_translates_nothing(client, journalist, editor
     assert not any(name == "publishing.tasks.translate_post" for name, _ in worker)
     page = client.get(f"/events/{event.slug}/").content.decode()
     assert 'hreflang="' not in page and 'id="editions"' not in page
+
+
+def test_the_queue_costs_the_same_queries_however_many_translations_are_held(client, german, editor, settings, worker):
+    settings.DRAFTER = "publishing.drafters.offline.OfflineDrafter"  # translates nothing: the rows are made here
+
+    def hold(number: int) -> None:
+        post = published(german, editor, body=f"Die Firma wächst um {number} Prozent.")
+        PostTranslation.objects.create(
+            post=post,
+            language="en",
+            source_revision=post.revision,
+            status=PostTranslation.Status.HELD,
+            body=f"The company grows by {number + 1} percent.",
+            untraced=[{"kind": "number", "text": str(number + 1), "start": 20, "end": 22}],
+        )
+
+    hold(10)
+    client.force_login(editor)
+    queue = reverse("admin:publishing_post_queue", args=[german.pk])
+    with CaptureQueriesContext(connection) as one_held:
+        client.get(queue)
+    for number in (20, 30, 40):
+        hold(number)
+    with CaptureQueriesContext(connection) as four_held:
+        card = client.get(queue).content.decode()
+    assert card.count('class="held-translation"') == 4 and 'lang="de"' in card
+    assert len(four_held) == len(one_held)
