@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 
 import orjson
 from channels.consumer import get_handler_name
@@ -29,13 +28,11 @@ from transcription.relay import Relay
 
 logger = logging.getLogger(__name__)
 
-PROGRESS_SECONDS = 10.0  # at most this long between saves of the figures and the lease (which lasts 30 s)
 
-
-@database_sync_to_async
-def _event_for(user, slug: str) -> Event | None:
+def streaming_event(user, slug: str) -> Event | None:
+    """The event if `user` may stream to it (the microphone, or a followed stream), else None."""
     event = Event.objects.filter(slug=slug).first()
-    if event is None or not can_stream(user, event):
+    if event is None or user is None or not can_stream(user, event):
         return None
     return event
 
@@ -46,10 +43,11 @@ class StudioConsumer(AsyncWebsocketConsumer):
     relay: Relay | None = None
     closing = False
     socket: DaphneSocket | None = None
+    gone: asyncio.Event | None = None  # set once the socket closes; None: refused or closed at once
 
     async def connect(self) -> None:
         user = self.scope.get("user")
-        event = await _event_for(user, self.scope["url_route"]["kwargs"]["slug"]) if user else None
+        event = await database_sync_to_async(streaming_event)(user, self.scope["url_route"]["kwargs"]["slug"])
         if event is None:
             await self.close()  # before accept: the handshake is refused with 403
             return
@@ -62,7 +60,6 @@ class StudioConsumer(AsyncWebsocketConsumer):
         self.socket = daphne_socket(self.base_send)
         self.gone = asyncio.Event()
         on_stop(self, self.restart)
-        self.progress = asyncio.create_task(self.keep_progress())
         await studio_feed.watch(event.id, self, staff=user.is_staff)
 
     async def __call__(self, scope, receive, send) -> None:
@@ -189,11 +186,9 @@ class StudioConsumer(AsyncWebsocketConsumer):
         await self.fail(StudioError(Close.EVENT_ENDED, _("This event no longer exists.")))
 
     async def disconnect(self, code: int) -> None:
-        progress = getattr(self, "progress", None)
-        if progress is not None:
+        if self.gone is not None:
             forget(self)
             self.gone.set()
-            progress.cancel()
             studio_feed.unwatch(self.event.id, self)
         if self.relay is not None:
             await self.relay.detach()
@@ -208,15 +203,3 @@ class StudioConsumer(AsyncWebsocketConsumer):
         # Nobody is left to read it; the socket's disconnect, which winds the relay down, follows.
         with contextlib.suppress(SocketClosed):
             await self.send(text_data=text)
-
-    async def keep_progress(self) -> None:
-        while True:
-            # Spread over time: streams started together (a newsroom going live at once) must not all
-            # write at the same moment and hold up each other's finals on the relay's writer thread.
-            await asyncio.sleep(PROGRESS_SECONDS * random.uniform(0.5, 1.0))
-            try:
-                if self.relay is not None and not await self.relay.save_progress():
-                    await self.taken_over()
-                    return
-            except Exception:  # the next try is 10 s away; the lease lasts 30 s
-                logger.exception("studio could not save the stream progress of event %s", self.event.id)

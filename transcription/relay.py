@@ -10,6 +10,7 @@ import contextlib
 import dataclasses
 import functools
 import logging
+import random
 import time
 import uuid
 from collections import deque
@@ -47,6 +48,7 @@ Notify = Callable[[dict], Awaitable[None]]
 # The relays of this process by session, so a resume waits for the dropped socket's relay to finish.
 _RELAYS: dict[int, Relay] = {}
 ACK_EVERY_SECONDS = 0.9  # the client hears at least once a second how far the audio it sent was received
+PROGRESS_SECONDS = 10.0  # at most this long between saves of the figures and renewals of the lease (30 s)
 FAILURE_CLOSE = {
     "upstream_refused": Close.UPSTREAM_REFUSED,
     "upstream_unavailable": Close.UPSTREAM_UNAVAILABLE,
@@ -64,7 +66,8 @@ class Relay:
         on_failure: Callable[[StudioError], Awaitable[None]] | None = None,
         on_taken_over: Callable[[], Awaitable[None]] | None = None,
     ):
-        """`on_taken_over`: a resume from another process asked this relay to finish (its socket closes with 4010)."""
+        """`on_taken_over`: the session was resumed from another connection, so this relay finishes (its socket
+        closes with 4010)."""
         self.event = event
         self.journalist_id = journalist_id
         self.notify = notify
@@ -90,6 +93,7 @@ class Relay:
         self.labels = speakers.Labels()
         self.clock: spoken.SpokenClock | None = None
         self._names: asyncio.Task | None = None
+        self._lease: asyncio.Task | None = None
         self._finishing: asyncio.Task | None = None
         self.storage = StoreQueue(max_seconds=settings.STUDIO_STORE_BACKLOG_SECONDS)
         self._unsent: deque[asyncio.Future] = deque()  # finals handed to the store, not yet sent, in order
@@ -123,7 +127,7 @@ class Relay:
             )
         previous = _RELAYS.get(start.session) if start.session is not None else None
         if previous is not None:
-            await previous.detach()  # its finals stored and its figures saved before this one goes on
+            await previous.hand_over()  # its finals stored and its figures saved before this one goes on
         elif start.session is not None and held_by is not None:
             await handover.take_over(start.session)  # the same, from the process that still runs it
         backend = open_backend(options)
@@ -158,6 +162,7 @@ class Relay:
         self._pump = asyncio.create_task(self._run_pump(), name=f"relay-pump-{self.session.id}")
         self._names = asyncio.create_task(self._follow_names(), name=f"relay-names-{self.session.id}")
         self._storage_watch = asyncio.create_task(self._follow_storage(), name=f"relay-storage-{self.session.id}")
+        self._lease = asyncio.create_task(self._keep_lease(), name=f"relay-lease-{self.session.id}")
         ready = {
             "type": "ready",
             "session": self.session.id,
@@ -243,6 +248,20 @@ class Relay:
             return True
         return await writer.call(leases.renew, self.event.id, self.journalist_id, self.holder)
 
+    async def _keep_lease(self) -> None:
+        """`save_progress` every 5-10 s until another connection takes the lease over: then this relay hands over."""
+        while True:
+            # Spread over time: streams started together (a newsroom going live at once) must not all
+            # write at the same moment and hold up each other's finals on the writer thread.
+            await asyncio.sleep(PROGRESS_SECONDS * random.uniform(0.5, 1.0))
+            try:
+                if not await self.save_progress():
+                    break
+            except Exception:  # the next try is 10 s away; the lease lasts 30 s
+                logger.exception("session %s: could not save the stream's progress", self.session_id)
+        logger.warning("session %s: its lease was taken over; finishing here", self.session_id)
+        self._spawn(self.hand_over())  # it winds this relay down, this task included: so not awaited here
+
     async def _finish(self, status: str, error: str = "") -> None:
         """Wind down once; later callers (a resume waiting for this relay) wait for the same end."""
         if self.backend is None or self.archive is None:
@@ -259,10 +278,11 @@ class Relay:
             if self._pump is not None:
                 await self._pump
         finally:
-            if self._names is not None:
-                self._names.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await self._names
+            for task in (self._names, self._lease):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
             await self.archive.close()
             self._save_figures()
             self._save_status(status, error=error)
@@ -409,9 +429,7 @@ class Relay:
             while True:
                 message = await layer.receive(channel)
                 if message.get("type") == handover.DETACH:
-                    task = asyncio.create_task(self._hand_over(message.get("reply_to")))
-                    self._handovers.add(task)
-                    task.add_done_callback(self._handovers.discard)
+                    self._spawn(self._hand_over(message.get("reply_to")))
                     continue
                 await self._read_names()
         except Exception:  # the channel layer is away: names given elsewhere show from the next resume
@@ -420,14 +438,23 @@ class Relay:
             with contextlib.suppress(Exception):
                 await layer.group_discard(group, channel)
 
+    def _spawn(self, handing_over: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(handing_over)
+        self._handovers.add(task)
+        task.add_done_callback(self._handovers.discard)
+
+    async def hand_over(self) -> None:
+        """The session was resumed from another connection: this relay finishes (its socket told, 4010)."""
+        if self.on_taken_over is not None:
+            await self.on_taken_over()
+        await self.detach()
+
     async def _hand_over(self, reply_to: object) -> None:
         """A resume in another process asked this relay to finish: it does, then says so."""
         await handover.answer(reply_to, handover.DETACHING)
         logger.info("session %s: resumed from another process; finishing here", self.session_id)
         try:
-            if self.on_taken_over is not None:
-                await self.on_taken_over()
-            await self.detach()
+            await self.hand_over()
         finally:
             await handover.answer(reply_to, handover.DETACHED)
 

@@ -210,9 +210,12 @@ def final_message(segment: Segment, speaker_names: dict[int, str] | None = None)
     }
 
 
-def finals_after(session_id: int, sequence: int) -> list[dict]:
-    """The session's stored finals after `sequence`, as transcript messages: what a resuming client missed."""
-    segments = Segment.objects.filter(session_id=session_id, sequence__gt=sequence).order_by("sequence")
+def finals_after(session_id: int, sequence: int, *, limit: int | None = None) -> list[dict]:
+    """The session's stored finals after `sequence` (at most `limit`), as transcript messages: what a
+    resuming client missed."""
+    segments = list(Segment.objects.filter(session_id=session_id, sequence__gt=sequence).order_by("sequence")[:limit])
+    if not segments:
+        return []
     names = session_names(session_id)
     return [final_message(segment, names) for segment in segments]
 

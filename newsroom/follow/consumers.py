@@ -15,8 +15,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import InMemoryChannelLayer
 
-from events.models import Event
-from events.roles import can_stream
+from newsroom.consumers import streaming_event
 from server.limits import limit_messages
 from server.shutdown import close_for_restart, forget, on_stop, stopping
 from server.sockets import SocketClosed
@@ -31,19 +30,12 @@ SAFETY_POLL_SECONDS = 5.0  # Redis: catches what no notice announced
 FORWARDED = {"status", "speaker_named"}  # relay messages shown as they come; finals are read once stored
 
 
-def journalists_event(user, slug: str) -> Event | None:
-    event = Event.objects.filter(slug=slug).first()
-    if event is None or user is None or not user.is_authenticated or not can_stream(user, event):
-        return None
-    return event
-
-
 class FollowConsumer(AsyncWebsocketConsumer):
     watcher: asyncio.Task | None = None
 
     async def connect(self) -> None:
         user = self.scope.get("user")
-        event = await database_sync_to_async(journalists_event)(user, self.scope["url_route"]["kwargs"]["slug"])
+        event = await database_sync_to_async(streaming_event)(user, self.scope["url_route"]["kwargs"]["slug"])
         if event is None:
             await self.close()  # before accept: the handshake is refused with 403
             return

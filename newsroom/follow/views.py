@@ -21,15 +21,14 @@ def follow_stream(request, slug):
     event = get_object_or_404(Event, slug=slug)
     if not can_stream(request.user, event):
         return refusal(_("Only the event's journalists may follow a stream to it."), 403)
-    url = request.POST.get("url", "")
     try:
-        follows.check_address(url)
+        address = follows.check_address(request.POST.get("url", ""))
         if event.status == Event.Status.SCHEDULED:
             if request.POST.get("go_live") != "1":
                 question = lifecycle.go_live_question(event)
                 return refusal(question, 409, go_live_question=question)
             event.go_live(request.user)
-        follow = follows.request_follow(event, request.user, url, language=translation.get_language() or "")
+        follow = follows.request_follow(event, request.user, address, language=translation.get_language() or "")
     except follows.FollowRefused as refused:
         return refusal(str(refused), 400)
     message = _("Following: a worker connects to the stream in a few seconds.")

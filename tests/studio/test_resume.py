@@ -13,6 +13,7 @@ from server.shutdown import SERVICE_RESTART, drain_all
 from tests.support.emulators.deepgram import silence, word_audio
 from tests.support.emulators.studio import Studio
 from tests.support.framecoded import packets
+from transcription import leases, relay
 from transcription.archive.audio import iter_session_pcm
 from transcription.models import Segment, StreamSession
 
@@ -130,6 +131,50 @@ async def test_a_resend_of_audio_the_server_wholly_holds_adds_nothing(deepgram, 
     assert await archived(ready["session"]) == audio + spoken([4, 5, 6])
     assert " ".join(s.text for s in await stored(ready["session"])).split() == [f"word{i}" for i in range(1, 7)]
     await second.disconnect()
+
+
+async def test_a_resume_while_the_old_socket_is_open_finishes_it_and_closes_it_with_4010(deepgram, event, journalist):
+    audio = spoken([1, 2, 3])
+    first = Studio(event.slug, journalist)
+    assert await first.connect()
+    ready = await first.start()
+    await first.audio(audio)
+    await first.send({"type": "pause"})
+    await first.wait_for(lambda m: m["type"] == "ack" and m["stream_time"] == pytest.approx(len(audio) / 32000))
+
+    # The old socket has not dropped (a half-open connection): the resume has its relay finish first.
+    second = Studio(event.slug, journalist)
+    assert await second.connect()
+    resumed = await second.start(session=ready["session"], stream_time=len(audio) / 32000, last_sequence=-1)
+    assert resumed["type"] == "ready" and resumed["received"] == pytest.approx(len(audio) / 32000)
+    await second.stop()  # the lease is let go: the old socket could no longer learn of the resume from it
+
+    assert await first.wait_closed() == 4010
+    assert [error["code"] for error in first.errors()] == ["taken_over"]
+    assert " ".join(s.text for s in await stored(ready["session"])).split() == ["word1", "word2", "word3"]
+    await first.disconnect()
+    await second.disconnect()
+
+
+async def test_a_stream_whose_lease_was_taken_over_finishes_and_closes_with_4010(
+    deepgram, event, journalist, monkeypatch
+):
+    monkeypatch.setattr(relay, "PROGRESS_SECONDS", 0.2)  # the lease renewed at once, not in 5-10 s
+    audio = spoken([1, 2, 3])
+    studio = Studio(event.slug, journalist)
+    assert await studio.connect()
+    ready = await studio.start()
+    await studio.audio(audio)
+    await studio.send({"type": "pause"})
+    await studio.wait_for(lambda m: m["type"] == "ack" and m["stream_time"] == pytest.approx(len(audio) / 32000))
+
+    # Another connection holds the lease now (a resume whose process could not reach this one).
+    assert await sync_to_async(leases.acquire)(event.pk, journalist.pk, "elsewhere", take_over=True)
+    assert await studio.wait_closed() == 4010
+    assert [error["code"] for error in studio.errors()] == ["taken_over"]
+    assert " ".join(s.text for s in await stored(ready["session"])).split() == ["word1", "word2", "word3"]
+    assert (await session_row(ready["session"])).status == StreamSession.Status.PAUSED, "left open to resume"
+    await studio.disconnect()
 
 
 async def test_resend_must_be_true_or_false(deepgram, event, journalist):

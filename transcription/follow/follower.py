@@ -19,20 +19,18 @@ from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from transcription.feed import Feed
 from transcription.follow import addresses, follows, notices
 from transcription.follow.proxy import GuardedProxy, allowed_by_settings
 from transcription.follow.source import Connection, child_env, ffmpeg_args
 from transcription.models import StreamFollow, StreamSession
 from transcription.protocol import Start, StudioError
 from transcription.relay import Relay
-from transcription.speech.base import BYTES_PER_SECOND
 
 logger = logging.getLogger(__name__)
 
 Status = StreamFollow.Status
 PACE = 1.25  # a backlog (a live playlist's first segments) goes to the recognizer at most this fast, as the studio's
-CLOCK_EVERY_SECONDS = 10.0  # how often the audio carries the time it was read, as stream_audio's live feeds
-PROGRESS_SECONDS = 10.0  # figures saved and the studio lease (30 s) renewed at most this far apart
 BACKOFF_MAX_SECONDS = 30.0
 
 
@@ -187,7 +185,14 @@ class Following:
         if follow.stop_requested and follow.session_id is None:
             await self._finish(Status.STOPPED)
             return
-        relay = Relay(follow.event, follow.journalist_id, self._relayed, max_rate=None, on_failure=self._failed)
+        relay = Relay(
+            follow.event,
+            follow.journalist_id,
+            self._relayed,
+            max_rate=None,
+            on_failure=self._failed,
+            on_taken_over=self._taken_over,
+        )
         try:
             await relay.start(Start(session=follow.session_id) if follow.session_id else Start())
         except StudioError as error:
@@ -197,13 +202,7 @@ class Following:
         how = "resumed" if follow.session_id else "started"
         logger.info("follow %s: %s session %s on %s", self.id, how, relay.session_id, follow.event.slug)
         await self._update(session_id=relay.session_id)
-        progress = asyncio.create_task(self._keep_progress(relay))
-        try:
-            status, detail = await self._connections(relay)
-        finally:
-            progress.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await progress
+        status, detail = await self._connections(relay)
         if self.leaving:
             await relay.detach()  # finals stored, the session kept open for whoever resumes it
             if not self.lost:
@@ -266,41 +265,27 @@ class Following:
 
     async def _pump(self, relay: Relay, connection: Connection) -> bool:
         """One connection's audio into the relay; True when any came."""
-        loop = asyncio.get_running_loop()
-        began, sent, marked = loop.time(), 0, -CLOCK_EVERY_SECONDS
+        feed = Feed(relay, PACE)
         async for frame in connection.frames():
             if self.wanted_stop.is_set():
                 break
-            if not sent:
+            if not feed.sent:
                 if relay.paused:
                     await relay.resume()
                 if self.status != Status.LIVE:
                     await self._update(status=Status.LIVE, detail="", attempts=0)
-            if loop.time() - marked >= CLOCK_EVERY_SECONDS:
-                marked = loop.time()
-                relay.next_audio_captured_at(time.time() - len(frame) / BYTES_PER_SECOND)
             try:
-                await relay.audio(frame)
+                await feed.send(frame)
             except StudioError as error:
                 await self._failed(error)
                 break
-            sent += len(frame)
-            ahead = sent / BYTES_PER_SECOND / PACE - (loop.time() - began)
-            if ahead > 0:
-                await asyncio.sleep(ahead)
         await connection.close()
-        return sent > 0
+        return feed.sent > 0
 
-    async def _keep_progress(self, relay: Relay) -> None:
-        while True:
-            await asyncio.sleep(PROGRESS_SECONDS * random.uniform(0.5, 1.0))
-            try:
-                if not await relay.save_progress():
-                    logger.warning("follow %s: its session was resumed elsewhere", self.id)
-                    self.lose()
-                    return
-            except Exception:  # the next try is 10 s away; the lease lasts 30 s
-                logger.exception("follow %s: could not save its progress", self.id)
+    async def _taken_over(self) -> None:
+        """Its session was resumed elsewhere (the relay finishes): the follow is left to whoever resumed it."""
+        logger.warning("follow %s: its session was resumed elsewhere", self.id)
+        self.lose()
 
     async def _failed(self, error: StudioError) -> None:
         """The relay gave up (the speech provider, storage): the follow fails with its words."""

@@ -13,9 +13,9 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from events.models import Event
-from transcription import leases, sessions, speakers
+from transcription import leases, sessions
 from transcription.follow import addresses, notices
-from transcription.models import Segment, StreamFollow
+from transcription.models import StreamFollow
 
 FINALS_PAGE = 200  # finals a page is sent at once; it asks again for the rest
 Status = StreamFollow.Status
@@ -34,10 +34,9 @@ def check_address(url: object) -> addresses.Address:
     return address
 
 
-def request_follow(event: Event, journalist, url: object, *, language: str = "") -> StreamFollow:
-    """A new follow for a follower to claim, or FollowRefused (the address, the event, a stream already running).
-    `language`: the journalist's, for what the follow tells them."""
-    address = check_address(url)
+def request_follow(event: Event, journalist, address: addresses.Address, *, language: str = "") -> StreamFollow:
+    """A new follow of `address` (from `check_address`) for a follower to claim, or FollowRefused (the event, a
+    stream already running). `language`: the journalist's, for what the follow tells them."""
     if Event.objects.filter(pk=event.pk, status=Event.Status.ENDED).exists():
         raise FollowRefused(_("This event has ended; it takes no more audio."))
     if StreamFollow.objects.filter(event=event, journalist=journalist, status__in=StreamFollow.ACTIVE).exists():
@@ -180,17 +179,6 @@ def latest(event_id: int, journalist_id: int, *, after_id: int = 0) -> StreamFol
     return follows.filter(pk=after_id).first()
 
 
-def finals_after(session_id: int, sequence: int) -> list[dict]:
-    """The session's stored finals after `sequence`, as the studio's transcript messages, at most FINALS_PAGE."""
-    segments = list(
-        Segment.objects.filter(session_id=session_id, sequence__gt=sequence).order_by("sequence")[:FINALS_PAGE]
-    )
-    if not segments:
-        return []
-    names = speakers.session_names(session_id)
-    return [sessions.final_message(segment, names) for segment in segments]
-
-
 @dataclass(frozen=True)
 class Seen:
     """What one page has been sent of the journalist's follow: the follow, its last state, its last final."""
@@ -209,7 +197,9 @@ def page_update(event_id: int, journalist_id: int, seen: Seen) -> tuple[list[dic
         return [], seen, False
     if follow.pk != seen.follow_id:
         seen = Seen(follow_id=follow.pk)  # a new follow: a new transcript
-    finals = finals_after(follow.session_id, seen.last_sequence) if follow.session_id else []
+    finals = (
+        sessions.finals_after(follow.session_id, seen.last_sequence, limit=FINALS_PAGE) if follow.session_id else []
+    )
     messages = list(finals)
     state = follow_message(follow)
     if state != seen.state:

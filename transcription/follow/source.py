@@ -17,10 +17,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 from django.utils.translation import gettext as _
 
+from transcription.feed import read_frame
 from transcription.follow.addresses import Address
 from transcription.speech.base import SAMPLE_RATE
 
-FRAME_BYTES = 3200  # 100 ms
 STDERR_LINES = 3
 FFMPEG_CONTEXT = re.compile(r"\[[\w:./-]+ @ 0x[0-9a-f]+\] ")  # "[http @ 0x55ae72fc8540] ": where, not what
 STDERR_LINE_CHARS = 300
@@ -115,7 +115,7 @@ class Connection:
         try:
             while not self.closed:  # closed while ffmpeg was starting: it is stopped at once
                 try:
-                    frame = await asyncio.wait_for(_read(self.process.stdout), self.stall_seconds)
+                    frame = await asyncio.wait_for(read_frame(self.process.stdout), self.stall_seconds)
                 except TimeoutError:
                     self.reason = _("no audio came for %(seconds)g s") % {"seconds": self.stall_seconds}
                     return
@@ -163,10 +163,3 @@ class Connection:
 
 def _redacted(text: str, proxy_url: str) -> str:
     return text.replace(proxy_url, "(proxy)") if proxy_url else text
-
-
-async def _read(stdout: asyncio.StreamReader) -> bytes:
-    try:
-        return await stdout.readexactly(FRAME_BYTES)
-    except asyncio.IncompleteReadError as end:
-        return end.partial[: len(end.partial) - len(end.partial) % 2]

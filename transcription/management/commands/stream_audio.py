@@ -13,7 +13,6 @@ import contextlib
 import shutil
 import signal
 import sys
-import time
 import wave
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -23,14 +22,13 @@ from django.core.management.base import BaseCommand, CommandError
 
 from events.models import Event
 from events.roles import can_stream
+from transcription.feed import FRAME_BYTES, Feed, read_frame
 from transcription.models import StreamSession
 from transcription.protocol import Start, StudioError
 from transcription.relay import Relay
 from transcription.speech.base import BYTES_PER_SECOND, SAMPLE_RATE
 
-FRAME_BYTES = 3200  # 100 ms
 FAST_PACE = 1.25  # Deepgram's limit for audio sent faster than real time
-CLOCK_EVERY_SECONDS = 10.0  # how often a live feed's frames carry the time they were read
 
 
 class Command(BaseCommand):
@@ -85,26 +83,16 @@ class Command(BaseCommand):
         except StudioError as error:
             return error.message
         self.stderr.write(f"session {ready['session']} via {ready['provider']}")
-        began = time.monotonic()
-        sent = 0
-        live = not Path(source).is_file()  # a feed's audio is spoken as it is read; a file's was spoken before
-        marked = -CLOCK_EVERY_SECONDS
+        feed = Feed(relay, pace, live=not Path(source).is_file())
         async for frame in _frames(source):
             if interrupted.is_set():
                 break
-            if live and time.monotonic() - marked >= CLOCK_EVERY_SECONDS:
-                marked = time.monotonic()
-                relay.next_audio_captured_at(time.time() - len(frame) / BYTES_PER_SECOND)
-            await relay.audio(frame)
-            sent += len(frame)
-            ahead = sent / BYTES_PER_SECOND / pace - (time.monotonic() - began)
-            if ahead > 0:
-                await asyncio.sleep(ahead)
+            await feed.send(frame)
         if failure:
             await relay.stop(StreamSession.Status.FAILED, error=failure[0].message)
             return failure[0].message
         await relay.stop()
-        self.stderr.write(f"stopped: {sent / BYTES_PER_SECOND:.1f} s of audio")
+        self.stderr.write(f"stopped: {feed.sent / BYTES_PER_SECOND:.1f} s of audio")
         return ""
 
 
@@ -123,7 +111,7 @@ async def _frames(source: str) -> AsyncIterator[bytes]:
     )  # fmt: skip
     assert process.stdout is not None
     try:
-        while chunk := await _read(process.stdout):
+        while chunk := await read_frame(process.stdout):
             yield chunk
     finally:
         if process.returncode is None:
@@ -131,13 +119,6 @@ async def _frames(source: str) -> AsyncIterator[bytes]:
         await process.wait()
         if process.returncode not in (0, -9):
             print(f"ffmpeg exited with {process.returncode}", file=sys.stderr)
-
-
-async def _read(stdout: asyncio.StreamReader) -> bytes:
-    try:
-        return await stdout.readexactly(FRAME_BYTES)
-    except asyncio.IncompleteReadError as end:
-        return end.partial[: len(end.partial) - len(end.partial) % 2]
 
 
 def _plain_wav(path: str) -> bool:

@@ -2,18 +2,12 @@
 // stopped by POST; watched on the follow socket (docs/studio-protocol.md, *Following a stream*), whose
 // messages are the studio socket's. Everything from the server is shown with textContent only.
 
+import { send } from "./drafts.js";
+import { fill } from "./words.js";
+
 const PAGE_STATE = { starting: "connecting", live: "live", retrying: "reconnecting", stopped: "stopped", failed: "stopped" };
 const ACTIVE = new Set(["starting", "live", "retrying"]);
-const DRAFTS_EVERY_MS = 10000;
 const GO_LIVE_ASKED = 409;
-
-async function post(url, data) {
-  const response = await fetch(url, {
-    method: "POST", body: data, credentials: "same-origin", headers: { Accept: "application/json" },
-  });
-  const answer = await response.json().catch(() => ({}));
-  return { ok: response.ok, status: response.status, answer };
-}
 
 export class Follow {
   socket = null;
@@ -21,7 +15,6 @@ export class Follow {
   followId = 0;
   status = "idle";
   lastSequence = -1;
-  draftsTimer = null;
 
   // transcript: the page's Transcript; drafts: its Drafts; setState(state): the page's connection state.
   constructor(section, { transcript, drafts, setState }) {
@@ -84,9 +77,12 @@ export class Follow {
     this.stop.disabled = follow.stopping;
     if (active && !this.url.value) this.url.value = follow.url;
     this.setState(PAGE_STATE[follow.status] || "idle");
-    if (was !== follow.status) this.drafts.refresh();
-    clearInterval(this.draftsTimer);
-    if (active) this.draftsTimer = setInterval(() => this.drafts.refresh(), DRAFTS_EVERY_MS);
+    if (was !== follow.status) this.drafts.refresh(); // and then with the page's own refresh, while active
+  }
+
+  // A stream is being followed: its drafts are worth looking up again.
+  get active() {
+    return ACTIVE.has(this.status);
   }
 
   async request(goLive) {
@@ -108,20 +104,19 @@ export class Follow {
     button.disabled = true;
     this.state.textContent = this.words.wordSending;
     try {
-      const { ok, status, answer } = await post(url, data);
+      const { ok, status, answer } = await send(url, data);
       if (ok) {
         if (answer.follow) this.show(answer.follow);
         return;
       }
-      const text = answer.error || this.words.wordRefused.replace("%(status)s", String(status));
+      const text = answer.error || fill(this.words.wordRefused, { status });
       this.state.textContent = text;
       this.state.dataset.status = "refused";
       refused(answer, status);
     } catch {
       this.state.textContent = this.words.wordNotSent;
     }
-    const active = ACTIVE.has(this.status);
-    button.disabled = button === this.start ? active : !active;
+    button.disabled = button === this.start ? this.active : !this.active;
   }
 }
 

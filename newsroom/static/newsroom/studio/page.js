@@ -344,7 +344,6 @@ window.addEventListener("beforeunload", (event) => {
   event.returnValue = ""; // older Chromium asks only with returnValue set
 });
 setInterval(tick, 1000);
-setInterval(() => { if (stream.wanted || drafts.waiting()) drafts.refresh(); }, 10000);
 
 const interrupted = root.dataset.eventStatus === "ended" ? null : stream.saved();
 if (root.dataset.eventStatus === "ended") eventEnded(root.dataset.endedMessage);
@@ -360,4 +359,5 @@ drafts.refresh();
 controls();
 const pictureForm = $("picture-form");
 if (pictureForm) sendPictures(pictureForm);
-followStreams({ transcript, drafts, setState });
+const follow = followStreams({ transcript, drafts, setState });
+setInterval(() => { if (stream.wanted || follow?.active || drafts.waiting()) drafts.refresh(); }, 10000);

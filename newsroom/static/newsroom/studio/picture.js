@@ -1,9 +1,12 @@
 // Picture for the next draft: sent without leaving the page, so the stream goes on.
-const { gettext, interpolate } = globalThis; // Django's JavaScript catalog, loaded before this module
+import { send } from "./drafts.js";
+import { fill } from "./words.js";
+
+const { gettext } = globalThis; // Django's JavaScript catalog, loaded before this module
 
 export function sendPictures(form) {
   const status = document.getElementById("picture-status");
-  const send = document.getElementById("picture-send");
+  const button = document.getElementById("picture-send");
   const inputs = [...form.querySelectorAll('input[type="file"]')];
   // Chosen or taken: the one picked last is sent.
   for (const input of inputs) {
@@ -15,24 +18,21 @@ export function sendPictures(form) {
       status.textContent = gettext("Choose or take a picture first.");
       return;
     }
-    send.disabled = true;
+    button.disabled = true;
     status.textContent = gettext("Sending the picture…");
     try {
-      const response = await fetch(form.action, {
-        method: "POST", body: new FormData(form), credentials: "same-origin", headers: { Accept: "application/json" },
-      });
-      const answer = await response.json().catch(() => ({}));
-      if (response.ok) {
+      const { ok, status: code, answer } = await send(form.action, new FormData(form));
+      if (ok) {
         form.reset();
         status.textContent = answer.message;
       } else {
         const refused = gettext("The picture was not sent (HTTP %(status)s).");
-        status.textContent = answer.error || interpolate(refused, { status: response.status }, true);
+        status.textContent = answer.error || fill(refused, { status: code });
       }
     } catch {
       status.textContent = gettext("The picture was not sent: no connection. Try again.");
     } finally {
-      send.disabled = false;
+      button.disabled = false;
     }
   });
 }
