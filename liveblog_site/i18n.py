@@ -75,8 +75,8 @@ class SocketLanguageMiddleware:
 @reader_page
 @require_safe
 def javascript_catalog(request, language: str):
-    """Django's JavaScript catalog (djangojs) in the language the URL names, for the pages' scripts: a reader page
-    asks for its event's language, the newsroom's pages for the person's."""
+    """Django's JavaScript catalog (djangojs) in the language the URL names, for the newsroom's scripts (the
+    person's language); readers' pages carry their scripts' words in the page (readers/_words.html)."""
     if not _LANGUAGE_TAG.fullmatch(language):
         raise Http404("No such language")
     if not translation.check_for_language(language):

@@ -43,11 +43,14 @@ class EventState:
     editions: tuple[str, ...] = ()  # the reader editions (?lang=): the only values that reach a cache key
 
     def edition(self, raw: str | None) -> str:
-        """The edition ?lang= asks for ("" for the original); BadCursor for a language the event has none in."""
-        try:
-            return editions.edition_of(raw, self.original, self.editions)
-        except editions.UnknownEdition as error:
-            raise BadCursor(str(error)) from None
+        """The edition ?lang= asks for: "" for the original (absent, empty, or its code), else one of the event's;
+        BadCursor (400, never cached) for a language the event has none in."""
+        if raw is None or raw == "" or raw == self.original:
+            return ""
+        if raw not in self.editions:
+            known = ", ".join((self.original, *self.editions))
+            raise BadCursor(f"'lang' must be one of {known}, not {raw[: editions.MAX_LANG_CHARS]!r}")
+        return raw
 
 
 # Cached so a cached page needs no database connection; forgotten on every commit (forget_state), and short-lived

@@ -53,8 +53,7 @@ class ReaderConsumer(AsyncWebsocketConsumer):
     # subscription each and a message each per change.
     channel_layer_alias = None
 
-    event_id: int | None = None
-    state: EventState | None = None
+    state: EventState | None = None  # the event's, as found on connecting
     reader: Reader | None = None
     # A timer, not a task per socket: readers come by the thousand.
     hello_due: asyncio.TimerHandle | None = None
@@ -63,9 +62,8 @@ class ReaderConsumer(AsyncWebsocketConsumer):
     async def connect(self) -> None:
         limit_messages(self.base_send, settings.READER_MAX_MESSAGE_BYTES)
         self.state = await public_event(self.scope["url_route"]["kwargs"]["slug"])
-        self.event_id = self.state.id if self.state is not None else None
         await self.accept()
-        if self.event_id is None:
+        if self.state is None:
             await self.close(code=NOT_FOUND)
             return
         if stopping():  # this process is going: the page reconnects at once, to another
@@ -81,7 +79,7 @@ class ReaderConsumer(AsyncWebsocketConsumer):
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         hello = parse_hello(text_data)
-        if hello is None or self.reader is not None or self.event_id is None or self.state is None:
+        if hello is None or self.reader is not None or self.state is None:
             await self.close(code=BAD_MESSAGE)
             return
         cursor, lang = hello
@@ -98,12 +96,12 @@ class ReaderConsumer(AsyncWebsocketConsumer):
             return
         # The Hub sends straight to the server's ASGI send: the consumer adds nothing per message.
         self.reader = Reader(cursor, self.base_send, edition)
-        await hub().join(self.event_id, self.reader)
+        await hub().join(self.state.id, self.reader)
 
     async def disconnect(self, code: int) -> None:
         if self.hello_due is not None:
             self.hello_due.cancel()
             self.hello_due = None
-        if self.reader is not None and self.event_id is not None:
-            await hub().leave(self.event_id, self.reader)
+        if self.reader is not None and self.state is not None:
+            await hub().leave(self.state.id, self.reader)
             self.reader = None

@@ -1,11 +1,12 @@
-"""Reader editions on the readers' pages: which edition a request asks for (?lang=, only the event's own), each post
-in it (its translation when ready for the post's current words, else the original with a note), and the links
-between editions (the switcher, hreflang alternates). Design: docs/architecture.md, *Reader editions*.
+"""Reader editions on the readers' pages (which one a request asks for, ?lang=, is readers.changes.EventState.edition):
+each post in one (its translation when ready for the post's current words, else the original with a note), and the
+links between editions (the switcher, hreflang alternates). Design: docs/architecture.md, *Reader editions*.
 """
 
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from events.languages import CODES, local_name
@@ -43,20 +44,6 @@ WAITING = {
 MAX_LANG_CHARS = 8
 
 
-class UnknownEdition(ValueError):
-    """A ?lang= the event has no edition in: refused (400), never cached."""
-
-
-def edition_of(raw: str | None, original: str, editions: tuple[str, ...]) -> str:
-    """The edition asked for: "" for the original (absent, empty, or the original's code), else one of `editions`."""
-    if raw is None or raw == "" or raw == original:
-        return ""
-    if raw not in editions:
-        known = ", ".join((original, *editions))
-        raise UnknownEdition(f"'lang' must be one of {known}, not {raw[:MAX_LANG_CHARS]!r}")
-    return raw
-
-
 @dataclass(frozen=True)
 class EditionNote:
     """What a post in an edition says of itself: `lang` its words' language; `translated` or the original."""
@@ -68,8 +55,8 @@ class EditionNote:
 
 
 def dress(posts: list[Post], event: Event, edition: str) -> list[Post]:
-    """The posts as the edition shows them: text swapped for its ready translation, or the original with a note.
-    Each post gets `edition_note` (None in the original edition). Call within the page's language."""
+    """The posts as the edition shows them: text swapped for its ready translation, or the original with a note in
+    the edition's words. Each post gets `edition_note` (None in the original edition)."""
     if not edition:
         return posts
     original = event.post_language
@@ -77,15 +64,17 @@ def dress(posts: list[Post], event: Event, edition: str) -> list[Post]:
         row.post_id: row
         for row in PostTranslation.objects.filter(post__in=[post.pk for post in posts], language=edition)
     }
-    for post in posts:
-        row = by_post.get(post.pk)
-        if row is not None and row.shows_for(post):
-            post.headline, post.body = row.headline, row.body
-            post.edition_note = EditionNote(edition, True, str(TRANSLATED_FROM[original]), post.get_absolute_url())
-            continue
-        waiting = row is not None and row.source_revision <= post.revision and row.status in _UNDER_WAY
-        sentence = WAITING[original] if waiting else NOT_TRANSLATED[original]
-        post.edition_note = EditionNote(original, False, str(sentence), post.get_absolute_url())
+    with translation.override(edition):  # an edition's page is in its language, whoever asks
+        for post in posts:
+            row = by_post.get(post.pk)
+            if row is not None and row.shows_for(post):
+                post.headline, post.body = row.headline, row.body
+                note = EditionNote(edition, True, str(TRANSLATED_FROM[original]), post.get_absolute_url())
+            else:
+                waiting = row is not None and row.source_revision <= post.revision and row.status in _UNDER_WAY
+                sentence = WAITING[original] if waiting else NOT_TRANSLATED[original]
+                note = EditionNote(original, False, str(sentence), post.get_absolute_url())
+            post.edition_note = note
     return posts
 
 

@@ -11,12 +11,21 @@ import contextlib
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Iterable
 
 from asgiref.sync import async_to_sync, sync_to_async
 from autobahn.websocket.protocol import PreparedMessage
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 
-from readers.changes import change_seqs, changes_json, event_state_by_id, forget_state, page_end, page_start
+from readers.changes import (
+    EventState,
+    change_seqs,
+    changes_json,
+    event_state_by_id,
+    forget_state,
+    page_end,
+    page_start,
+)
 from server.frames import prepared_frame
 from server.gc_tuning import collector_paused
 from server.heartbeat import heartbeat_on
@@ -84,6 +93,21 @@ class Reader:
     def keep_alive(self, now: float) -> None:
         if self.socket is not None:
             self.socket.keep_alive(now)
+
+
+def readers_by_page(readers: Iterable[Reader], state: EventState) -> dict[tuple[str, int], list[Reader]]:
+    """Readers by the answer they get: its edition (the original for one the event no longer has) and where it
+    starts (cursors far behind share a page); a cursor ahead of the event's number gets nothing."""
+    # Grouped by where they stand first: the checks below run once per place, not once per reader.
+    by_place: dict[tuple[str, int], list[Reader]] = defaultdict(list)
+    for reader in readers:
+        by_place[reader.edition, reader.cursor].append(reader)
+    by_page: dict[tuple[str, int], list[Reader]] = defaultdict(list)
+    for (edition, cursor), placed in by_place.items():
+        if cursor < state.change_seq:
+            shown = edition if edition in state.editions else ""
+            by_page[shown, page_start(state.change_seq, cursor)] += placed
+    return by_page
 
 
 class Hub:
@@ -171,14 +195,7 @@ class Hub:
         if state is None:
             return
         self.known[event_id] = state.change_seq
-        # Readers are grouped by their edition and where their answer starts: cursors far behind share a page.
-        # A cursor ahead of the event's number is no cursor of it and gets nothing; an edition the event no longer
-        # has gets the original.
-        by_cursor: dict[tuple[str, int], list[Reader]] = defaultdict(list)
-        for reader in followers:  # no await in this loop: the set cannot change under it
-            if reader.cursor < state.change_seq:
-                edition = reader.edition if reader.edition in state.editions else ""
-                by_cursor[edition, page_start(state.change_seq, reader.cursor)].append(reader)
+        by_cursor = readers_by_page(followers, state)  # no await before it: the set cannot change under it
         reading, pushing = time.perf_counter() - began, 0.0
         for (edition, start), readers in by_cursor.items():
             read_from = time.perf_counter()

@@ -21,7 +21,7 @@ from events.models import Event
 from publishing.clips import clips_storage
 from publishing.pictures import pictures_storage
 from readers import changes, editions, widget
-from readers.embeds import allows_event_frames, allows_post_frames
+from readers.embeds import allow_frames, event_frame_origins, post_frame_origins
 from readers.jsonld import live_blog_posting, script_text
 from readers.middleware import reader_page
 from readers.sanitize import plain_text
@@ -160,8 +160,7 @@ def _page_context(state: changes.EventState, reading: changes.Reading, cursor: i
     first = cursor is None
     default = reading == changes.Reading(lang=reading.lang)  # each edition is a page of its own
     pinned = changes.visible_posts(event).filter(pinned=True).first() if first else None
-    with translation.override(changes.page_language(event, reading.lang)):  # the notes in the page's words
-        editions.dress([*posts, *([pinned] if pinned else [])], event, reading.lang)
+    editions.dress([*posts, *([pinned] if pinned else [])], event, reading.lang)
     summary = changes.current_summary(event)
     return {
         "event": event,
@@ -207,7 +206,7 @@ def _page(request: HttpRequest, slug: str, template: str) -> HttpResponse:
         etag = _etag(
             template, base, state.id, state.version, state.change_seq, reading.view, reading.order, reading.lang, cursor
         )
-        return _cached_response(
+        response = _cached_response(
             request,
             etag,
             PAGE_MAX_AGE,
@@ -219,11 +218,11 @@ def _page(request: HttpRequest, slug: str, template: str) -> HttpResponse:
         response = HttpResponse(str(error), status=400, content_type="text/plain; charset=utf-8")
         add_never_cache_headers(response)
         return response
+    return allow_frames(response, event_frame_origins(state))  # under the state the page was answered from
 
 
 @reader_page
 @require_safe
-@allows_event_frames
 def event_detail(request, slug):
     return _page(request, slug, "readers/detail.html")
 
@@ -231,7 +230,6 @@ def event_detail(request, slug):
 @reader_page
 @require_safe
 @xframe_options_exempt  # the widget is meant to sit in other sites' pages
-@allows_event_frames
 def event_embed(request, slug):
     return _page(request, slug, "readers/embed.html")
 
@@ -244,7 +242,6 @@ def widget_script_moved(request):
 
 
 @require_safe
-@allows_post_frames
 def post_detail(request, slug, post_id):
     event = get_object_or_404(Event.objects.public(), slug=slug)
     post = get_object_or_404(
@@ -262,7 +259,8 @@ def post_detail(request, slug, post_id):
         "share_image": changes.api_picture(post, base),
     }
     with translation.override(context["language"]):
-        return render(request, "readers/post.html", context)
+        response = render(request, "readers/post.html", context)
+    return allow_frames(response, post_frame_origins(post))
 
 
 @require_safe

@@ -10,7 +10,7 @@ from events.roles import EDITORS, JOURNALISTS, create_roles
 from tests.support.browser import launch
 from tests.support.emulators.mavera import MaveraEmulator
 from tests.support.factories import live_event
-from tests.support.processes import start_daphne
+from tests.support.processes import empty_broker_queue, start_daphne
 
 
 @pytest.fixture(autouse=True)
@@ -56,6 +56,21 @@ def fresh_roles(transactional_db):
     (no studio lease or cached page left by an earlier test)."""
     cache.clear()
     create_roles()
+
+
+@pytest.fixture
+def broker_left_empty():
+    """Afterwards, the broker's queue emptied: what the test's claims and publishes enqueued names rows its flush
+    or rollback deletes, and no later worker should get them."""
+    yield
+    empty_broker_queue()
+
+
+@pytest.fixture
+def fresh_publishing(fresh_roles, broker_left_empty):
+    """fresh_roles for a test that publishes; afterwards the cache and the broker's queue left empty."""
+    yield
+    cache.clear()
 
 
 @pytest.fixture
@@ -109,10 +124,16 @@ def event(journalist):
 
 
 @pytest.fixture(scope="module")
-def browser():
-    """A headless Chromium for a module's page tests (modules that need a microphone define their own)."""
+def microphone():
+    """The WAV a module's browser plays as its fake microphone: none, unless the module overrides this fixture."""
+    return None
+
+
+@pytest.fixture(scope="module")
+def browser(microphone):
+    """A headless Chromium for a module's page tests, with the module's `microphone` if it has one."""
     with sync_playwright() as playwright:
-        browser = launch(playwright)
+        browser = launch(playwright, microphone=microphone)
         yield browser
         browser.close()
 

@@ -56,15 +56,15 @@ def configure(mode: str, redis_url: str | None = None, database_url: str | None 
     return topology.configure(purpose, scale_out=mode == "redis", database_url=database_url, redis_url=redis_url)
 
 
-def live_event(slug: str = "bench"):
+def live_event(slug: str = "bench", title: str = "Benchmark keynote"):
     from django.utils import timezone
 
     from events.models import Event
 
-    # An id and slug no other run used: a shared Redis keys cached answers and channel groups by them.
+    # An id and slug no other run used: a shared Redis keys cached answers, channel groups and leases by them.
     return Event.objects.create(
         pk=random.randrange(10**6, 2**31),
-        title="Benchmark keynote",
+        title=title,
         slug=topology.unique_slug(slug),
         status=Event.Status.LIVE,
         starts_at=timezone.now(),
@@ -74,6 +74,13 @@ def live_event(slug: str = "bench"):
 def raise_fd_limit() -> None:
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def celery_worker(env: dict[str, str], concurrency: int) -> subprocess.Popen:
+    """A real Celery worker on `env` (quiet), stopped with the bench (bench.children)."""
+    command = [sys.executable, "-m", "celery", "-A", "liveblog_site", "worker", "--loglevel=WARNING"]
+    command += [f"--concurrency={concurrency}", "--without-gossip", "--without-mingle"]
+    return children.spawn(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
 
 
 class Daphne:

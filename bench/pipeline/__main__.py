@@ -24,14 +24,12 @@ import argparse
 import math
 import random
 import statistics
-import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from datetime import timedelta
 
 from bench import children, topology
-from bench.fanout.stack import ROOT, percentile
+from bench.fanout.stack import celery_worker, percentile
 
 
 @dataclass
@@ -57,12 +55,6 @@ def baseline_round_trip(samples: int) -> list[float]:
     return times
 
 
-def worker(env: dict[str, str], concurrency: int) -> subprocess.Popen:
-    command = [sys.executable, "-m", "celery", "-A", "liveblog_site", "worker", "--loglevel=WARNING"]
-    command += [f"--concurrency={concurrency}", "--without-gossip", "--without-mingle"]
-    return children.spawn(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-
-
 def finish(event) -> None:
     """Out of the next ticks' way: its stream finished, then the event ended."""
     from transcription.models import StreamSession
@@ -86,7 +78,7 @@ def pipeline_latency(run: Run) -> None:
     with MaveraEmulator() as mavera:
         worker_env = {**run.env, "MAVERA_API_KEY": "mvra_live_bench", "MAVERA_BASE_URL": mavera.base_url}
         worker_env["HOLD_DRAFTS_UNDER_WORDS"] = "1"  # each sample is a short batch that must auto-publish
-        process = worker(worker_env, run.args.concurrency)
+        process = celery_worker(worker_env, run.args.concurrency)
         try:
             warm = live_event(topology.unique_slug("warm-up"), auto_publish=True)
             Segment.objects.create(session=session_for(warm), event=warm, sequence=0, text="Warm up.", start=0, end=1)
@@ -233,7 +225,7 @@ def many_live_events(run: Run) -> None:
     database: list[tuple[float, int]] = []
     brokered: list[tuple[float, int]] = []
     claims: list[int] = []
-    process = worker({**run.env, "HOLD_DRAFTS_UNDER_WORDS": "1"}, run.args.concurrency)
+    process = celery_worker({**run.env, "HOLD_DRAFTS_UNDER_WORDS": "1"}, run.args.concurrency)
     try:
         with Streams(ids, every, seconds):
             # Each event's interval comes due at its own time, as in a newsroom whose events started apart.

@@ -24,14 +24,12 @@ import json
 import multiprocessing
 import os
 import statistics
-import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from bench import children, topology
-from bench.fanout.stack import ROOT
+from bench.fanout.stack import celery_worker
 
 TARGET_SECONDS = 5.0
 
@@ -115,12 +113,6 @@ def one_at_a_time(made, sample: int) -> float:
             ttl=60,
         )
     return (time.perf_counter() - began) / sample
-
-
-def worker(env: dict[str, str], concurrency: int) -> subprocess.Popen:
-    command = [sys.executable, "-m", "celery", "-A", "liveblog_site", "worker", "--loglevel=WARNING"]
-    command += [f"--concurrency={concurrency}", "--without-gossip", "--without-mingle"]
-    return children.spawn(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
 
 
 def cpu_seconds(pids: list[int]) -> float:
@@ -220,7 +212,7 @@ def main() -> None:
         PushSubscription(event=warm_up, endpoint=endpoint, p256dh=p256dh, auth=auth)
         for endpoint, p256dh, auth in made[:4]
     )
-    process = worker(env, args.worker_concurrency)
+    process = celery_worker(env, args.worker_concurrency)
     pids = (process.pid, service_pid)
     try:
         round_from_publish(pipe, warm_up, min(count, 4), 0, pids, timeout=300)

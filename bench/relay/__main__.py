@@ -43,7 +43,7 @@ import time
 from dataclasses import dataclass
 
 from bench import children, topology
-from bench.fanout.stack import ROOT, cpu_seconds, free_port, percentile, raise_fd_limit, wait_port
+from bench.fanout.stack import ROOT, cpu_seconds, free_port, live_event, percentile, raise_fd_limit, wait_port
 
 FRAME = 3200
 API_KEY = "bench-key"
@@ -56,20 +56,12 @@ QUERY = (
 def journalists(count: int) -> tuple[str, list[str]]:
     """A live event with `count` assigned journalists; their session cookies."""
     from django.contrib.auth.models import Group, User
-    from django.utils import timezone
 
-    from events.models import Event
     from events.roles import JOURNALISTS
     from tests.support.emulators.studio import session_cookie
 
-    # An id no other run used: the studio leases in a shared Redis are keyed by event and journalist.
-    event = Event.objects.create(
-        pk=random.randrange(10**6, 2**31),
-        title="Relay bench",
-        slug=topology.unique_slug("relay-bench"),
-        status=Event.Status.LIVE,
-        starts_at=timezone.now(),
-    )
+    # An id no other run used (live_event): the studio leases in a shared Redis are keyed by event and journalist.
+    event = live_event("relay-bench", title="Relay bench")
     group = Group.objects.get(name=JOURNALISTS)
     cookies = []
     for number in range(count):
@@ -272,7 +264,6 @@ def main() -> None:
 
     load_at_start = os.getloadavg()[0]  # other work on the machine competes for the same cores
     env = topology.configure("relay", scale_out=args.scale_out)
-    env = {**env, **{name: os.environ[name] for name in ("DATABASE_URL", "REDIS_URL") if name in os.environ}}
     slug, cookies = journalists(args.streams)
     audio = speech(args.seconds)
     expected = args.streams * sum(1 for _ in range(0, int(len(audio) / 32000 / 1.7 + 0.999)))

@@ -3,26 +3,21 @@ readers' index, an event page with posts, the login page, the studio, the draft 
 
 import pytest
 from django.conf import settings
-from django.core.cache import cache
 from playwright.sync_api import expect
 
-from events.roles import create_roles
-from publishing.models import Alert, Batch, Post
 from tests.support import factories
 from tests.support.axe import audit, blocking
 from tests.support.browser import log_in
-from tests.support.drafting import SENTENCES, add_segments
 from tests.support.emulators.studio import session_cookie
 
-pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("fresh_roles"),
+]
 
 SOON = 15_000  # ms
-
-
-@pytest.fixture(autouse=True)
-def _fresh(transactional_db):
-    cache.clear()
-    create_roles()
 
 
 @pytest.fixture
@@ -31,22 +26,7 @@ def posts(event, editor):
     from the transcript waiting in the queue."""
     event.description = "Ada Lovelace opens the conference."
     event.save()
-    key = factories.published_post(event, "The keynote opens with a story.", headline="Doors open", editor=editor)
-    key.set_key_event(editor, True)
-    pinned = factories.published_post(event, "Follow the keynote here.", editor=editor)
-    pinned.set_pinned(editor, True)
-    corrected = factories.published_post(event, "Twelve languages next year.", editor=editor)
-    corrected.edit(editor, headline="", body="Twelve more languages next year.", correction="We misheard a number.")
-    add_segments(event, SENTENCES[:3])
-    batch = Batch.objects.claim_segments(event.pk)
-    draft = Post.objects.create_drafted(batch, "Ada Lovelace opens the keynote.", "", batch.trace("Ada Lovelace"))
-    add_segments(event, SENTENCES[3:5])
-    batch = Batch.objects.claim_segments(event.pk)
-    untraced = 'She says "the pipeline never sleeps".'
-    held = Post.objects.create_drafted(batch, untraced, "A quote is not in the transcript.", batch.trace(untraced))
-    Batch.objects.create(event=event, status=Batch.Status.FAILED, last_error="Mavera answered 503")
-    Alert.objects.raise_alert(Alert.Kind.BATCH_FAILED, event.pk, "Drafting failed three times.")
-    return {"key": key, "pinned": pinned, "corrected": corrected, "draft": draft, "held": held}
+    return factories.posts_of_each_kind(event, editor) | factories.queue_of_each_kind(event)
 
 
 def report(failures: dict[str, list[str]]) -> str:

@@ -4,15 +4,18 @@ controls in the page's order, each one shows where the focus is (:focus-visible)
 import time
 
 import pytest
-from django.core.cache import cache
 from playwright.sync_api import expect
 
-from events.roles import create_roles
 from publishing.models import Post
 from tests.support import factories
 from tests.support.browser import log_in
 
-pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("fresh_roles"),
+]
 
 SOON = 15_000  # ms
 
@@ -29,12 +32,6 @@ FOCUSED = """previous => {
     after: !previous || !!(previous.compareDocumentPosition(el) & Node.DOCUMENT_POSITION_FOLLOWING),
   };
 }"""
-
-
-@pytest.fixture(autouse=True)
-def _fresh(transactional_db):
-    cache.clear()
-    create_roles()
 
 
 def tab_until(page, wanted, *, most: int) -> list[dict]:

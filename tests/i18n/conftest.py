@@ -5,9 +5,9 @@ from django.core.cache import cache
 
 from events.roles import create_roles
 from publishing import summaries
-from publishing.models import Alert, Batch, Embed, Post, Summary
+from publishing.models import Embed, Summary
 from tests.support import factories, pseudo
-from tests.support.drafting import SENTENCES, add_segments
+from tests.support.drafting import SENTENCES
 
 # What the pages may show outside the pseudo-locale's marks: people's words (the event's, the posts', the
 # names), brands and formats, and the languages each named in its own.
@@ -83,14 +83,9 @@ def coverage(german_event, editor):
     cache.clear()
     create_roles()
     event = german_event
-    key = factories.published_post(event, "The keynote opens with a story.", headline="Doors open", editor=editor)
-    key.set_key_event(editor, True)
-    pinned = factories.published_post(event, "Follow the keynote here.", editor=editor)
-    pinned.set_pinned(editor, True)
-    corrected = factories.published_post(event, "Twelve languages next year.", editor=editor)
-    corrected.edit(editor, headline="", body="Twelve more languages next year.", correction="We misheard a number.")
+    posts = factories.posts_of_each_kind(event, editor)
     Embed.objects.create(
-        post=corrected,
+        post=posts["corrected"],
         url="https://www.youtube.com/watch?v=abcdefghijk",
         provider="youtube",
         provider_name="YouTube",
@@ -100,13 +95,4 @@ def coverage(german_event, editor):
     story = summaries.draft_summary(Summary.objects.claim(event.pk, trigger=Summary.Trigger.EDITOR).pk)
     summaries.publish(story.pk, event, editor)
     summaries.draft_summary(Summary.objects.claim(event.pk, trigger=Summary.Trigger.EDITOR).pk)  # one waiting
-    add_segments(event, SENTENCES[:3])
-    batch = Batch.objects.claim_segments(event.pk)
-    draft = Post.objects.create_drafted(batch, "Ada Lovelace opens the keynote.", "", batch.trace("Ada Lovelace"))
-    add_segments(event, SENTENCES[3:5])
-    batch = Batch.objects.claim_segments(event.pk)
-    untraced = 'She says "the pipeline never sleeps".'
-    held = Post.objects.create_drafted(batch, untraced, "A quote is not in the transcript.", batch.trace(untraced))
-    Batch.objects.create(event=event, status=Batch.Status.FAILED, last_error="Mavera answered 503")
-    Alert.objects.raise_alert(Alert.Kind.BATCH_FAILED, event.pk, "Drafting failed three times.")
-    return {"event": event, "key": key, "pinned": pinned, "corrected": corrected, "draft": draft, "held": held}
+    return {"event": event, **posts, **factories.queue_of_each_kind(event)}

@@ -4,12 +4,12 @@ scripts write comes from the translation framework (inside ⟦…⟧); times and
 
 import pytest
 from django.conf import settings
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from publishing.models import Post
 from tests.i18n.conftest import PEOPLE_AND_BRANDS
 from tests.support.audio import SENTENCES, speech_wav
-from tests.support.browser import launch, log_in
+from tests.support.browser import log_in
 from tests.support.emulators.studio import session_cookie
 from tests.support.processes import start_daphne
 from tests.support.pseudo import unmarked
@@ -58,16 +58,8 @@ def left_in_english(page, allowed: tuple[str, ...] = ()) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def microphone_wav(tmp_path_factory):
+def microphone(tmp_path_factory):
     return speech_wav(tmp_path_factory.mktemp("mic") / "microphone.wav", SENTENCES[:2], rate=48000)
-
-
-@pytest.fixture(scope="module")
-def browser(microphone_wav):
-    with sync_playwright() as playwright:
-        browser = launch(playwright, microphone=microphone_wav)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")

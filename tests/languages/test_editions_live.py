@@ -2,28 +2,16 @@
 as its translation is ready; one asking for a language the event has no edition in is refused."""
 
 import pytest
-from django.core.cache import cache
 
 from events.models import Event
-from events.roles import create_roles
 from publishing.models import PostTranslation
 from tests.support import factories
 from tests.support.netclients import ReaderSocket
-from tests.support.processes import empty_broker_queue
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.mark.usefixtures("fresh_publishing")]
 
 BODY = "Die Firma wächst um 40 Prozent, sagt Ada Lovelace."
 ENGLISH = "The company grows by 40 percent, says Ada Lovelace."
-
-
-@pytest.fixture(autouse=True)
-def _fresh():
-    cache.clear()
-    create_roles()
-    yield
-    cache.clear()
-    empty_broker_queue()
 
 
 def cursor_of(event: Event) -> int:

@@ -3,12 +3,10 @@ the second's save from the older form is refused with both texts shown, and the 
 In the admin change form and in the draft queue's edit form alike. And the queue shows who is editing."""
 
 import re
-import threading
 from html import unescape
 
 import pytest
 from django.contrib.auth.models import Group
-from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
@@ -16,6 +14,7 @@ from events.roles import EDITORS
 from publishing.models import Post
 from publishing.queue.live import mark_editing
 from publishing.revisions import EditConflict, save_edit
+from tests.support.racing import at_once
 
 pytestmark = pytest.mark.django_db
 
@@ -157,28 +156,6 @@ def test_the_queue_shows_who_else_is_editing_a_post(editor, other_editor, post, 
 
 
 RACERS = 4
-
-
-def at_once(work, count: int) -> list[object]:
-    """`work(n)` in `count` threads released together: what each returned or raised."""
-    start = threading.Barrier(count)
-    outcomes: list[object] = [None] * count
-
-    def run(n: int) -> None:
-        try:
-            start.wait()
-            outcomes[n] = work(n)
-        except BaseException as exc:  # kept for the test to look at
-            outcomes[n] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return outcomes
 
 
 @pytest.mark.portable

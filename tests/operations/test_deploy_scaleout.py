@@ -24,7 +24,7 @@ from tests.support.emulators.deepgram import EmulatorThread, Script
 from tests.support.emulators.studio import FRAME, session_cookie
 from tests.support.factories import live_event
 from tests.support.processes import Process, start_daphne
-from tests.support.resuming import BYTES_PER_SECOND, FreezableTcp, ResumingStudio
+from tests.support.resuming import BYTES_PER_SECOND, ResumingStudio, TcpRelay
 from transcription.archive.audio import iter_session_pcm
 from transcription.models import Segment, StreamSession
 
@@ -150,7 +150,7 @@ def test_a_connection_cut_mid_frame_resumes_on_the_other_process_with_nothing_lo
         env = {"DEEPGRAM_API_KEY": deepgram.script.api_key, "DEEPGRAM_URL": deepgram.url, "MEDIA_ROOT": str(media)}
         first, first_port = start_daphne(**env)
         second, second_port = start_daphne(**env)
-        wifi = FreezableTcp(first_port)
+        wifi = TcpRelay(first_port)
         try:
             other = f"http://127.0.0.1:{second_port}"
             studio = ResumingStudio([wifi.url, other], event.slug, session_cookie(journalist))

@@ -12,10 +12,8 @@ page's script, the service worker, the endpoints, the worker's sending) runs as 
 import json
 
 import pytest
-from django.core.cache import cache
 from playwright.sync_api import expect
 
-from events.roles import create_roles
 from readers import alerts, webpush
 from readers.models import PushAlert, PushSubscription
 from tests.support import factories
@@ -23,7 +21,12 @@ from tests.support.axe import audit, blocking
 from tests.support.emulators.push import PushService, Subscription
 from tests.support.processes import start_daphne, wait_until
 
-pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("fresh_roles"),
+]
 
 ARRIVES = 15_000  # ms: a functional bound, far above what any of these steps takes
 
@@ -78,12 +81,6 @@ def emulated_push_manager(subscription: Subscription) -> str:
     """The browser's side of the push service emulator: PushManager hands out the emulator's subscription (kept
     across reloads, as a browser keeps one) and records what the page asked of it."""
     return EMULATED_PUSH_MANAGER.replace("__MADE__", json.dumps(subscription.as_json()))
-
-
-@pytest.fixture(autouse=True)
-def _fresh(transactional_db):
-    cache.clear()
-    create_roles()
 
 
 @pytest.fixture(scope="module")

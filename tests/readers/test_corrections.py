@@ -15,6 +15,7 @@ from django.utils import timezone
 from events.roles import create_roles
 from publishing.models import Post, PostAction
 from tests.support import factories
+from tests.support.admin import change_form_data
 from tests.support.processes import start_daphne
 
 NOTE = "An earlier version said the engine was built in 1843; it was designed then, never built."
@@ -25,23 +26,6 @@ ATOM = "{http://www.w3.org/2005/Atom}"
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     cache.clear()
-
-
-def change_form_data(client, post: Post) -> dict:
-    """What the admin change form would send back unchanged: its fields and its inlines' management forms."""
-    page = client.get(reverse("admin:publishing_post_change", args=[post.pk]))
-    assert page.status_code == 200
-    form = page.context["adminform"].form
-    data = {}
-    for name in form.fields:
-        value = form[name].value()
-        if value is None or value is False or form.fields[name].disabled:
-            continue
-        data[name] = "on" if value is True else value
-    for inline in page.context["inline_admin_formsets"]:
-        management = inline.formset.management_form
-        data.update({management.add_prefix(name): management[name].value() for name in management.fields})
-    return data
 
 
 def correct_in_admin(client, post: Post, note: str, **changes) -> None:

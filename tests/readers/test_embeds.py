@@ -20,6 +20,7 @@ from publishing.models import Embed, Post, PostAction
 from publishing.pictures import pictures_storage
 from readers import changes
 from tests.support import factories
+from tests.support.admin import change_form_data
 from tests.support.emulators.oembed import FAILURES, THUMBNAIL_FAILURES, Item, OEmbedEmulator
 from tests.support.processes import settings_in_child
 
@@ -383,40 +384,23 @@ def test_a_link_only_card_has_no_button(oembed, event, editor):
 # --- editors' forms ------------------------------------------------------------------------------------------
 
 
-def admin_form_data(client: Client, post: Post) -> dict:
-    """What the admin change form sends back unchanged: its fields and its inlines' management forms."""
-    page = client.get(reverse("admin:publishing_post_change", args=[post.pk]))
-    assert page.status_code == 200
-    form = page.context["adminform"].form
-    data = {}
-    for name in form.fields:
-        value = form[name].value()
-        if value is None or value is False or form.fields[name].disabled:
-            continue
-        data[name] = "on" if value is True else value
-    for inline in page.context["inline_admin_formsets"]:
-        management = inline.formset.management_form
-        data.update({management.add_prefix(name): management[name].value() for name in management.fields})
-    return data
-
-
 def test_the_post_form_embeds_an_address_or_says_why_not(oembed, post, editor, client):
     client.force_login(editor)
     url = reverse("admin:publishing_post_change", args=[post.pk])
     assert "Emulated Video" in client.get(url).content.decode()  # the help text names the providers
 
-    refused = client.post(url, admin_form_data(client, post) | {"embed_url": "https://evil.example/watch/abc"})
+    refused = client.post(url, change_form_data(client, post) | {"embed_url": "https://evil.example/watch/abc"})
     assert refused.status_code == 200
     assert "not from a provider we embed" in refused.content.decode()
     assert Embed.objects.count() == 0
 
-    saved = client.post(url, admin_form_data(client, post) | {"embed_url": VIDEO})
+    saved = client.post(url, change_form_data(client, post) | {"embed_url": VIDEO})
     assert saved.status_code == 302
     embed = Embed.objects.get(post=post)
     assert embed.title == "Keynote, in full"
     assert "Keynote, in full" in client.get(url).content.decode()
 
-    removed = client.post(url, admin_form_data(client, post) | {"remove_embeds": [embed.pk]})
+    removed = client.post(url, change_form_data(client, post) | {"remove_embeds": [embed.pk]})
     assert removed.status_code == 302 and not Embed.objects.filter(post=post).exists()
 
 

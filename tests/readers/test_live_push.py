@@ -13,7 +13,8 @@ from twisted.internet.protocol import Protocol
 from twisted.internet.testing import MemoryReactor
 
 from readers import live
-from readers.live import Hub, Reader
+from readers.changes import EventState
+from readers.live import Hub, Reader, readers_by_page
 from server.heartbeat import DEAD_PEER_MS, HEARTBEAT
 from server.writes import write_now
 from tests.support.hubsockets import TEXT, daphne_reader, tcp_connection, unframed
@@ -136,3 +137,25 @@ def test_a_reader_on_tcp_is_closed_by_the_kernel_a_minute_after_its_peer_stops_a
     assert ours.getsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT) == DEAD_PEER_MS == 60_000
     for sock in (ours, peer, listener):
         sock.close()
+
+
+def test_readers_are_grouped_by_their_answer_edition_and_page(settings):
+    settings.READER_CHANGES_PAGE = 20
+    state = EventState(1, "keynote", 250, "v1", "de", ("en",))
+
+    async def send(message):
+        pass
+
+    def reader(cursor: int, edition: str = "") -> Reader:
+        return Reader(cursor, send, edition)
+
+    caught_up, behind, behind_too, far, far_too = reader(249), reader(240), reader(240), reader(205), reader(219)
+    english, french_gone = reader(249, "en"), reader(249, "fr")  # an edition the event no longer has
+    ahead, current = reader(300), reader(250)
+    groups = readers_by_page([caught_up, behind, behind_too, far, far_too, english, french_gone, ahead, current], state)
+    assert {page: sorted(map(id, readers)) for page, readers in groups.items()} == {
+        ("", 249): sorted(map(id, [caught_up, french_gone])),
+        ("", 240): sorted(map(id, [behind, behind_too])),
+        ("", 200): sorted(map(id, [far, far_too])),  # more than a page behind: the page boundary, shared
+        ("en", 249): [id(english)],
+    }

@@ -1,19 +1,16 @@
 """Cursor and page parameters of the readers' pages: what is refused, how far one answer goes,
 and what the cache can be made to hold."""
 
-from pathlib import Path
-
 import pytest
 from django.conf import settings
 from django.core.cache import cache
-from django.core.cache.backends.filebased import FileBasedCache
-from django.core.cache.backends.redis import RedisCache
 from django.utils import timezone
 
 from events.models import Event
 from events.roles import create_roles
 from publishing.models import Post
 from readers import changes
+from tests.support.caches import cache_entries
 from tests.support.netclients import ReaderSocket
 from tests.support.processes import start_daphne, wait_until
 
@@ -28,15 +25,6 @@ def _fresh_cache():
     create_roles()
     yield
     cache.clear()
-
-
-def cache_entries() -> int:
-    """How many entries the shared cache holds, read from the backend itself."""
-    backend = changes.shared_cache
-    if isinstance(backend, FileBasedCache):
-        return sum(1 for _ in Path(backend._dir).glob(f"*{FileBasedCache.cache_suffix}"))
-    assert isinstance(backend, RedisCache), type(backend)
-    return backend._cache.get_client().dbsize()
 
 
 def published_posts(event: Event, count: int) -> list[Post]:

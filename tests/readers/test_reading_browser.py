@@ -5,24 +5,21 @@ moving the page), the choice is remembered in the browser, and the toolbar's lin
 from datetime import timedelta
 
 import pytest
-from django.core.cache import cache
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from events.roles import create_roles
 from publishing.models import Post
 from readers import changes
 from tests.support import factories
 
-pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("fresh_roles"),
+]
 
 ARRIVES = 15_000  # ms: a functional bound, far above what a live update takes
-
-
-@pytest.fixture(autouse=True)
-def _fresh(transactional_db):
-    cache.clear()
-    create_roles()
 
 
 @pytest.fixture

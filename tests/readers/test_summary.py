@@ -7,17 +7,14 @@ import re
 
 import feedparser
 import pytest
-from django.core.cache import cache
 
 from events.models import Event
-from events.roles import create_roles
 from publishing import summaries
 from publishing.models import Summary
 from tests.support import factories
 from tests.support.netclients import ReaderSocket
-from tests.support.processes import empty_broker_queue
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_publishing")]
 
 UPDATES = [
     "The hall fills up as 900 delegates take their seats.",
@@ -25,15 +22,6 @@ UPDATES = [
     "She says the new pipeline drafts a post every thirty seconds.",
 ]
 HOSTILE_POINT = "Look <script>window.pwned=1</script> <img src=x onerror=alert(1)> & more"
-
-
-@pytest.fixture(autouse=True)
-def _fresh():
-    cache.clear()
-    create_roles()
-    yield
-    cache.clear()
-    empty_broker_queue()  # what the publishes' claims enqueued names rows the flush deletes
 
 
 def drafted(event: Event) -> Summary:

@@ -2,6 +2,8 @@
 (with the Mavera emulator, or offline), it waits in the editor's open queue (in real Chromium, arriving without a
 reload), the editor publishes it there, and an open reader page receives it live, without a reload."""
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -100,6 +102,8 @@ def test_drafted_held_published_by_an_editor_and_live_on_an_open_page(
         expect(points).to_have_text(summary.points)
         assert summary.status == Summary.Status.PUBLISHED and summary.published_by == editor
         expect(reader.locator("#summary-at")).to_have_attribute("datetime", summary.published_at.isoformat())
+        # Written as the page's other times are (times.js): its full date in the title.
+        expect(reader.locator("#summary-at")).to_have_attribute("title", re.compile(str(summary.published_at.year)))
         expect(reader.locator("#announcer")).to_have_text("The story so far has been updated.")
         assert reader.evaluate("window.__sameDocument") is True
         expect(queue.locator("#summary-current")).to_contain_text("Readers see · version 1", timeout=SOON)

@@ -10,11 +10,11 @@ from pathlib import Path
 import httpx
 import pytest
 from django.core.cache import cache
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from publishing.models import Post
 from readers.widget import embed_snippet
-from tests.support.browser import launch, log_in
+from tests.support.browser import log_in
 
 pytestmark = [
     pytest.mark.slow,
@@ -41,14 +41,6 @@ def microphone(tmp_path_factory) -> Path:
         wav.setframerate(48000)
         wav.writeframes(b"\x00\x00" * 48000 * 3)
     return path
-
-
-@pytest.fixture(scope="module")
-def browser(microphone):
-    with sync_playwright() as playwright:
-        browser = launch(playwright, microphone=microphone)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -1,20 +1,17 @@
 """The studio page in a real Chromium on a real Daphne: a fake microphone speaks, segments are stored and shown."""
 
-import contextlib
 import json
-import socket
-import threading
 import time
 from itertools import pairwise
 
 import pytest
 from django.conf import settings
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from tests.support.audio import CONTENT_WORDS, SENTENCES, recognised, speech_wav
-from tests.support.browser import launch
 from tests.support.emulators.studio import session_cookie
 from tests.support.processes import start_daphne
+from tests.support.resuming import TcpRelay
 from transcription.models import Segment, StreamSession
 
 pytestmark = [
@@ -26,17 +23,9 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def microphone_wav(tmp_path_factory):
+def microphone(tmp_path_factory):
     # 48 kHz, as a laptop microphone: the page's worklet resamples it to 16 kHz.
     return speech_wav(tmp_path_factory.mktemp("mic") / "microphone.wav", SENTENCES, rate=48000)
-
-
-@pytest.fixture(scope="module")
-def browser(microphone_wav):
-    with sync_playwright() as playwright:
-        browser = launch(playwright, microphone=microphone_wav)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")
@@ -92,54 +81,9 @@ def record_control(controls: list[dict], sent: str | bytes) -> None:
         controls.append(json.loads(sent))
 
 
-class CuttableProxy:
-    """A TCP proxy between the browser and Daphne whose connections can be cut, like a laptop's Wi-Fi."""
-
-    def __init__(self, target_port: int):
-        self.target_port = target_port
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.pairs: list[tuple[socket.socket, socket.socket]] = []
-        self.lock = threading.Lock()
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            server = socket.create_connection(("127.0.0.1", self.target_port))
-            with self.lock:
-                self.pairs.append((client, server))
-            for source, target in ((client, server), (server, client)):
-                threading.Thread(target=self._pipe, args=(source, target), daemon=True).start()
-
-    @staticmethod
-    def _pipe(source: socket.socket, target: socket.socket) -> None:
-        with contextlib.suppress(OSError):
-            while data := source.recv(65536):
-                target.sendall(data)
-        with contextlib.suppress(OSError):
-            target.shutdown(socket.SHUT_RDWR)
-
-    def cut(self) -> None:
-        with self.lock:
-            pairs, self.pairs = self.pairs, []
-        for pair in pairs:
-            for sock in pair:
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
-                sock.close()
-
-    def close(self) -> None:
-        self.cut()
-        self.listener.close()
-
-
 def test_the_page_reconnects_by_itself_and_resumes_the_same_session(browser, daphne, event, journalist):
     process, base_url = daphne
-    proxy = CuttableProxy(int(base_url.rsplit(":", 1)[1]))
+    proxy = TcpRelay(int(base_url.rsplit(":", 1)[1]))
     proxy_url = f"http://127.0.0.1:{proxy.port}"
     context = browser.new_context(permissions=["microphone"], base_url=proxy_url)
     context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": session_cookie(journalist), "url": proxy_url}])

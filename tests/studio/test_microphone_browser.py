@@ -6,10 +6,9 @@ import re
 
 import pytest
 from django.conf import settings
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from tests.support.audio import REAL_RECORDING
-from tests.support.browser import launch
 from tests.support.emulators.studio import session_cookie
 from tests.support.processes import start_daphne
 from tests.support.wer import whole_file_transcript, word_error_rate
@@ -48,11 +47,8 @@ def direct_transcript() -> str:
 
 
 @pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        browser = launch(playwright, microphone=REAL_RECORDING)
-        yield browser
-        browser.close()
+def microphone():
+    return REAL_RECORDING
 
 
 @pytest.fixture(scope="module")

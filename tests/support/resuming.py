@@ -1,7 +1,7 @@
 """A studio client that resumes as the studio page does (docs/studio-protocol.md, *Resuming without loss*):
 it keeps the audio it sent until the server acknowledges it, and when its socket closes with 1012 or
 drops it resumes the session on the next web process at once, sending that audio again from its
-stream time. Also a TCP relay whose connection can be frozen mid-frame, as a Wi-Fi drop leaves it."""
+stream time. Also a TCP relay whose connections can be cut, or frozen mid-frame as a Wi-Fi drop leaves them."""
 
 from __future__ import annotations
 
@@ -167,9 +167,11 @@ class ResumingStudio:
         self.socket.ws.socket.sendall(header + frame[: len(frame) // 2])
 
 
-class FreezableTcp:
-    """A TCP relay from a local port to `target`: `freeze()` stops it passing anything either way and
-    cuts the client's side, while the server's side stays open, as a dropped Wi-Fi leaves a socket."""
+class TcpRelay:
+    """A TCP relay from a local port to `target_port`, as the network between a laptop and the server: `cut()`
+    closes every connection on both sides, as Wi-Fi switched off (later connections pass again); `freeze()` stops
+    it passing anything either way and resets the client's side while the server's side stays open, as a dropped
+    Wi-Fi leaves a socket."""
 
     def __init__(self, target_port: int):
         self.target_port = target_port
@@ -177,8 +179,8 @@ class FreezableTcp:
         self.port = self.listener.getsockname()[1]
         self.frozen = threading.Event()
         self.pairs: list[tuple[socket.socket, socket.socket]] = []
-        self._thread = threading.Thread(target=self._accept, daemon=True)
-        self._thread.start()
+        self.lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
 
     @property
     def url(self) -> str:
@@ -191,39 +193,52 @@ class FreezableTcp:
             except OSError:
                 return
             server = socket.create_connection(("127.0.0.1", self.target_port))
-            self.pairs.append((client, server))
+            with self.lock:
+                self.pairs.append((client, server))
             threading.Thread(target=self._pump, args=(client, server), daemon=True).start()
 
     def _pump(self, client: socket.socket, server: socket.socket) -> None:
+        """Bytes both ways until a side closes (then both close) or the relay freezes (then nothing moves)."""
         peers = {client: server, server: client}
-        while not self.frozen.is_set():
-            readable, _, _ = select.select(list(peers), [], [], 0.05)
-            for sock in readable:
-                if self.frozen.is_set():
-                    return
-                try:
+        try:
+            while not self.frozen.is_set():
+                readable, _, _ = select.select(list(peers), [], [], 0.05)
+                for sock in readable:
+                    if self.frozen.is_set():
+                        return
                     data = sock.recv(65536)
-                except OSError:
-                    data = b""
-                if not data:
-                    for each in peers:
-                        with contextlib.suppress(OSError):
-                            each.close()
-                    return
-                peers[sock].sendall(data)
+                    if not data:  # one side closed: so does the other
+                        self._close(client, server)
+                        return
+                    peers[sock].sendall(data)
+        except (OSError, ValueError):  # a side closed or reset, or cut (a closed socket's fileno is -1)
+            if not self.frozen.is_set():
+                self._close(client, server)
+
+    @staticmethod
+    def _close(*sockets: socket.socket) -> None:
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+
+    def cut(self) -> None:
+        with self.lock:
+            pairs, self.pairs = self.pairs, []
+        for pair in pairs:
+            self._close(*pair)
 
     def freeze(self) -> None:
         self.frozen.set()
         time.sleep(0.1)  # the pumps have stopped
-        for client, _server in self.pairs:
-            client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        with self.lock:
+            clients = [client for client, _server in self.pairs]
+        for client in clients:
             with contextlib.suppress(OSError):
+                client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                 client.close()  # a reset to the client; the server hears nothing
 
     def close(self) -> None:
         with contextlib.suppress(OSError):
             self.listener.close()
-        for client, server in self.pairs:
-            for sock in (client, server):
-                with contextlib.suppress(OSError):
-                    sock.close()
+        self.cut()

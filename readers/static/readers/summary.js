@@ -1,8 +1,9 @@
 // The story so far on a reader's page (templates/readers/_summary.html). Every cursor answer carries the version
 // readers see, or null when an editor withdrew it; reader.js hands each answer on as a "liveblog:change" event.
 
+import { localiseTimes } from "./times.js";
+
 const box = document.getElementById("summary");
-const clock = new Intl.DateTimeFormat(document.documentElement.lang || undefined, { hour: "2-digit", minute: "2-digit" });
 
 function show(summary) {
   if (!summary) {
@@ -20,9 +21,8 @@ function show(summary) {
     }),
   );
   const at = document.getElementById("summary-at");
-  const when = new Date(summary.published_at);
   at.setAttribute("datetime", summary.published_at);
-  if (!isNaN(when)) at.textContent = clock.format(when);
+  localiseTimes(at.parentElement); // as the page's other times: the reader's zone and the page's language
   box.setAttribute("data-version", String(summary.version));
   box.hidden = false;
   box.classList.add("arrived");
