@@ -1,6 +1,7 @@
 """Drafting pipeline benchmark.
 
-    python -m bench.pipeline [--scale-out] [--samples 40] [--events 500] [--live-seconds 120] [--smoke]
+    python -m bench.pipeline [--scale-out] [--samples 40] [--events 500] [--live-seconds 120] [--quotes 10]
+                             [--drafts 10] [--spoken-interval 15] [--only latency|tick|many|spoken] [--smoke]
 
 Figures, each printed against a baseline measured in the same run (a bare segment insert plus
 select-back round trip on the same database), one function per measured path:
@@ -15,6 +16,11 @@ select-back round trip on the same database), one function per measured path:
   BATCH_TICK_SECONDS for --live-seconds, a real Celery worker drafting every batch (offline drafter).
   Printed: the tick's p50 and p99 and the database time per tick; then, once the worker is done, that
   every batch was drafted once. Target: the tick's p99 under a second.
+* spoken → reader (bench/pipeline/spoken.py): from a post's first words spoken into the studio socket, at real-time
+  pace with their capture time, to the post arriving on a reader's socket, through a real Daphne, worker and beat
+  (the Deepgram and Mavera emulators on loopback): --quotes quotes a journalist flashes, each published from the
+  draft queue by an editor 2 s after it appears there (target p50 ≤ 10 s), and --drafts auto-published drafts of
+  an event batched every --spoken-interval s (target p50 ≤ the interval + 15 s), both at once.
 
 --scale-out runs on PostgreSQL and Redis (bench.topology: DATABASE_URL's server, with a database the
 bench makes and drops, and REDIS_URL; else the local defaults). --smoke: tiny sizes, the same paths.
@@ -308,7 +314,23 @@ def many_live_events(run: Run) -> None:
           f"{'yes' if all_once else 'NO'}")  # fmt: skip
 
 
-PATHS = [pipeline_latency, tick_all_due, many_live_events]
+# --- path 4: spoken words to a reader's socket, through the studio, the worker, beat and the queue ------------
+
+
+def speech_to_reader(run: Run) -> None:
+    from bench.pipeline.spoken import Plan, report, run_clock
+
+    args = run.args
+    env = dict(run.env)
+    if args.tick_seconds:
+        env["BATCH_TICK_SECONDS"] = str(args.tick_seconds)
+    if args.smoke:  # a post from a few seconds of speech: a 5 s interval's words, drafted and auto-published
+        env["BATCH_MIN_WORDS"], env["HOLD_DRAFTS_UNDER_WORDS"] = "8", "1"
+    plan = Plan(quotes=args.quotes, drafts=args.drafts, interval=args.spoken_interval)
+    report(run_clock(env, args.concurrency, plan), plan)
+
+
+PATHS = {"latency": pipeline_latency, "tick": tick_all_due, "many": many_live_events, "spoken": speech_to_reader}
 
 
 def main() -> None:
@@ -322,10 +344,16 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=2)
     parser.add_argument("--scale-out", action="store_true", help="PostgreSQL and Redis (bench.topology)")
     parser.add_argument("--mode", choices=["embedded", "redis"], default=None, help="--mode redis: --scale-out")
+    parser.add_argument("--quotes", type=int, default=10, help="quotes flashed in the spoken → reader path")
+    parser.add_argument("--drafts", type=int, default=10, help="auto-published drafts in the spoken → reader path")
+    # 15 s: the shortest an editor may set in the draft queue.
+    parser.add_argument("--spoken-interval", type=int, default=15, help="the auto-publishing event's batch interval")
+    parser.add_argument("--only", choices=list(PATHS), action="append", help="this path only (repeatable)")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, the same paths: a smoke test")
     args = parser.parse_args()
     if args.smoke:
         args.samples, args.events, args.live_seconds, args.interval, args.tick_seconds = 2, 10, 6.0, 5, 1.0
+        args.quotes, args.drafts, args.spoken_interval = 1, 1, 5
     scale_out = args.scale_out or args.mode == "redis"
     env = topology.configure("pipeline", scale_out=scale_out)
     import os
@@ -338,8 +366,9 @@ def main() -> None:
         f"{os.cpu_count()} cores"
     )
     print(f"baseline (segment insert + select back): p50 {run.baseline * 1000:.2f} ms")
-    for measure in PATHS:
-        measure(run)
+    for name, measure in PATHS.items():
+        if args.only is None or name in args.only:
+            measure(run)
 
 
 if __name__ == "__main__":

@@ -40,6 +40,9 @@ KEY_LINES = {
         rf"tick: p50 {NUMBER} ms, p99 {NUMBER} ms, max {NUMBER} ms over \d+ ticks",
         rf"database time per tick: p50 {NUMBER} ms, p99 {NUMBER} ms",
         r"every batch drafted once: yes$",
+        rf"^flashed quote: spoken → reader p50 {NUMBER} s, p95 {NUMBER} s$",
+        rf"^auto-published draft: spoken → reader p50 {NUMBER} s, p95 {NUMBER} s$",
+        r"^targets \(quotes: 1, drafts: 1, batch interval 5 s\): flashed quote p50 ≤ 10 s ",
     ],
     "push": [
         rf"Hub\._push, all on:\s+{NUMBER} µs per reader · +{NUMBER}× baseline",
