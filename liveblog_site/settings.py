@@ -106,9 +106,17 @@ if DATABASE_URL.startswith("sqlite:"):
     # The same file database as the default, with its locking settings, at the URL's path.
     SQLITE_PATH = Path(dj_database_url.parse(DATABASE_URL)["NAME"])
 if DATABASE_URL and not DATABASE_URL.startswith("sqlite:"):
-    # Under Daphne each request has a thread of its own, so kept connections would pile up until collected;
-    # long-lived threads (the relay's writer, the readers' Hub) keep theirs, as nothing closes them.
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+    # A pool per process (psycopg_pool, through Django): under Daphne each request has a thread of its own, so
+    # connections kept per thread would pile up, and a new one per request makes PostgreSQL fork a backend each
+    # time (a newsroom going live at once). Long-lived threads (the relay's writer, the readers' Hub) keep theirs.
+    # CONN_HEALTH_CHECKS: the pool checks a connection before handing it out, so one the server dropped
+    # (a restart) is replaced, never given to a request.
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0, conn_health_checks=True)}
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": env_int("DATABASE_POOL_MIN", 2, minimum=0),
+        "max_size": env_int("DATABASE_POOL_MAX", 20, minimum=1),
+        "timeout": env_int("DATABASE_POOL_TIMEOUT", 10, minimum=1),
+    }
 else:
     DATABASES = {
         "default": {
