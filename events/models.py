@@ -42,6 +42,10 @@ class EventQuerySet(models.QuerySet):
         """Scheduled events whose editor ticked *Go live at start time*, and whose start has come."""
         return self.filter(status=Event.Status.SCHEDULED, go_live_at_start=True, starts_at__lte=now)
 
+    def drafting_on(self):
+        """Events whose drafting is paused neither by an editor nor by the credit cap."""
+        return self.filter(drafting_paused_reason="", cap_pause__isnull=True)
+
 
 class Event(models.Model):
     class Status(models.TextChoices):
@@ -126,6 +130,9 @@ class Event(models.Model):
         null=True, blank=True, help_text=_("Drafting pauses past this many credits."), verbose_name=_("credit cap")
     )
     drafting_paused_reason = models.CharField(max_length=200, blank=True, verbose_name=_("drafting paused reason"))
+    # While the credit cap pauses drafting (publishing.credits): the credits it counted, so each reader is told why
+    # in their own language (cap_pause_reason). Set and lifted under the row lock only.
+    cap_pause = models.JSONField(null=True, blank=True, editable=False, verbose_name=_("credit cap pause"))
     audio_retention_days = models.PositiveIntegerField(
         default=30,
         validators=[MinValueValidator(1), MaxValueValidator(MAX_AUDIO_RETENTION_DAYS)],
@@ -193,9 +200,11 @@ class Event(models.Model):
             return
         if kwargs.get("update_fields") is None:
             # The readers' cursor only moves forward, under the row lock (next_change_seq): an edit
-            # made from an instance read before the latest post must not write its older number back.
+            # made from an instance read before the latest post must not write its older number back; nor an
+            # older cap pause, which publishing.credits sets and lifts under that lock.
             kwargs["update_fields"] = [f.name for f in self._meta.concrete_fields if not f.primary_key]
             kwargs["update_fields"].remove("change_seq")
+            kwargs["update_fields"].remove("cap_pause")
         with transaction.atomic():
             super().save(*args, **kwargs)
             self._readers_see_change()
@@ -221,6 +230,26 @@ class Event(models.Model):
             return self.language
         spoken = [code for code in self.speech_languages or [] if isinstance(code, str)]
         return spoken[0] if spoken else "en"
+
+    @property
+    def drafting_paused(self) -> bool:
+        return bool(self.drafting_paused_reason) or self.cap_pause is not None
+
+    def pause_reason(self) -> str:
+        """Why drafting is paused, in the active language (an editor's reason as they wrote it); "" when it is not."""
+        return self.drafting_paused_reason or self.cap_pause_reason()
+
+    def cap_pause_reason(self) -> str:
+        """Why the credit cap paused drafting, in the active language; "" when it did not."""
+        if self.cap_pause is None:
+            return ""
+        return (
+            gettext(
+                "Credit cap of %(cap)s reached: %(used)s credits used, %(reserved)s reserved, and a batch may need "
+                "%(next_batch)s."
+            )
+            % self.cap_pause
+        )
 
     @property
     def editions(self) -> list[str]:

@@ -147,8 +147,8 @@ class EventAdmin(admin.ModelAdmin):
             shown = number_format(used)
         else:
             shown = _("%(used)s of %(cap)s") % {"used": number_format(used), "cap": number_format(event.credit_cap)}
-        if event.drafting_paused_reason:
-            shown += " · " + _("paused: %(reason)s") % {"reason": event.drafting_paused_reason}
+        if event.drafting_paused:
+            shown += " · " + _("paused: %(reason)s") % {"reason": event.pause_reason()}
         return shown
 
     @admin.display(description=gettext_lazy("Drafts"))

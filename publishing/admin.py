@@ -403,7 +403,7 @@ class BatchAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("Error"))
     def error(self, batch: Batch) -> str:
-        return batch.last_error[:200]
+        return batch.why_failed()[:200]
 
     @admin.display(description=_("Transcript"))
     def transcript_html(self, batch: Batch) -> str:

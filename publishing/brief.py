@@ -7,6 +7,8 @@ the instructions. Earlier updates go along as context only once an editor (or au
 import re
 from dataclasses import dataclass, field
 
+from django.utils import translation
+
 from events.languages import english_name
 from publishing.models import Batch, Post
 from publishing.quotes import unsure_tokens
@@ -33,12 +35,13 @@ DATA_ONLY = (
 
 @dataclass(frozen=True)
 class SpokenLine:
-    """A run of transcript by one speaker: `speaker` is their name, or "Speaker N" (qualified by journalist
-    when the event has several sessions), or "" when the transcript has no speakers."""
+    """A run of transcript by one speaker: `speaker` is their name, or "Speaker N" in the event's language
+    (qualified by journalist when the event has several sessions), or "" when the transcript has no speakers."""
 
     speaker: str
     text: str
     unsure: frozenset[int] = frozenset()  # tokens of `text` (split on spaces) the recognizer was unsure of
+    by_number: bool = False  # `speaker` is a label ("Speaker N"), not a name: nobody named them yet
 
     def __str__(self) -> str:
         return f"{self.speaker}: {self.text}" if self.speaker else self.text
@@ -114,21 +117,25 @@ class Brief:
 
 
 def spoken_lines(batch: Batch) -> list[SpokenLine]:
-    """The batch's segments as spoken (sessions interleaved by time), one line per run of one speaker."""
+    """The batch's segments as spoken (sessions interleaved by time), one line per run of one speaker; speakers
+    known only by number are labelled in the event's language, as the post is written."""
     speakers = Speakers.for_event(batch.event_id)
     by_id = {part.segment_id: part for part in batch.sources().spoken}
     lines: list[SpokenLine] = []
+    language = batch.event.post_language
     for segment in batch.segments.in_order():
-        speaker = speakers.label(segment)
+        with translation.override(language):
+            speaker = speakers.label(segment)
+        by_number = bool(speaker) and not speakers.name(segment)
         unsure = unsure_tokens(by_id[segment.pk]) if segment.pk in by_id else set()
         if lines and speaker == lines[-1].speaker:
             previous = lines[-1]
             shift = len(previous.text.split())
             lines[-1] = SpokenLine(
-                speaker, f"{previous.text} {segment.text}", previous.unsure | {shift + i for i in unsure}
+                speaker, f"{previous.text} {segment.text}", previous.unsure | {shift + i for i in unsure}, by_number
             )
         else:
-            lines.append(SpokenLine(speaker, segment.text, frozenset(unsure)))
+            lines.append(SpokenLine(speaker, segment.text, frozenset(unsure), by_number))
     return lines
 
 

@@ -8,18 +8,17 @@ worker that dies mid-call leaks nothing past its lease, and drafting (or failing
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q, Sum, Value
 from django.db.models.functions import Coalesce
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from events.models import Event
 from publishing.brief import build_brief
 from publishing.drafters.base import get_drafter
 from publishing.models import Alert, Batch, PostTranslation, Summary
-
-CAP_REASON_PREFIX = "Credit cap"
-PAUSED_ERROR_PREFIX = "Drafting paused: "
 
 
 @dataclass(frozen=True)
@@ -35,11 +34,9 @@ class Credits:
     def room_for_next_batch(self) -> bool:
         return self.cap is None or self.used + self.reserved + self.next_batch <= self.cap
 
-    def cap_reason(self) -> str:
-        return (
-            f"{CAP_REASON_PREFIX} of {self.cap} reached: {self.used} credits used, {self.reserved} reserved, "
-            f"and a batch may need {self.next_batch}."
-        )
+    def figures(self) -> dict[str, int]:
+        """What a cap pause keeps (Event.cap_pause), to say why in each reader's language."""
+        return {"cap": self.cap, "used": self.used, "reserved": self.reserved, "next_batch": self.next_batch}
 
 
 # What each kind of drafting call bills to an event, and the status in which a row's reservation holds.
@@ -82,17 +79,22 @@ def ceiling(batch: Batch) -> int:
     return get_drafter().max_credits(build_brief(batch))
 
 
-def is_cap_pause(reason: str) -> bool:
-    return reason.startswith(CAP_REASON_PREFIX)
+def _set_cap_pause(event: Event, credits: Credits | None) -> None:
+    """The cap pauses drafting with these credits (None: lifts its pause). Called under the event's row lock, so a
+    pause is alerted once, by whoever set it."""
+    figures = credits.figures() if credits is not None else None
+    if figures == event.cap_pause:
+        return
+    Event.objects.filter(pk=event.pk).update(cap_pause=figures)
+    was_paused, event.cap_pause = event.cap_pause is not None, figures
+    if figures is not None and not was_paused:
+        Alert.objects.raise_alert(Alert.Kind.DRAFTING_PAUSED, event.pk, _for_the_desk(event))
 
 
-def _set_pause(event: Event, reason: str) -> None:
-    """Called under the event's row lock, so a pause is alerted once, by whoever set it."""
-    if reason != event.drafting_paused_reason:
-        Event.objects.filter(pk=event.pk).update(drafting_paused_reason=reason)
-        if is_cap_pause(reason) and not is_cap_pause(event.drafting_paused_reason):
-            Alert.objects.raise_alert(Alert.Kind.DRAFTING_PAUSED, event.pk, f"Drafting paused: {reason}")
-        event.drafting_paused_reason = reason
+def _for_the_desk(event: Event) -> str:
+    """Why the event's drafting is paused, in the site's language: stored once for every editor (alerts, failures)."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return gettext("Drafting paused: %(reason)s") % {"reason": event.pause_reason()}
 
 
 def reserve(batch: Batch, most: int) -> str:
@@ -105,21 +107,21 @@ def reserve(batch: Batch, most: int) -> str:
         reason = _refusal(event, batch, most)
         if reason:
             # Failed under the lock, so lifting the pause, which queues again what it stopped, cannot miss it.
-            batch.fail(PAUSED_ERROR_PREFIX + reason, alert=False)  # not a failure: a cap pause alerts itself
+            # Not a failure to alert: a cap pause alerts itself.
+            batch.fail(_for_the_desk(event), alert=False, by_cap=not event.drafting_paused_reason)
     return reason
 
 
 def _refusal(event: Event, batch: Batch, most: int) -> str:
     """Under the event's row lock: why the batch may not be drafted, or "" once `most` is reserved for it."""
-    reason = event.drafting_paused_reason
-    if reason and not is_cap_pause(reason):
-        return reason  # paused by hand: not the cap's to lift
+    if event.drafting_paused_reason:
+        return event.drafting_paused_reason  # paused by hand: not the cap's to lift
     credits = credits_of(event, next_batch=most, excluding=batch)
     if not credits.room_for_next_batch:
-        _set_pause(event, credits.cap_reason())
-        return event.drafting_paused_reason
+        _set_cap_pause(event, credits)
+        return event.pause_reason()
     _hold(batch, most if credits.cap is not None else 0)
-    if reason:
+    if event.cap_pause is not None:
         _lift_when_room(event)
     return ""
 
@@ -127,13 +129,11 @@ def _refusal(event: Event, batch: Batch, most: int) -> str:
 def _lift_when_room(event: Event) -> bool:
     """Under the event's row lock: lift the cap's pause once the costliest batch it stopped fits, and queue
     those batches again (one by one, the one that does not fit would pause and alert at every beat)."""
-    stopped = Batch.objects.filter(
-        event_id=event.pk, status=Batch.Status.FAILED, last_error__startswith=PAUSED_ERROR_PREFIX + CAP_REASON_PREFIX
-    )
+    stopped = Batch.objects.filter(event_id=event.pk, status=Batch.Status.FAILED, stopped_by_cap=True)
     most = max((ceiling(batch) for batch in stopped.select_related("event")), default=smallest_ceiling())
     if not credits_of(event, next_batch=most).room_for_next_batch:
         return False
-    _set_pause(event, "")
+    _set_cap_pause(event, None)
     stopped.retry_failed()
     return True
 
@@ -153,18 +153,18 @@ def pause_when_full(event: Event) -> str:
     """After a batch is billed: pause the event's drafting (and so the beat's batching) if no batch fits any more."""
     with transaction.atomic():
         event = Event.objects.select_for_update().get(pk=event.pk)
-        if event.drafting_paused_reason:
-            return event.drafting_paused_reason
+        if event.drafting_paused:
+            return event.pause_reason()
         credits = credits_of(event)
         if not credits.room_for_next_batch:
-            _set_pause(event, credits.cap_reason())
-        return event.drafting_paused_reason
+            _set_cap_pause(event, credits)
+        return event.pause_reason()
 
 
 def resume_where_cap_allows() -> list[int]:
     """Beat: events the cap paused whose cap now has room draft again; batches it stopped are queued again."""
     resumed = []
-    paused = Event.objects.filter(drafting_paused_reason__startswith=CAP_REASON_PREFIX)
+    paused = Event.objects.filter(cap_pause__isnull=False)
     for pk in list(paused.values_list("pk", flat=True)[:1000]):
         with transaction.atomic():
             # Still paused by the cap: a worker may have reserved or lifted it since it was listed.
@@ -180,13 +180,11 @@ def reserve_call(row: Summary | PostTranslation, event: Event, most: int) -> str
     translation's readers keep the original)."""
     with transaction.atomic():
         event = Event.objects.select_for_update().get(pk=event.pk)
-        reason = event.drafting_paused_reason
-        if not reason:
+        if not event.drafting_paused:
             credits = credits_of(event, next_batch=most, excluding=row)
             if credits.room_for_next_batch:
                 _hold(row, most if credits.cap is not None else 0)
                 return ""
-            _set_pause(event, credits.cap_reason())
-            reason = event.drafting_paused_reason
-        row.fail(PAUSED_ERROR_PREFIX + reason)
-    return reason
+            _set_cap_pause(event, credits)
+        row.fail(_for_the_desk(event))
+    return event.pause_reason()

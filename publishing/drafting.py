@@ -133,7 +133,7 @@ def _draft_reserved(batch: Batch, drafter: Drafter, brief: Brief, last_try: bool
         return None
     body = clean_text(draft.body)
     if not body:
-        batch.fail(f"{draft.provider} answered with no usable text")
+        batch.fail(gettext("%(provider)s answered with no usable text") % {"provider": draft.provider})
         return None
     return save_post(batch, draft, body)
 

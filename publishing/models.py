@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.files.storage import storages
 from django.db import DatabaseError, IntegrityError, OperationalError, models, transaction
-from django.db.models import BigIntegerField, Case, Count, Exists, F, OuterRef, Q, Subquery, Value, When
+from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -68,7 +68,8 @@ def sources_of(event: Event, segments: list[Segment]) -> Sources:
         )
         for segment in segments
     ]
-    labels = {speakers.label(segment) for segment in segments} - {""}
+    with translation.override(event.post_language):  # as the brief labels them for the drafter
+        labels = {speakers.label(segment) for segment in segments} - {""}
     names = SpeakerName.objects.filter(session__event_id=event.pk).values_list("name", flat=True)
     zone = zoneinfo.ZoneInfo(event.timezone)
     return Sources(
@@ -149,9 +150,9 @@ class BatchQuerySet(models.QuerySet):
                     return []
                 lease = lease_deadline()
                 batches = self.bulk_create(Batch(event_id=pk, lease_expires_at=lease) for pk in segments)
-                owner = Case(
-                    *(When(event_id=b.event_id, then=Value(b.pk)) for b in batches), output_field=BigIntegerField()
-                )
+                # Each segment's own event's new batch: one subquery, where a CASE branch per event grows with the tick.
+                new = Batch.objects.filter(pk__in=[b.pk for b in batches])
+                owner = Subquery(new.filter(event_id=OuterRef("event_id")).values("pk"))
                 taken = Segment.objects.unbatched().filter(pk__in=[pk for pk, _ in rows]).update(batch=owner)
                 if taken != len(rows):
                     raise _Lost
@@ -183,7 +184,7 @@ class BatchQuerySet(models.QuerySet):
             for pk in list(self.filter(status=Batch.Status.FAILED).values_list("pk", flat=True)):
                 # Still failed: another editor may have retried it since it was listed.
                 if Batch.objects.filter(pk=pk, status=Batch.Status.FAILED).update(
-                    status=Batch.Status.PENDING, lease_expires_at=lease_deadline()
+                    status=Batch.Status.PENDING, stopped_by_cap=False, lease_expires_at=lease_deadline()
                 ):
                     retried += 1
                     transaction.on_commit(lambda pk=pk: enqueue_drafting(pk))
@@ -194,13 +195,13 @@ class BatchQuerySet(models.QuerySet):
         lapsed = self.filter(
             status__in=[Batch.Status.PENDING, Batch.Status.DRAFTING], lease_expires_at__lt=timezone.now()
         )
-        requeued = []
-        for pk in list(lapsed.values_list("pk", flat=True)[:500]):
-            with transaction.atomic():
-                # Still lapsed: a worker may have claimed it since it was listed.
-                if lapsed.filter(pk=pk).update(status=Batch.Status.PENDING, lease_expires_at=lease_deadline()):
-                    requeued.append(pk)
-                    transaction.on_commit(lambda pk=pk: enqueue_drafting(pk))
+        with transaction.atomic():
+            # Locked as listed (SQLite: the transaction holds the write lock), so no worker claims one between the
+            # list and the update; a row a worker is claiming right now is left to the next tick.
+            requeued = list(lapsed.select_for_update(skip_locked=True).values_list("pk", flat=True)[:500])
+            if requeued:
+                lapsed.filter(pk__in=requeued).update(status=Batch.Status.PENDING, lease_expires_at=lease_deadline())
+                transaction.on_commit(lambda: enqueue_drafting(*requeued))
         return requeued
 
 
@@ -230,6 +231,8 @@ class Batch(models.Model):
     credits_used = models.PositiveIntegerField(null=True, blank=True, verbose_name=_("credits used"))
     # Held against the event's credit cap while this batch is being drafted under a live lease (publishing.credits).
     credits_reserved = models.PositiveIntegerField(default=0, editable=False, verbose_name=_("credits reserved"))
+    # Failed because the credit cap paused drafting: queued again once the cap has room (publishing.credits).
+    stopped_by_cap = models.BooleanField(default=False, editable=False, verbose_name=_("stopped by the credit cap"))
     latency_ms = models.PositiveIntegerField(null=True, blank=True, verbose_name=_("latency (ms)"))
     created_at = models.DateTimeField(auto_now_add=True, db_index=True, verbose_name=_("created at"))
     drafting_started_at = models.DateTimeField(null=True, blank=True, verbose_name=_("drafting started at"))
@@ -265,6 +268,12 @@ class Batch(models.Model):
     def transcript(self) -> str:
         return " ".join(segment.text for segment in self.segments.in_order())
 
+    def why_failed(self) -> str:
+        """Why it failed, in the active language when the credit cap stopped it; otherwise as recorded."""
+        if self.stopped_by_cap:
+            return gettext("Stopped by the credit cap: drafted once the cap has room.")
+        return self.last_error
+
     def trace(self, text: str) -> Trace:
         """`text`'s quotes, numbers and names looked up in what this batch's speakers said (as corrected by
         editors), the speaker names and the event's own details."""
@@ -275,10 +284,12 @@ class Batch(models.Model):
 
     # --- State changes after the claim. Each one applies only while this worker still holds the batch. ---
 
-    def fail(self, message: str, *, alert: bool = True) -> None:
-        """Failed, for an editor to retry; `alert` False when the desk knows why already (drafting paused)."""
+    def fail(self, message: str, *, alert: bool = True, by_cap: bool = False) -> None:
+        """Failed, for an editor to retry; `alert` False when the desk knows why already (drafting paused);
+        `by_cap` when the credit cap stopped it."""
         failed = Batch.objects.filter(pk=self.pk, status=self.Status.DRAFTING).update(
             status=self.Status.FAILED,
+            stopped_by_cap=by_cap,
             last_error=message[:2000] or "failed",
             finished_at=timezone.now(),
             lease_expires_at=None,
@@ -932,7 +943,7 @@ class SummaryQuerySet(models.QuerySet):
         counted = published.order_by().values("event").annotate(n=Count("pk")).values("n")
         rows = (
             Event.objects.live()
-            .filter(drafting_paused_reason="")
+            .drafting_on()
             .annotate(
                 last_summary=Subquery(latest),
                 busy=Exists(self.filter(event=OuterRef("pk"), status__in=Summary.IN_PROGRESS)),
@@ -967,7 +978,7 @@ class SummaryQuerySet(models.QuerySet):
         try:
             with transaction.atomic():
                 event = Event.objects.select_for_update().filter(pk=event_id).first()
-                if event is None or event.drafting_paused_reason:
+                if event is None or event.drafting_paused:
                     return None
                 if self.filter(event_id=event_id, status__in=Summary.IN_PROGRESS).exists():
                     return None

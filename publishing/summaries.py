@@ -169,8 +169,8 @@ def request(event: Event, user) -> Summary:
     """An editor asks for a new version now (the worker drafts it)."""
     if not Post.objects.published().filter(event=event).exists():
         raise SummaryRefused(gettext("Publish a post first: the story so far is drawn from published posts only."))
-    if event.drafting_paused_reason:
-        raise SummaryRefused(gettext("Drafting is paused: %(reason)s") % {"reason": event.drafting_paused_reason})
+    if event.drafting_paused:
+        raise SummaryRefused(gettext("Drafting is paused: %(reason)s") % {"reason": event.pause_reason()})
     summary = Summary.objects.claim(event.pk, trigger=Summary.Trigger.EDITOR)
     if summary is None:
         raise SummaryRefused(gettext("A version is being drafted already."))

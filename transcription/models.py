@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 
@@ -179,7 +180,7 @@ class SpeakerName(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Speaker {self.label} = {self.name}"
+        return gettext("Speaker %(number)s = %(name)s") % {"number": self.label, "name": self.name}
 
 
 class SegmentCorrection(models.Model):

@@ -194,9 +194,7 @@ def _segment(
 
 def final_message(segment: Segment, speaker_names: dict[int, str] | None = None) -> dict:
     """A stored final as the studio's transcript message, live or replayed to a resuming client."""
-    speaker_name = ""
-    if segment.speaker is not None:
-        speaker_name = speaker_label(segment.speaker, (speaker_names or {}).get(segment.speaker, ""))
+    name = (speaker_names or {}).get(segment.speaker, "")
     return {
         "type": "transcript",
         "is_final": True,
@@ -206,7 +204,8 @@ def final_message(segment: Segment, speaker_names: dict[int, str] | None = None)
         "segment": segment.pk,
         "sequence": segment.sequence,
         "speaker": segment.speaker,
-        "speaker_name": speaker_name,
+        "name": name,  # the speaker's given name, or "": the page labels the speaker in its reader's language
+        "speaker_name": speaker_label(segment.speaker, name),
     }
 
 

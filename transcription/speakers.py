@@ -1,10 +1,10 @@
 """Speakers: a diarized final split into one result per speaker, names given per session, and the labels
 every transcript shows (studio, exports, the draft queue, the drafters' brief).
 
-A label is the provider's number, shown as "Speaker 0" until someone names it. Each connection
-numbers its speakers afresh, so after a reconnect or resume `Labels` shifts them past every label the
-session used: a name never passes to a new voice. Where sessions are shown together, an unnamed
-speaker is qualified by its journalist ("Speaker 0 (jo)").
+A label is the provider's number, shown as "Speaker 0" until someone names it, in the language of whoever reads it
+(the drafters' brief: the event's). Each connection numbers its speakers afresh, so after a reconnect or resume
+`Labels` shifts them past every label the session used: a name never passes to a new voice. Where sessions are shown
+together, an unnamed speaker is qualified by its journalist ("Speaker 0 (jo)").
 """
 
 from __future__ import annotations
@@ -153,17 +153,33 @@ def announce_names_on_commit(session_id: int) -> None:
 
 
 def speaker_label(label: int | None, name: str = "", qualifier: str = "") -> str:
+    """The speaker's name, else "Speaker 0" in the active language (qualified: "Speaker 0 (jo)"); "" for none."""
     if label is None:
         return ""
     if name:
         return name
-    return f"Speaker {label} ({qualifier})" if qualifier else f"Speaker {label}"
+    if qualifier:
+        return _("Speaker %(number)s (%(journalist)s)") % {"number": label, "journalist": qualifier}
+    return _("Speaker %(number)s") % {"number": label}
+
+
+@dataclasses.dataclass(frozen=True)
+class Qualifier:
+    """Who streamed a session, for its unnamed speakers where sessions are shown together."""
+
+    journalist: str
+    session_id: int | None = None  # where that journalist has several sessions of the event
+
+    def __str__(self) -> str:
+        if self.session_id is None:
+            return self.journalist
+        return _("%(journalist)s, session %(session)s") % {"journalist": self.journalist, "session": self.session_id}
 
 
 class Speakers:
     """The speaker labels of one session, or of every session of one event: `label(segment)`."""
 
-    def __init__(self, names: dict[tuple[int, int], str], qualifiers: dict[int, str]):
+    def __init__(self, names: dict[tuple[int, int], str], qualifiers: dict[int, Qualifier]):
         self.names = names
         self.qualifiers = qualifiers
 
@@ -188,15 +204,17 @@ class Speakers:
             return cls(names, {})
         per_journalist = Counter(journalist for _pk, journalist, _name in sessions)
         qualifiers = {
-            pk: f"{name}, session {pk}" if per_journalist[journalist] > 1 else name for pk, journalist, name in sessions
+            pk: Qualifier(name, pk if per_journalist[journalist] > 1 else None) for pk, journalist, name in sessions
         }
         return cls(names, qualifiers)
 
     def label(self, segment: Segment) -> str:
+        """The segment's speaker as a person reads it, in the active language; "" for none."""
         if segment.speaker is None:
             return ""
-        return speaker_label(
-            segment.speaker,
-            self.names.get((segment.session_id, segment.speaker), ""),
-            self.qualifiers.get(segment.session_id, ""),
-        )
+        qualifier = self.qualifiers.get(segment.session_id)
+        return speaker_label(segment.speaker, self.name(segment), str(qualifier) if qualifier else "")
+
+    def name(self, segment: Segment) -> str:
+        """The name given to the segment's speaker, or "" while they are known only by number."""
+        return self.names.get((segment.session_id, segment.speaker), "")

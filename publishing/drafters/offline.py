@@ -6,7 +6,7 @@ a stretch of the transcript as said and heard with confidence, so every post it 
 
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.utils import translation
 from django.utils.translation import pgettext
@@ -95,6 +95,7 @@ class Sentence:
     speaker: str  # the speaker's name or label ("Speaker 2"), or "" when the transcript has none
     text: str
     follows_on: bool = True  # said right after the sentence before it: nothing left out between them
+    by_number: bool = False  # `speaker` is a label, not a name (SpokenLine.by_number)
 
 
 def _pieces(text: str) -> list[str]:
@@ -129,7 +130,7 @@ def _sentences(lines: list[SpokenLine]) -> list[Sentence]:
                 continue
             for sentence in re.split(r"(?<=[.!?])\s+", " ".join(stretch)):
                 for piece in _pieces(sentence.strip()):
-                    sentences.append(Sentence(line.speaker, piece, follows_on))
+                    sentences.append(Sentence(line.speaker, piece, follows_on, line.by_number))
                     follows_on = True
             follows_on = False
     return [sentence for sentence in sentences if sentence.text]
@@ -142,23 +143,24 @@ def _words(text: str) -> list[str]:
 def _compose(sentences: list[Sentence], chosen: list[int]) -> str:
     """Chosen sentences in the order said, one quotation per run of adjacent sentences by one speaker."""
     named = {s.speaker for s in sentences if s.speaker}
-    runs: list[tuple[str, list[str]]] = []
+    runs: list[tuple[Sentence, list[str]]] = []
     previous = None
     for index in sorted(chosen):
         sentence = sentences[index]
-        continues = runs and previous == index - 1 and runs[-1][0] == sentence.speaker and sentence.follows_on
+        continues = runs and previous == index - 1 and runs[-1][0].speaker == sentence.speaker and sentence.follows_on
         if continues and len(" ".join([*runs[-1][1], sentence.text]).split()) <= _LONGEST_QUOTE:
             runs[-1][1].append(sentence.text)
         else:
-            runs.append((sentence.speaker, [sentence.text]))
+            runs.append((sentence, [sentence.text]))
         previous = index
     told: Counter[str] = Counter()
     reports = []
     verbs = _verbs()
-    for speaker, texts in runs:
+    for first, texts in runs:
         # One speaker known only by number is "the speaker"; a name, or several speakers, is said.
         unnamed = pgettext("offline post", "The speaker")
-        who = speaker if len(named) > 1 or (speaker and not speaker.startswith("Speaker ")) else unnamed
+        speaker = first.speaker
+        who = speaker if len(named) > 1 or (speaker and not first.by_number) else unnamed
         verb = verbs[0] if not told[who] else verbs[1 + (told[who] - 1) % (len(verbs) - 1)]
         told[who] += 1
         quote = " ".join(texts)
@@ -170,7 +172,7 @@ def _compose(sentences: list[Sentence], chosen: list[int]) -> str:
 def report(lines: list[SpokenLine], glossary: list[str]) -> str:
     """Choose sentences by how much of the batch's vocabulary they carry, and report them in the order said."""
     # Nothing heard with confidence: quote it as heard; the check then holds the draft with the words marked.
-    sentences = _sentences(lines) or _sentences([SpokenLine(line.speaker, line.text) for line in lines])
+    sentences = _sentences(lines) or _sentences([replace(line, unsure=frozenset()) for line in lines])
     transcript = " ".join(line.text for line in lines)
     if not sentences:
         return ""
@@ -201,9 +203,7 @@ def report(lines: list[SpokenLine], glossary: list[str]) -> str:
         words = sentences[index].text.split()
         room = MAX_WORDS - len(_compose(sentences, [*chosen, index]).split()) + len(words)
         if room >= 3:
-            sentences[index] = Sentence(
-                sentences[index].speaker, " ".join(words[:room]) + "…", sentences[index].follows_on
-            )
+            sentences[index] = replace(sentences[index], text=" ".join(words[:room]) + "…")
             chosen.append(index)
     return _compose(sentences, chosen)
 

@@ -111,9 +111,10 @@ class QueueState:
 
 def queue_state(event_id: int) -> QueueState | None:
     """What the queue page shows, summed up; None for an event that does not exist."""
-    paused = Event.objects.filter(pk=event_id).values_list("drafting_paused_reason", flat=True).first()
-    if paused is None:
+    event = Event.objects.only("drafting_paused_reason", "cap_pause").filter(pk=event_id).first()
+    if event is None:
         return None
+    paused = (event.drafting_paused_reason, event.cap_pause)  # as stored: the same version in every language
     posts = Post.objects.filter(event_id=event_id).aggregate(
         waiting=Count("pk", filter=Q(status__in=WAITING)), total=Count("pk"), changed=Max("updated_at")
     )
@@ -136,7 +137,7 @@ def queue_state(event_id: int) -> QueueState | None:
     return QueueState(
         drafts=posts["waiting"],
         failed=batches["failed"],
-        paused=paused,
+        paused=event.pause_reason(),
         editing=editing,
         version=hashlib.sha256(seen.encode()).hexdigest()[:16],
     )

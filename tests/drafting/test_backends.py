@@ -233,7 +233,7 @@ def test_the_credit_cap_pauses_drafting_with_a_visible_reason(event, mavera):
     drafting.draft_batch(drafted_batch(event).pk)
     event.refresh_from_db()
     # Another batch may cost what the first did: 12 used and 12 more would pass the cap.
-    assert event.drafting_paused_reason.startswith("Credit cap of 20 reached: 12 credits used")
+    assert event.pause_reason().startswith("Credit cap of 20 reached: 12 credits used")
     add_segments(event, SENTENCES[:2])
     second = Batch.objects.claim_segments(event.pk)
     assert drafting.draft_batch(second.pk) is None
@@ -245,7 +245,7 @@ def test_the_credit_cap_pauses_drafting_with_a_visible_reason(event, mavera):
     assert Batch.objects.filter(pk=second.pk).retry_failed() == 1
     assert drafting.draft_batch(second.pk) is not None
     event.refresh_from_db()
-    assert event.drafting_paused_reason == ""
+    assert not event.drafting_paused
 
 
 @pytest.mark.django_db

@@ -37,7 +37,8 @@ def capped_event_after_one_batch(event: Event, cap: int) -> Batch:
 def test_raising_or_clearing_the_cap_drafts_the_waiting_segments_at_the_next_tick(event, mavera, new_cap):
     capped_event_after_one_batch(event, cap=20)
     event.refresh_from_db()
-    assert event.drafting_paused_reason.startswith("Credit cap of 20 reached: 12 credits used")
+    assert event.cap_pause == {"cap": 20, "used": 12, "reserved": 0, "next_batch": 12}
+    assert event.pause_reason().startswith("Credit cap of 20 reached: 12 credits used")
     add_segments(event, SENTENCES)
     next_beat = timezone.now() + timedelta(seconds=event.batch_interval_seconds)
     assert tick(next_beat) == []  # paused: the new segments wait
@@ -48,7 +49,7 @@ def test_raising_or_clearing_the_cap_drafts_the_waiting_segments_at_the_next_tic
     [waiting] = tick(next_beat)
     assert waiting.segments.count() == len(SENTENCES)
     event.refresh_from_db()
-    assert event.drafting_paused_reason == ""
+    assert not event.drafting_paused and event.pause_reason() == ""
     assert drafting.draft_batch(waiting.pk) is not None
     assert len(mavera.posts()) == 2
 
@@ -60,13 +61,13 @@ def test_a_batch_the_cap_stopped_is_drafted_once_the_cap_is_raised(event, mavera
     stopped = flush_remaining(event.pk)  # a stream stopped: its final batch meets the cap
     assert drafting.draft_batch(stopped.pk) is None
     stopped.refresh_from_db()
-    assert stopped.status == Batch.Status.FAILED
+    assert stopped.status == Batch.Status.FAILED and stopped.stopped_by_cap
     assert stopped.last_error.startswith("Drafting paused: Credit cap of 20 reached")
 
     Event.objects.filter(pk=event.pk).update(credit_cap=40)
     tick(timezone.now())
     stopped.refresh_from_db()
-    assert stopped.status == Batch.Status.PENDING
+    assert stopped.status == Batch.Status.PENDING and not stopped.stopped_by_cap
     assert drafting.draft_batch(stopped.pk) is not None
     assert credits.credits_of(event).used == 2 * CALL_COST
     assert len(mavera.posts()) == 2
@@ -79,7 +80,7 @@ def test_a_cap_too_low_for_another_batch_keeps_the_event_paused(event, mavera):
     add_segments(event, SENTENCES)
     assert tick(timezone.now() + timedelta(seconds=event.batch_interval_seconds)) == []
     event.refresh_from_db()
-    assert event.drafting_paused_reason.startswith("Credit cap of 20 reached")
+    assert event.pause_reason().startswith("Credit cap of 20 reached")
 
 
 @pytest.mark.django_db
@@ -208,7 +209,7 @@ def test_batches_of_any_length_drafted_at_once_never_bill_past_the_cap(django_us
     assert credits.credits_of(event).used == billed  # each batch settled to its bill
     assert not Batch.objects.filter(event=event, credits_reserved__gt=0).exists()
     event.refresh_from_db()
-    assert event.drafting_paused_reason.startswith(f"Credit cap of {CAP} reached")
+    assert event.pause_reason().startswith(f"Credit cap of {CAP} reached")
     stopped = Batch.objects.filter(event=event, status=Batch.Status.FAILED)
     largest = max(get_drafter().max_credits(build_brief(batch)) for batch in stopped)
     assert billed + largest > CAP  # it drafted until the largest batch left could not fit
@@ -231,8 +232,8 @@ def test_calls_billed_before_a_failed_one_count_against_the_cap(event, mavera, s
 @pytest.mark.django_db
 def test_the_queue_shows_credits_used_against_the_cap(client, editor, event):
     event.credit_cap = 20
-    event.drafting_paused_reason = "Credit cap of 20 reached: 12 credits used, 0 reserved, and a batch may need 12."
     event.save()
+    Event.objects.filter(pk=event.pk).update(cap_pause={"cap": 20, "used": 12, "reserved": 0, "next_batch": 12})
     Batch.objects.create(event=event, status=Batch.Status.DRAFTED, credits_used=12)
     Batch.objects.create(
         event=event,

@@ -137,7 +137,7 @@ LONG_TALK = [
 )
 def test_the_offline_drafter_reports_in_the_third_person_with_attributed_quotes_that_pass_the_check(transcript):
     lines = [
-        SpokenLine(*line.split(": ", 1)) if line.startswith("Speaker") else SpokenLine("", line)
+        SpokenLine(*line.split(": ", 1), by_number=True) if line.startswith("Speaker") else SpokenLine("", line)
         for line in transcript.splitlines()
     ]
     spoken = [Spoken(n, line.text) for n, line in enumerate(lines)]

@@ -270,7 +270,7 @@ def test_a_summary_counts_against_the_event_s_credit_cap(event, editor, mavera):
     claimed.refresh_from_db()
     event.refresh_from_db()
     assert claimed.status == Summary.Status.FAILED and claimed.last_error.startswith("Drafting paused: Credit cap")
-    assert event.drafting_paused_reason.startswith("Credit cap") and len(mavera.posts()) == 1
+    assert event.pause_reason().startswith("Credit cap") and len(mavera.posts()) == 1
 
 
 # --- Publishing: only an editor, versions kept ---

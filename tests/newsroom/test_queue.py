@@ -8,6 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from events.models import Event
 from publishing.models import Batch, Post, PostAction
 from publishing.queue.moderation import ModerationForm
 from publishing.tasks import publish_due_posts
@@ -132,8 +133,8 @@ def test_failed_batches_show_their_error_and_retry_drafting(client, editor, even
 def test_credits_and_the_pause_reason_show_in_the_event_admin(client, editor, event):
     Batch.objects.create(event=event, status=Batch.Status.DRAFTED, credits_used=36)
     event.credit_cap = 30
-    event.drafting_paused_reason = "Credit cap of 30 reached: 36 credits used."
     event.save()
+    Event.objects.filter(pk=event.pk).update(cap_pause={"cap": 30, "used": 36, "reserved": 0, "next_batch": 12})
     client.force_login(editor)
     listing = client.get(reverse("admin:events_event_changelist")).content.decode()
     assert "36 of 30 · paused: Credit cap of 30 reached" in listing

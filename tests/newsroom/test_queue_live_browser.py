@@ -66,7 +66,7 @@ def test_the_queue_shows_new_drafts_failures_and_pauses_without_reload_and_count
 
     Batch.objects.create(event=event, status=Batch.Status.FAILED, last_error="Mavera answered 503")
     expect(page.locator("#failed-batches")).to_contain_text("Mavera answered 503", timeout=SOON)
-    Event.objects.filter(pk=event.pk).update(drafting_paused_reason="Credit cap of 10 reached")
+    Event.objects.filter(pk=event.pk).update(cap_pause={"cap": 10, "used": 12, "reserved": 0, "next_batch": 12})
     expect(page.locator("#credits")).to_contain_text("Drafting paused: Credit cap of 10 reached", timeout=SOON)
 
     second.reject(None)

@@ -167,7 +167,7 @@ def test_an_editor_names_a_speaker_in_the_session_admin_and_the_brief_and_queue_
     brief = build_brief(batch)
     assert brief.lines == [
         SpokenLine("Jane Doe", "We ratify the treaty today."),
-        SpokenLine("Speaker 1", "Will it pass the senate?"),
+        SpokenLine("Speaker 1", "Will it pass the senate?", by_number=True),
         SpokenLine("Jane Doe", "It will, by a wide margin."),
     ]
     assert brief.transcript.splitlines()[1] == "Speaker 1: Will it pass the senate?"

@@ -70,9 +70,9 @@ def test_a_batch_brief_interleaves_sessions_and_keeps_their_speakers_apart(event
     brief = build_brief(Batch.objects.claim_segments(event.pk))
     assert brief.lines == [
         SpokenLine("Jane Doe", "Hall at zero."),
-        SpokenLine("Speaker 0 (other)", "Room at ten."),
+        SpokenLine("Speaker 0 (other)", "Room at ten.", by_number=True),
         SpokenLine("Jane Doe", "Hall at twenty."),
-        SpokenLine("Speaker 0 (other)", "Room at twenty-five."),
+        SpokenLine("Speaker 0 (other)", "Room at twenty-five.", by_number=True),
         SpokenLine("Jane Doe", "Hall at thirty."),
     ]
     assert brief.transcript.splitlines()[:2] == ["Jane Doe: Hall at zero.", "Speaker 0 (other): Room at ten."]

@@ -174,7 +174,9 @@ class Following:
             logger.exception("follow %s: failed", self.id)
             with contextlib.suppress(Exception):
                 if self.relay is not None:
-                    await self.relay.stop(StreamSession.Status.FAILED, error="follower error")
+                    await self.relay.stop(
+                        StreamSession.Status.FAILED, error=_("The follower failed; start following again.")
+                    )
                 await self._finish(Status.FAILED, _("The follower failed; start following again."))
         finally:
             self.follower.proxy.forget(self.proxy_key)

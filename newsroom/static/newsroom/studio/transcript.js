@@ -1,11 +1,17 @@
-// The transcript as it comes back: finals in order, the interim result after them, and "Speaker 0: "
-// before a final whose speaker changed; clicking that label names the speaker for the session.
+// The transcript as it comes back: finals in order, the interim result after them, and "Speaker 0: " (in the
+// reader's language, or the name given) before a final whose speaker changed; clicking that label names the speaker.
 // A quote is chosen here: words selected with the mouse, lines clicked (Shift extends), or lines chosen with
 // the arrow keys while the transcript has focus. The server checks the choice again and takes the words from
 // what it stored, never from this page.
 
 const TOKEN = /\S+/g;
 const { gettext, interpolate } = globalThis; // Django's JavaScript catalog, loaded before this module
+
+// What a person reads for a speaker: the name given, else "Speaker 0" in their language; "" without a speaker.
+function speakerName(message) {
+  if (message.speaker === null || message.speaker === undefined) return "";
+  return message.name || interpolate(gettext("Speaker %(number)s"), { number: message.speaker }, true);
+}
 
 function tokens(text) {
   return [...text.matchAll(TOKEN)].map((match) => ({ start: match.index, end: match.index + match[0].length, word: match[0] }));
@@ -47,12 +53,12 @@ export class Transcript {
     line.dataset.segment = message.segment;
     line.dataset.sequence = message.sequence;
     line.dataset.speaker = message.speaker === null || message.speaker === undefined ? "" : message.speaker;
-    line.dataset.speakerName = message.speaker_name || "";
+    line.dataset.speakerName = speakerName(message);
     const words = document.createElement("span");
     words.className = "words";
     words.textContent = message.text;
     line.append(words, " ");
-    if (message.speaker_name && message.speaker !== this.lastSpeaker) line.prepend(this.speakerLabel(message));
+    if (line.dataset.speakerName && message.speaker !== this.lastSpeaker) line.prepend(this.speakerLabel(message));
     this.lastSpeaker = message.speaker;
     this.box.insertBefore(line, this.interim);
     this.interim.textContent = "";
@@ -64,7 +70,7 @@ export class Transcript {
     label.className = "speaker";
     label.dataset.speaker = message.speaker;
     label.title = gettext("Name this speaker");
-    label.textContent = `${message.speaker_name}: `;
+    label.textContent = `${speakerName(message)}: `;
     label.addEventListener("click", () => {
       const question = gettext("Who is %(speaker)s? (empty to forget the name)");
       const name = window.prompt(interpolate(question, { speaker: label.textContent.slice(0, -2) }, true), "");
@@ -74,11 +80,12 @@ export class Transcript {
   }
 
   named(message) {
+    const shown = speakerName(message);
     for (const label of this.box.querySelectorAll(`.speaker[data-speaker="${Number(message.speaker)}"]`)) {
-      label.textContent = `${message.speaker_name}: `;
+      label.textContent = `${shown}: `;
     }
     for (const line of this.box.querySelectorAll(`.final[data-speaker="${Number(message.speaker)}"]`)) {
-      line.dataset.speakerName = message.speaker_name;
+      line.dataset.speakerName = shown;
     }
     this.update();
   }
