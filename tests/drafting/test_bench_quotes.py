@@ -6,6 +6,8 @@ import subprocess
 import sys
 from collections import Counter
 
+import pytest
+
 from bench.quotes.drafts import FORMS, THIRTY_MINUTES, corpus, dataset
 from tests.support.processes import ROOT, child_env
 
@@ -29,6 +31,7 @@ def test_the_transcripts_make_a_thirty_minute_transcript():
     assert sum(segment.words for segment in corpus().thirty_minutes()) >= THIRTY_MINUTES
 
 
+@pytest.mark.slow  # a child process
 def test_the_smoke_run_prints_its_figures():
     run = subprocess.run(
         [sys.executable, "-m", "bench.quotes", "--smoke"],

@@ -217,6 +217,7 @@ def test_the_database_keeps_posts_to_post_actions_and_events_to_event_actions(ev
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.slow  # migrates the database back and forth
 def test_the_migration_gives_each_earlier_action_its_posts_event(fresh_roles):
     before, after = [("publishing", "0010_quote_clips_and_override")], [("publishing", "0011_post_action_history")]
     executor = MigrationExecutor(connection)

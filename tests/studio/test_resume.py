@@ -186,6 +186,7 @@ async def test_resend_must_be_true_or_false(deepgram, event, journalist):
     await studio.disconnect()
 
 
+@pytest.mark.slow  # waits out the grace for earlier tests' sockets too
 async def test_a_graceful_stop_stores_the_last_words_then_closes_the_studio_with_1012(deepgram, event, journalist):
     audio = spoken([1, 2, 3]) + textured(word_audio([4, 5]))  # mid-utterance when the process is told to stop
     studio = Studio(event.slug, journalist)
