@@ -279,6 +279,9 @@ PUSH_SUBSCRIBE_PER_MINUTE = env_int("PUSH_SUBSCRIBE_PER_MINUTE", 30, minimum=1)
 # Subscribers per batch (one task; a worker sends a batch's pushes concurrently, PUSH_CONCURRENCY at a time).
 PUSH_BATCH_SIZE = env_int("PUSH_BATCH_SIZE", 1000, minimum=10, maximum=20_000)
 PUSH_CONCURRENCY = env_int("PUSH_CONCURRENCY", 64, minimum=1, maximum=1000)
+# Tasks sending one alert at once, each taking the alert's next unsent batch when done with one (0: a task per
+# batch). The embedded broker hands a worker its next message up to 2 s after its last: there, one per process.
+PUSH_SENDERS = env_int("PUSH_SENDERS", 0 if REDIS_URL else 2, minimum=0, maximum=1000)
 PUSH_TIMEOUT_SECONDS = env_float("PUSH_TIMEOUT_SECONDS", 10.0, minimum=0.5)
 # How long a push service keeps an alert for a browser that is offline (RFC 8030 TTL).
 PUSH_TTL_SECONDS = env_int("PUSH_TTL_SECONDS", 6 * 3600, minimum=0, maximum=28 * 24 * 3600)

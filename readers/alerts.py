@@ -9,6 +9,7 @@ import ipaddress
 import json
 import logging
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -309,8 +310,9 @@ def _lease(extra: float = 0.0):
 
 
 def fan_out(alert_id: int) -> list[int]:
-    """The alert's subscribers cut into batches of PUSH_BATCH_SIZE and each handed to a worker; once only (a
-    redelivered message finds it done). Returns the batches' ids."""
+    """The alert's subscribers cut into batches of PUSH_BATCH_SIZE, the first PUSH_SENDERS (0: all) handed to the
+    workers, who take the others in turn (send_batches); once only (a redelivered message finds it done). Returns the
+    batches' ids."""
     with transaction.atomic():
         if not PushAlert.objects.filter(pk=alert_id, fanned_out_at__isnull=True).update(fanned_out_at=timezone.now()):
             return []
@@ -324,7 +326,8 @@ def fan_out(alert_id: int) -> list[int]:
             for at in range(0, len(ids), size)
         )
         batch_ids = [batch.pk for batch in batches]
-        transaction.on_commit(lambda: enqueue_batches(batch_ids))
+        senders = batch_ids[: settings.PUSH_SENDERS or None]
+        transaction.on_commit(lambda: enqueue_batches(senders))
     return batch_ids
 
 
@@ -404,9 +407,28 @@ def send_batch(batch_id: int) -> BatchResult | None:
     return BatchResult(delivered, len(gone), len(refused), len(owed), retry_in)
 
 
+def send_batches(batch_id: int) -> Iterator[tuple[int, BatchResult]]:
+    """This batch if this worker claims it, then each batch of the same alert that no worker has started, taken from
+    the database: a broker hands a worker its next message only some time after the last (the embedded one up to
+    2 s later), and the alert's batches would wait for it in turn. Their own messages then find them taken."""
+    alert_id = PushBatch.objects.filter(pk=batch_id).values_list("alert_id", flat=True).first()
+    next_id = batch_id if alert_id is not None else None
+    while next_id is not None:
+        result = send_batch(next_id)
+        if result is not None:
+            yield next_id, result
+        next_id = _unstarted_batch(alert_id)
+
+
+def _unstarted_batch(alert_id: int) -> int | None:
+    """A batch of the alert never claimed; one owed again after 429 or 5xx waits for its own message and backoff."""
+    unstarted = PushBatch.objects.filter(alert_id=alert_id, status=PushBatch.Status.PENDING, attempts=0)
+    return unstarted.order_by("pk").values_list("pk", flat=True).first()
+
+
 def requeue_stale() -> list[int]:
-    """Beat: batches whose worker died or whose message was lost (lease lapsed), and alerts never fanned out, handed
-    to the workers again."""
+    """Beat: batches whose worker died, whose message was lost or that no task took (lease lapsed), and alerts never
+    fanned out, handed to the workers again."""
     now = timezone.now()
     lapsed = PushBatch.objects.filter(
         status__in=[PushBatch.Status.PENDING, PushBatch.Status.SENDING], lease_expires_at__lt=now

@@ -13,14 +13,14 @@ def fan_out_alert(alert_id: int) -> int:
 
 @shared_task(name="readers.tasks.send_alert_batch")
 def send_alert_batch(batch_id: int) -> int:
-    """Sends one batch if this worker claims it; subscribers answered 429 or 5xx get it again later. Returns how many
-    were delivered."""
-    result = alerts.send_batch(batch_id)
-    if result is None:
-        return 0
-    if result.retry_in is not None:
-        alerts.enqueue_batches([batch_id], countdown=result.retry_in)
-    return result.delivered
+    """Sends one batch if this worker claims it, then the alert's batches no worker has started; subscribers answered
+    429 or 5xx get theirs again later. Returns how many were delivered."""
+    delivered = 0
+    for sent_id, result in alerts.send_batches(batch_id):
+        if result.retry_in is not None:
+            alerts.enqueue_batches([sent_id], countdown=result.retry_in)
+        delivered += result.delivered
+    return delivered
 
 
 @shared_task(name="readers.tasks.requeue_stale_alerts")

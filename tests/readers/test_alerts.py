@@ -417,6 +417,44 @@ def test_the_retry_waits_for_retry_after(client, event, editor, push_service, se
     assert len(push_service.delivered_to(browser)) == 1
 
 
+def test_push_senders_tasks_send_all_of_an_alerts_batches(client, event, editor, push_service, worker, settings):
+    settings.PUSH_BATCH_SIZE = 10
+    settings.PUSH_SENDERS = 2
+    browsers = subscribed(client, event, push_service, 25)
+    key_event(event, editor)
+
+    # Two messages for three batches: the first task sends all three, the second finds none left.
+    assert [name for name, _ in worker] == [alerts.FAN_OUT, alerts.SEND_BATCH, alerts.SEND_BATCH]
+    assert [len(push_service.delivered_to(browser)) for browser in browsers] == [1] * 25
+    statuses = PushBatch.objects.order_by("pk").values_list("status", "delivered")
+    assert list(statuses) == [(PushBatch.Status.DONE, 10), (PushBatch.Status.DONE, 10), (PushBatch.Status.DONE, 5)]
+
+
+def test_a_worker_done_with_its_batch_sends_the_alerts_unstarted_ones(client, event, editor, push_service, settings):
+    settings.PUSH_BATCH_SIZE = 10
+    browsers = subscribed(client, event, push_service, 25)
+    busy = browsers[12]
+    push_service.script(busy, (429, "1"))
+    post = key_event(event, editor)  # no worker here: the tasks wait in the broker, run by hand below
+    first, second, third = alerts.fan_out(PushAlert.objects.get(post=post).pk)
+
+    sent = list(alerts.send_batches(first))
+    assert [(batch_id, result.delivered, result.retry) for batch_id, result in sent] == [
+        (first, 10, 0),
+        (second, 9, 1),
+        (third, 5, 0),
+    ]
+    assert [len(push_service.delivered_to(browser)) for browser in browsers] == [1] * 12 + [0] + [1] * 12
+
+    # The other batches' messages find them taken; the one owed again waits for its own message.
+    assert list(alerts.send_batches(third)) == []
+    assert PushBatch.objects.get(pk=second).status == PushBatch.Status.PENDING
+    [(batch_id, result)] = alerts.send_batches(second)
+    assert (batch_id, result.delivered, result.retry) == (second, 1, 0)
+    assert [len(push_service.delivered_to(browser)) for browser in browsers] == [1] * 25
+    assert set(PushBatch.objects.values_list("status", flat=True)) == {PushBatch.Status.DONE}
+
+
 def test_a_push_service_that_keeps_failing_is_given_up_after_the_last_attempt(client, event, editor, settings):
     settings.PUSH_MAX_ATTEMPTS = 2
     with PushService() as push_service:
