@@ -3,6 +3,7 @@
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone, translation
 from django.utils.translation import ngettext
 
@@ -53,39 +54,40 @@ def flush_remaining(event_id: int) -> Batch | None:
     return batch
 
 
-def enough_speech(event_ids: list[int]) -> set[int]:
-    """The events whose unbatched segments hold settings.BATCH_MIN_WORDS words or more."""
+def words_waiting(event_ids: list[int]) -> dict[int, int]:
+    """The words in each event's unbatched segments (events with none left out)."""
     words: dict[int, int] = {}
     unbatched = Segment.objects.unbatched().filter(event_id__in=event_ids).values_list("event_id", "text")
     for event_id, text in unbatched.iterator():
         words[event_id] = words.get(event_id, 0) + len(text.split())
-    return {event_id for event_id, count in words.items() if count >= settings.BATCH_MIN_WORDS}
+    return words
+
+
+def ended_with_speech_to_flush(now: datetime) -> list[int]:
+    """Ended events with unbatched speech whose streams have finished, or have had their time to, in one query."""
+    waited = now - timedelta(seconds=STREAMS_FINISH_SECONDS)
+    streaming = StreamSession.objects.filter(event_id=OuterRef("pk"), status__in=OPEN)
+    ended = Event.objects.filter(status=Event.Status.ENDED, pk__in=Segment.objects.unbatched().values("event_id"))
+    return list(ended.filter(Q(ends_at__lte=waited) | ~Exists(streaming)).values_list("pk", flat=True)[:1000])
 
 
 def tick(now: datetime | None = None) -> list[Batch]:
     """One beat of the batcher: a batch for every live event whose interval has passed and that has enough new speech.
-    Due events with nothing new start a fresh interval too, so the studio's countdown keeps its rhythm."""
+    Due events with nothing new start a fresh interval, so the studio's countdown keeps its rhythm."""
     now = now or timezone.now()
     credits.resume_where_cap_allows()
     for event in Event.objects.due_to_go_live(now):
         event.go_live()
-    # An ended event's last speech: once its streams have finished, or have had their time to.
-    late = Segment.objects.unbatched().filter(event__status=Event.Status.ENDED).values_list("event_id", flat=True)
-    waited = now - timedelta(seconds=STREAMS_FINISH_SECONDS)
-    for event_id in set(late[:1000]):
-        if not open_streams(event_id) or Event.objects.filter(pk=event_id, ends_at__lte=waited).exists():
-            flush_remaining(event_id)
-    rows = (
-        Event.objects.live()
-        .filter(drafting_paused_reason="")
-        .values_list("pk", "last_batched_at", "batch_interval_seconds")
-    )
+    for event_id in ended_with_speech_to_flush(now):
+        flush_remaining(event_id)
+    rows = Event.objects.live().drafting_on().values_list("pk", "last_batched_at", "batch_interval_seconds")
     due = [pk for pk, last, interval in rows if last is None or last + timedelta(seconds=interval) <= now]
     if not due:
         return []
-    with_segments = enough_speech(due)
-    # Too little speech for a post waits for the next interval, to be drafted with what comes next.
-    idle = [pk for pk in due if pk not in with_segments]
+    words = words_waiting(due)
+    # Silence starts a fresh interval; too few words for a post stay due, drafted at the tick that has enough.
+    idle = [pk for pk in due if pk not in words]
     if idle:
         Event.objects.filter(pk__in=idle).update(last_batched_at=now)
-    return Batch.objects.claim_segments_for([pk for pk in due if pk in with_segments], now)
+    with_segments = [pk for pk in due if words.get(pk, 0) >= settings.BATCH_MIN_WORDS]
+    return Batch.objects.claim_segments_for(with_segments, now)

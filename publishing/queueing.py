@@ -4,12 +4,23 @@ below publishing.tasks."""
 from celery import current_app
 
 DRAFT_BATCH = "publishing.tasks.draft_batch"
+DRAFT_BATCHES = "publishing.tasks.draft_batches"
 DELIVER_ALERT = "publishing.tasks.deliver_alert"
 MAKE_QUOTE_CLIPS = "publishing.tasks.make_quote_clips"
+SENT_DIRECTLY = 8  # batches up to this many get a message each from the tick; more go as one, fanned out by a worker
 
 
 def enqueue_drafting(*batch_ids: int) -> None:
-    # One broker connection for the lot: a tick may enqueue a thousand batches.
+    """A message per batch for a few; one message for many (a tick over hundreds of events), which a worker fans
+    out (publishing.tasks.draft_batches), so the beat never waits on a message per batch nor a few on a hop."""
+    if len(batch_ids) > SENT_DIRECTLY:
+        current_app.send_task(DRAFT_BATCHES, (list(batch_ids),))
+    else:
+        enqueue_each_drafting(batch_ids)
+
+
+def enqueue_each_drafting(batch_ids) -> None:
+    """A message per batch, each drafted, retried and backed off on its own; one broker connection for the lot."""
     with current_app.producer_or_acquire() as producer:
         for batch_id in batch_ids:
             current_app.send_task(DRAFT_BATCH, (batch_id,), producer=producer)

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from publishing import alerts, batching, clips, drafting, summaries, translations
+from publishing import alerts, batching, clips, drafting, queueing, summaries, translations
 from publishing.drafters.base import DraftingUnavailable
 from publishing.models import Batch, Post
 
@@ -46,6 +46,14 @@ def draft_batch(self, batch_id: int) -> int | None:
     # Idempotent: a duplicate or redelivered message finds the batch claimed or done and does nothing.
     post = _drafted(self, drafting.draft_batch, batch_id)
     return post.pk if post else None
+
+
+@shared_task(name="publishing.tasks.draft_batches")
+def draft_batches(batch_ids: list[int]) -> int:
+    """Fan a tick's claimed batches out here, not in the beat: a draft_batch message each. A redelivered message
+    (a worker died mid-way) sends them again, and draft_batch drafts none of them twice."""
+    queueing.enqueue_each_drafting(batch_ids)
+    return len(batch_ids)
 
 
 @shared_task(bind=True, name="publishing.tasks.draft_summary", max_retries=DRAFT_RETRIES)

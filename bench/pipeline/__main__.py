@@ -300,7 +300,7 @@ def many_live_events(run: Run) -> None:
     )
     print(f"  database time per tick: p50 {db50 * 1000:.1f} ms, p99 {db99 * 1000:.1f} ms ({queries:.0f} queries p50)")
     print(
-        f"  broker time per tick (enqueueing each batch's drafting): p50 {broker50 * 1000:.1f} ms, "
+        f"  broker time per tick (handing the claimed batches to the workers): p50 {broker50 * 1000:.1f} ms, "
         f"p99 {broker99 * 1000:.1f} ms ({messages:.0f} messages p50); the rest of the tick is Python"
     )
     all_once = batches > 0 and once == posts == batches and not (twice or failed or waiting or doubled)
