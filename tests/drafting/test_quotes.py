@@ -4,9 +4,11 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
+from events.models import Event
 from publishing import drafting
 from publishing.batching import flush_remaining, tick
 from publishing.brief import SpokenLine
@@ -161,18 +163,27 @@ def test_the_offline_drafter_attributes_quotes_to_a_named_speaker():
 
 
 @pytest.mark.django_db
-def test_a_short_batch_waits_for_the_next_interval_and_is_drafted_with_it(event):
+def test_a_short_batch_stays_due_and_is_drafted_at_the_tick_that_has_enough_words(event):
     now = timezone.now()
+    Event.objects.filter(pk=event.pk).update(last_batched_at=now - timedelta(seconds=event.batch_interval_seconds))
     first = add_segments(event, SENTENCES[:2])  # 24 words: too little for a post
     assert tick(now) == []
     event.refresh_from_db()
-    assert event.last_batched_at == now and not Batch.objects.exists()
+    assert event.last_batched_at < now and not Batch.objects.exists(), "still due: not a whole interval more"
     later = add_segments(event, SENTENCES[2:4])
-    (batch,) = tick(now + timedelta(seconds=event.batch_interval_seconds))
+    (batch,) = tick(now + timedelta(seconds=settings.BATCH_TICK_SECONDS))
     assert set(batch.segments.values_list("pk", flat=True)) == {s.pk for s in first + later}
     post = drafting.draft_batch(batch.pk)
     assert post.checked and post.hold_reason == ""
     assert all(sentence in post.body for sentence in SENTENCES[:4])
+
+
+@pytest.mark.django_db
+def test_a_due_event_with_no_new_speech_starts_a_fresh_interval(event):
+    now = timezone.now()
+    assert tick(now) == []
+    event.refresh_from_db()
+    assert event.last_batched_at == now
 
 
 @pytest.mark.django_db
