@@ -14,6 +14,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from events.languages import MULTI, SPEECH_CODES, LanguageListField, speech_choices
+from events.sentences import Sentence
 from events.signals import event_changed, event_ended, event_went_live
 
 MAX_AUDIO_RETENTION_DAYS = 3650
@@ -237,18 +238,24 @@ class Event(models.Model):
 
     def pause_reason(self) -> str:
         """Why drafting is paused, in the active language (an editor's reason as they wrote it); "" when it is not."""
-        return self.drafting_paused_reason or self.cap_pause_reason()
+        return str(self.pause_sentence())
+
+    def pause_sentence(self) -> str | Sentence:
+        """Why drafting is paused, to be written out for each reader: an editor's reason as they wrote it, or the
+        credit cap's sentence; "" when it is not."""
+        return self.drafting_paused_reason or self.cap_pause_sentence() or ""
 
     def cap_pause_reason(self) -> str:
         """Why the credit cap paused drafting, in the active language; "" when it did not."""
+        return str(self.cap_pause_sentence() or "")
+
+    def cap_pause_sentence(self) -> Sentence | None:
         if self.cap_pause is None:
-            return ""
-        return (
-            gettext(
-                "Credit cap of %(cap)s reached: %(used)s credits used, %(reserved)s reserved, and a batch may need "
-                "%(next_batch)s."
-            )
-            % self.cap_pause
+            return None
+        return Sentence.gettext(
+            "Credit cap of %(cap)s reached: %(used)s credits used, %(reserved)s reserved, and a batch may need "
+            "%(next_batch)s.",
+            **self.cap_pause,
         )
 
     @property

@@ -412,11 +412,17 @@ class BatchAdmin(ReadOnlyAdmin):
 
 @admin.register(Alert)
 class AlertAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "kind", "event", "message", "delivery", "attempts", "last_error"]
+    list_display = ["created_at", "kind", "event", "text", "delivery", "attempts", "last_error"]
     list_filter = ["kind", "delivery", "event"]
     list_select_related = ["event"]
-    search_fields = ["message"]
+    search_fields = ["message"]  # the site's language
     date_hierarchy = "created_at"
+    fields = ["kind", "event", "text", "delivery", "attempts", "last_error", "delivered_at"]
+    readonly_fields = ["text"]
+
+    @admin.display(description=_("message"))
+    def text(self, alert: Alert) -> str:
+        return alert.text()
 
 
 # The post's text as an edit or a correction changed it (PostAction.before and after).

@@ -1,8 +1,10 @@
 """Alerts for the desk: what raises them, and their delivery to ALERT_WEBHOOK_URL as Slack-compatible JSON.
 
-Alerts are raised by Batch.fail (a failed batch), publishing.credits (drafting paused by the cap) and the
-transcription relay's stream_failed signal (a stream whose speech provider gave up). Each is a row first;
-posting it is the deliver_alert task's job, after commit, so the webhook never holds up what raised it.
+Alerts are raised by Batch.fail (a failed batch), publishing.credits (drafting paused by the cap), the
+transcription relay's stream_failed signal (a stream whose speech provider gave up, or whose storage stayed down)
+and publishing.batching (an event ended while streaming). Each is a row first, its message a Sentence shown in each
+editor's language; posting it is the deliver_alert task's job, after commit, so the webhook never holds up what
+raised it.
 """
 
 import logging
@@ -16,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
+from events.sentences import Sentence
 from publishing.models import Alert
 from transcription.models import StreamSession
 
@@ -37,15 +40,20 @@ def _slack_escaped(text: str) -> str:
 
 
 def payload(alert: Alert) -> dict[str, Any]:
+    """The Slack-compatible JSON, in the site's language (settings.LANGUAGE_CODE): the webhook's channel has no
+    reader's language to follow."""
     event = alert.event
     url = queue_url(event.pk)
-    headline = f"{alert.get_kind_display()} · {event.title}"
+    with translation.override(settings.LANGUAGE_CODE):
+        headline = f"{alert.get_kind_display()} · {event.title}"
+        message = alert.text()
+        link = gettext("Open the draft queue")
     return {
-        "text": f"{_slack_escaped(headline)}: {_slack_escaped(alert.message)} <{url}|Open the draft queue>",
+        "text": f"{_slack_escaped(headline)}: {_slack_escaped(message)} <{url}|{_slack_escaped(link)}>",
         "kind": alert.kind,
         "event": event.slug,
         "event_title": event.title,
-        "message": alert.message,
+        "message": message,
         "url": url,
         "at": alert.created_at.isoformat(),
         "alert": alert.pk,
@@ -89,21 +97,25 @@ def retry_in(retries: int) -> float:
 
 
 def alert_stream_failed(
-    sender, *, event_id: int, session_id: int, message: str, reason: str = "provider", **kwargs
+    sender, *, event_id: int, session_id: int, message: str | Sentence, reason: str = "provider", **kwargs
 ) -> None:
-    """transcription.signals.stream_failed: the speech provider gave up on a stream, or storage stayed down."""
+    """transcription.signals.stream_failed: the speech provider gave up on a stream, or storage stayed down;
+    `message`, the relay's Sentence, says why."""
     session = StreamSession.objects.select_related("journalist").filter(pk=session_id).first()
-    kind = Alert.Kind.STORAGE_UNAVAILABLE if reason == "storage" else Alert.Kind.STREAM_FAILED
-    with translation.override(settings.LANGUAGE_CODE):  # the desk's language
-        if reason == "storage":
-            why = gettext("the database stayed unreachable")
-        else:
-            why = gettext("the speech provider gave up")
-        if session is not None:
-            text = gettext("Stream %(session)d from %(journalist)s stopped: %(why)s. %(message)s")
-        else:
-            text = gettext("Stream %(session)d stopped: %(why)s. %(message)s")
-    who = session.journalist.get_username() if session is not None else ""
-    Alert.objects.raise_alert(
-        kind, event_id, text % {"session": session_id, "journalist": who, "why": why, "message": message}
-    )
+    if reason == "storage":
+        kind, why = Alert.Kind.STORAGE_UNAVAILABLE, Sentence.gettext("the database stayed unreachable")
+    else:
+        kind, why = Alert.Kind.STREAM_FAILED, Sentence.gettext("the speech provider gave up")
+    if session is None:
+        said = Sentence.gettext(
+            "Stream %(session)d stopped: %(why)s. %(message)s", session=session_id, why=why, message=message
+        )
+    else:
+        said = Sentence.gettext(
+            "Stream %(session)d from %(journalist)s stopped: %(why)s. %(message)s",
+            session=session_id,
+            journalist=session.journalist.get_username(),
+            why=why,
+            message=message,
+        )
+    Alert.objects.raise_alert(kind, event_id, said)

@@ -4,10 +4,10 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Exists, OuterRef, Q
-from django.utils import timezone, translation
-from django.utils.translation import ngettext
+from django.utils import timezone
 
 from events.models import Event
+from events.sentences import Sentence
 from publishing import credits
 from publishing.models import Alert, Batch
 from transcription.models import Segment, StreamSession
@@ -25,12 +25,11 @@ def event_ended_receiver(sender, *, event_id: int, **kwargs) -> None:
     """events.signals.event_ended: the final batch now, or once the streams still running have finished."""
     running = open_streams(event_id)
     if running:
-        with translation.override(settings.LANGUAGE_CODE):  # the desk's language, whoever ended the event
-            message = ngettext(
-                "The event ended with %(count)d stream still running: it is being finished and stored.",
-                "The event ended with %(count)d streams still running: they are being finished and stored.",
-                running,
-            ) % {"count": running}
+        message = Sentence.ngettext(
+            "The event ended with %(count)d stream still running: it is being finished and stored.",
+            "The event ended with %(count)d streams still running: they are being finished and stored.",
+            running,
+        )
         Alert.objects.raise_alert(Alert.Kind.ENDED_WHILE_STREAMING, event_id, message)
         return
     flush_remaining(event_id)

@@ -8,14 +8,13 @@ worker that dies mid-call leaks nothing past its lease, and drafting (or failing
 
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q, Sum, Value
 from django.db.models.functions import Coalesce
-from django.utils import timezone, translation
-from django.utils.translation import gettext
+from django.utils import timezone
 
 from events.models import Event
+from events.sentences import Sentence
 from publishing.brief import build_brief
 from publishing.drafters.base import get_drafter
 from publishing.models import Alert, Batch, PostTranslation, Summary
@@ -91,10 +90,10 @@ def _set_cap_pause(event: Event, credits: Credits | None) -> None:
         Alert.objects.raise_alert(Alert.Kind.DRAFTING_PAUSED, event.pk, _for_the_desk(event))
 
 
-def _for_the_desk(event: Event) -> str:
-    """Why the event's drafting is paused, in the site's language: stored once for every editor (alerts, failures)."""
-    with translation.override(settings.LANGUAGE_CODE):
-        return gettext("Drafting paused: %(reason)s") % {"reason": event.pause_reason()}
+def _for_the_desk(event: Event) -> Sentence:
+    """Why the event's drafting is paused, stored once for every editor (alerts, failures) and told in each one's
+    language."""
+    return Sentence.gettext("Drafting paused: %(reason)s", reason=event.pause_sentence())
 
 
 def reserve(batch: Batch, most: int) -> str:

@@ -16,6 +16,7 @@ from django.utils import translation
 from django.utils.translation import gettext, ngettext_lazy
 
 from events.models import Event
+from events.sentences import Sentence
 from publishing import credits
 from publishing.brief import Brief, build_brief
 from publishing.drafters.base import Draft, Drafter, DraftingFailed, DraftingUnavailable, get_drafter
@@ -133,7 +134,7 @@ def _draft_reserved(batch: Batch, drafter: Drafter, brief: Brief, last_try: bool
         return None
     body = clean_text(draft.body)
     if not body:
-        batch.fail(gettext("%(provider)s answered with no usable text") % {"provider": draft.provider})
+        batch.fail(Sentence.gettext("%(provider)s answered with no usable text", provider=draft.provider))
         return None
     return save_post(batch, draft, body)
 
@@ -151,7 +152,7 @@ def call_drafter(row: Batch | Summary | PostTranslation, call: Callable[[], Draf
         if not last_try:
             row.hand_back(str(exc), exc.retry_after)
             raise
-        row.fail(gettext("Drafting unavailable, gave up: %(error)s") % {"error": exc})
+        row.fail(Sentence.gettext("Drafting unavailable, gave up: %(error)s", error=str(exc)))
     return None
 
 

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from events.languages import CODES as LANGUAGE_CODES
 from events.languages import language_choices
 from events.models import Event
+from events.sentences import Sentence, as_stored, in_site_language, shown
 from events.signals import event_changed
 from publishing.embed_providers import providers as embed_providers
 from publishing.queueing import (
@@ -223,6 +224,8 @@ class Batch(models.Model):
     )
     attempts = models.PositiveIntegerField(default=0, verbose_name=_("attempts"))
     last_error = models.TextField(blank=True, verbose_name=_("last error"))
+    # last_error as its msgid and arguments (events.sentences), for each editor's language; None: shown as stored.
+    error_sentence = models.JSONField(null=True, blank=True, editable=False, verbose_name=_("last error sentence"))
     provider = models.CharField(
         max_length=32, blank=True, help_text=_("Drafter that answered: mavera or offline."), verbose_name=_("provider")
     )
@@ -269,10 +272,10 @@ class Batch(models.Model):
         return " ".join(segment.text for segment in self.segments.in_order())
 
     def why_failed(self) -> str:
-        """Why it failed, in the active language when the credit cap stopped it; otherwise as recorded."""
+        """Why it failed, in the active language (technical detail, such as the drafter's answer, as recorded)."""
         if self.stopped_by_cap:
             return gettext("Stopped by the credit cap: drafted once the cap has room.")
-        return self.last_error
+        return shown(self.error_sentence, self.last_error)
 
     def trace(self, text: str) -> Trace:
         """`text`'s quotes, numbers and names looked up in what this batch's speakers said (as corrected by
@@ -284,20 +287,20 @@ class Batch(models.Model):
 
     # --- State changes after the claim. Each one applies only while this worker still holds the batch. ---
 
-    def fail(self, message: str, *, alert: bool = True, by_cap: bool = False) -> None:
+    def fail(self, message: str | Sentence, *, alert: bool = True, by_cap: bool = False) -> None:
         """Failed, for an editor to retry; `alert` False when the desk knows why already (drafting paused);
         `by_cap` when the credit cap stopped it."""
         failed = Batch.objects.filter(pk=self.pk, status=self.Status.DRAFTING).update(
             status=self.Status.FAILED,
             stopped_by_cap=by_cap,
-            last_error=message[:2000] or "failed",
+            last_error=in_site_language(message)[:2000] or "failed",
+            error_sentence=as_stored(message),
             finished_at=timezone.now(),
             lease_expires_at=None,
         )
         if failed and alert:  # the alert is the one line the console shows
-            with translation.override(settings.LANGUAGE_CODE):  # the desk's language
-                text = gettext("Batch %(number)d failed: %(message)s") % {"number": self.pk, "message": message}
-            Alert.objects.raise_alert(Alert.Kind.BATCH_FAILED, self.event_id, text)
+            said = Sentence.gettext("Batch %(number)d failed: %(message)s", number=self.pk, message=message)
+            Alert.objects.raise_alert(Alert.Kind.BATCH_FAILED, self.event_id, said)
         else:
             log.debug("batch %s failed: %s", self.pk, message)
 
@@ -306,13 +309,19 @@ class Batch(models.Model):
         Batch.objects.filter(pk=self.pk, status=self.Status.DRAFTING).update(
             status=self.Status.PENDING,
             last_error=message[:2000],
+            error_sentence=None,
             lease_expires_at=timezone.now() + timedelta(seconds=retry_in + settings.DRAFTING_LEASE_SECONDS),
         )
 
     def mark_drafted(self, **recorded) -> None:
         """Drafted, with what the drafter reported (provider, credits, latency…)."""
         Batch.objects.filter(pk=self.pk).update(
-            status=self.Status.DRAFTED, last_error="", finished_at=timezone.now(), lease_expires_at=None, **recorded
+            status=self.Status.DRAFTED,
+            last_error="",
+            error_sentence=None,
+            finished_at=timezone.now(),
+            lease_expires_at=None,
+            **recorded,
         )
 
     def mark_drafted_again(self, credits_used) -> None:
@@ -856,17 +865,19 @@ class QuoteClip(models.Model):
 
 
 class AlertQuerySet(models.QuerySet):
-    def raise_alert(self, kind: str, event_id: int, message: str) -> "Alert":
-        """Record the alert; its delivery is a task enqueued on commit, so a dead webhook holds up nothing,
-        and a broker that refuses the task is logged, not raised."""
+    def raise_alert(self, kind: str, event_id: int, message: str | Sentence) -> "Alert":
+        """Record the alert, a Sentence to be shown in each editor's language; its delivery is a task enqueued on
+        commit, so a dead webhook holds up nothing, and a broker that refuses the task is logged, not raised."""
         webhook = bool(settings.ALERT_WEBHOOK_URL)
+        text = in_site_language(message)
         alert = self.create(
             kind=kind,
             event_id=event_id,
-            message=message[:2000],
+            message=text[:2000],
+            sentence=as_stored(message),
             delivery=Alert.Delivery.PENDING if webhook else Alert.Delivery.NOT_SENT,
         )
-        log.warning("alert %s (%s) for event %s: %s", alert.pk, kind, event_id, message)
+        log.warning("alert %s (%s) for event %s: %s", alert.pk, kind, event_id, text)
         if webhook:
             transaction.on_commit(lambda: enqueue_alert_delivery(alert.pk), robust=True)
         return alert
@@ -890,7 +901,10 @@ class Alert(models.Model):
 
     kind = models.CharField(max_length=32, choices=Kind.choices, verbose_name=_("kind"))
     event = models.ForeignKey("events.Event", on_delete=models.CASCADE, related_name="alerts", verbose_name=_("event"))
+    # In the site's language, for the log, the webhook and search; `sentence` (events.sentences) writes it out in
+    # each editor's (text()), and is None on rows raised before it was kept.
     message = models.TextField(verbose_name=_("message"))
+    sentence = models.JSONField(null=True, blank=True, editable=False, verbose_name=_("message sentence"))
     created_at = models.DateTimeField(auto_now_add=True, db_index=True, verbose_name=_("created at"))
     delivery = models.CharField(
         max_length=16, choices=Delivery.choices, default=Delivery.NOT_SENT, verbose_name=_("delivery")
@@ -913,6 +927,10 @@ class Alert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} · {self.event}"
+
+    def text(self) -> str:
+        """The message in the active language."""
+        return shown(self.sentence, self.message)
 
 
 # --- The story so far (publishing.summaries drafts and publishes it; docs/architecture.md, *The story so far*) ---
@@ -1105,6 +1123,8 @@ class Summary(models.Model):
     attempts = models.PositiveIntegerField(default=0, verbose_name=_("attempts"))
     lease_expires_at = models.DateTimeField(null=True, blank=True, db_index=True, verbose_name=_("lease expires at"))
     last_error = models.TextField(blank=True, verbose_name=_("last error"))
+    # last_error as its msgid and arguments (events.sentences), for each editor's language; None: shown as stored.
+    error_sentence = models.JSONField(null=True, blank=True, editable=False, verbose_name=_("last error sentence"))
 
     objects = SummaryQuerySet.as_manager()
 
@@ -1157,16 +1177,25 @@ class Summary(models.Model):
 
     # --- State changes after the claim: each applies only while this worker still holds the version. ---
 
-    def fail(self, message: str) -> None:
+    def why_failed(self) -> str:
+        """Why it failed, in the active language (technical detail, such as the drafter's answer, as recorded)."""
+        return shown(self.error_sentence, self.last_error)
+
+    def fail(self, message: str | Sentence) -> None:
+        text = in_site_language(message)
         Summary.objects.filter(pk=self.pk, status=self.Status.DRAFTING).update(
-            status=self.Status.FAILED, last_error=message[:2000] or "failed", lease_expires_at=None
+            status=self.Status.FAILED,
+            last_error=text[:2000] or "failed",
+            error_sentence=as_stored(message),
+            lease_expires_at=None,
         )
-        log.info("summary %s of event %s failed: %s", self.pk, self.event_id, message)
+        log.info("summary %s of event %s failed: %s", self.pk, self.event_id, text)
 
     def hand_back(self, message: str, retry_in: float) -> None:
         Summary.objects.filter(pk=self.pk, status=self.Status.DRAFTING).update(
             status=self.Status.PENDING,
             last_error=message[:2000],
+            error_sentence=None,
             lease_expires_at=timezone.now() + timedelta(seconds=retry_in + settings.DRAFTING_LEASE_SECONDS),
         )
 
@@ -1320,11 +1349,13 @@ class PostTranslation(models.Model):
 
     # --- State changes after the claim: each applies only while it is still pending. ---
 
-    def fail(self, message: str) -> None:
+    def fail(self, message: str | Sentence) -> None:
+        """Failed, readers keep the original; why in the site's language (no page shows it, the log does)."""
+        text = in_site_language(message)
         PostTranslation.objects.filter(pk=self.pk, status=self.Status.PENDING).update(
-            status=self.Status.FAILED, last_error=message[:2000] or "failed", lease_expires_at=None
+            status=self.Status.FAILED, last_error=text[:2000] or "failed", lease_expires_at=None
         )
-        log.info("translation %s of post %s into %s failed: %s", self.pk, self.post_id, self.language, message)
+        log.info("translation %s of post %s into %s failed: %s", self.pk, self.post_id, self.language, text)
 
     def hand_back(self, message: str, retry_in: float) -> None:
         """Still pending: the task's retry claims it again (or the beat, past a lease, if that retry is lost)."""

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from events.models import Event
+from events.sentences import Sentence
 from events.signals import event_changed
 from publishing.brief import SummaryUpdate, build_summary_brief, summary_update
 from publishing.drafters.base import Draft, get_drafter
@@ -102,7 +103,7 @@ def draft_summary(summary_id: int, *, last_try: bool = False) -> Summary | None:
         event, max_chars=drafter.chunk_chars, current_points=current.points if current is not None else []
     )
     if not brief.updates:
-        summary.fail(gettext("No published post to sum up."))
+        summary.fail(Sentence.gettext("No published post to sum up."))
         return None
     draft = billed_call(
         summary, event, drafter.max_credits_per_call, lambda: drafter.summarise(brief), last_try=last_try
@@ -111,7 +112,7 @@ def draft_summary(summary_id: int, *, last_try: bool = False) -> Summary | None:
         return None
     points = parse_points(draft.body)
     if not points:
-        summary.fail(gettext("%(provider)s answered with no usable point") % {"provider": draft.provider})
+        summary.fail(Sentence.gettext("%(provider)s answered with no usable point", provider=draft.provider))
         return None
     return save_draft(summary, brief.updates, draft, points)
 

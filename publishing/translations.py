@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from events.models import Event
+from events.sentences import Sentence
 from events.signals import event_changed
 from publishing.brief import build_translation_brief
 from publishing.drafters.base import Drafter, DraftingUnavailable, get_drafter
@@ -160,7 +161,7 @@ def translate(post: Post, language: str, drafter: Drafter, *, last_try: bool = F
         return None
     headline, body = parse_answer(draft.body, has_headline=bool(brief.headline))
     if not body:
-        row.fail(gettext("%(provider)s answered with no text") % {"provider": draft.provider})
+        row.fail(Sentence.gettext("%(provider)s answered with no text", provider=draft.provider))
         return None
     source_language = post.event.post_language
     original = f"{brief.headline}\n{brief.body}" if brief.headline else brief.body

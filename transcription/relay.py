@@ -22,6 +22,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from events.sentences import Sentence
 from transcription import handover, leases, sessions, speakers, spoken
 from transcription.archive.audio import SessionArchive
 from transcription.models import StreamSession
@@ -313,19 +314,13 @@ class Relay:
         self.storage.add(SaveProgress(self.session_id, self._figures()), key="progress")
 
     async def _storage_overflowed(self) -> None:
-        minutes = self.storage.max_seconds / 60
-        error = StudioError(
-            Close.STORAGE_UNAVAILABLE,
-            _(
-                "The transcript could not be saved for over %(minutes)s minutes of speech, so the stream has stopped. "
-                "Your audio is archived; the finals shown are saved once the database is back."
-            )
-            % {"minutes": f"{minutes:g}"},
-        )
+        stopped = storage_stopped(self.storage.max_seconds)
+        error = StudioError(Close.STORAGE_UNAVAILABLE, str(stopped))
         logger.error("session %s: storage unavailable past the bound, stopping the stream", self.session_id)
-        # Stored with the finals once the database is back: the desk then hears why the stream stopped.
+        # Stored with the finals once the database is back: the desk then hears why the stream stopped, each editor
+        # in their own language.
         self.storage.add(
-            Call(functools.partial(_stream_failed, self.event.id, self.session_id, error.message, reason="storage"))
+            Call(functools.partial(_stream_failed, self.event.id, self.session_id, stopped, reason="storage"))
         )
         if self.on_failure is not None:
             await self.on_failure(error)
@@ -354,7 +349,7 @@ class Relay:
                     self._save_figures()
                 await self._send_status(detail=item.detail)
             elif isinstance(item, UpstreamFailed):
-                error = StudioError(FAILURE_CLOSE.get(item.reason, Close.UPSTREAM_FAILED), item.message)
+                error = StudioError(FAILURE_CLOSE.get(item.reason, Close.UPSTREAM_FAILED), str(item.message))
                 logger.warning("session %s: upstream failed: %s", self.session_id, item.message)
                 self.storage.add(Call(functools.partial(_stream_failed, self.event.id, self.session_id, item.message)))
                 if self.on_failure is not None:
@@ -498,5 +493,14 @@ def _stream_ended(event_id: int, session_id: int) -> None:
     stream_ended.send(sender=Relay, event_id=event_id, session_id=session_id)
 
 
-def _stream_failed(event_id: int, session_id: int, message: str, reason: str = "provider") -> None:
+def storage_stopped(max_seconds: float) -> Sentence:
+    """Why a stream stopped whose finals could not be stored for `max_seconds` of speech."""
+    return Sentence.gettext(
+        "The transcript could not be saved for over %(minutes)s minutes of speech, so the stream has stopped. "
+        "Your audio is archived; the finals shown are saved once the database is back.",
+        minutes=f"{max_seconds / 60:g}",
+    )
+
+
+def _stream_failed(event_id: int, session_id: int, message: str | Sentence, reason: str = "provider") -> None:
     stream_failed.send(sender=Relay, event_id=event_id, session_id=session_id, message=message, reason=reason)

@@ -7,7 +7,8 @@ from django.dispatch import Signal
 stream_ended = Signal()
 
 # Sent when a stream's speech provider gave up on it, or storage stayed unavailable past its bound (the session
-# then fails), with event_id, session_id, message and reason ("provider" or "storage"): publishing alerts the desk.
+# then fails), with event_id, session_id, message (an events.sentences.Sentence) and reason
+# ("provider" or "storage"): publishing alerts the desk.
 stream_failed = Signal()
 
 # Sent when the retention purge has deleted sessions' audio, with session_ids: publishing takes down the

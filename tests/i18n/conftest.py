@@ -30,8 +30,6 @@ PEOPLE_AND_BRANDS = (
     "the pipeline never sleeps",
     "the team plans to",
     "A quote is not in the transcript.",
-    "Drafting failed three times.",
-    "Mavera answered 503",
     "Keynote video",
     "Emulated Video",
     "YouTube",
@@ -79,7 +77,7 @@ def german_event(event):
 @pytest.fixture
 def coverage(german_event, editor):
     """An event with everything its pages can show: a key event, a pinned post, a corrected one, an embed, the
-    story so far, a draft traced to the transcript, a held draft, a failed batch and an alert."""
+    story so far, a draft traced to the transcript, a held draft, failed batches and an alert of each kind."""
     cache.clear()
     create_roles()
     event = german_event

@@ -1,6 +1,8 @@
-"""Speaker labels and the credit cap's pause in each person's language (issue 30, "Every language"): a German editor
-reads "Sprecher 0" and the German pause, the drafter reads the labels in the event's language, and the studio's
-socket labels speakers in its journalist's."""
+"""Speaker labels, the credit cap's pause and the desk's alerts in each person's language (issue 30, "Every
+language"): a German editor reads "Sprecher 0", the German pause and German alerts on an English site, the drafter
+reads the labels in the event's language, and the studio's socket labels speakers in its journalist's."""
+
+import asyncio
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -9,14 +11,15 @@ from django.utils import translation
 
 from events.models import Event
 from newsroom.models import Preferences
-from publishing import credits
+from publishing import alerts, credits, summaries
 from publishing.brief import SpokenLine, build_brief
 from publishing.drafters.offline import report
-from publishing.models import Batch, Post, sources_of
+from publishing.models import Alert, Batch, Post, Summary, sources_of
+from tests.support import factories
 from tests.support.drafting import SENTENCES, add_segments
 from tests.support.emulators.deepgram import silence, word_audio
 from tests.support.emulators.studio import Studio
-from transcription.models import SpeakerName
+from transcription.models import SpeakerName, StreamSession
 
 GERMAN = {"HTTP_ACCEPT_LANGUAGE": "de-DE,de;q=0.9"}
 ENGLISH = {"HTTP_ACCEPT_LANGUAGE": "en"}
@@ -54,8 +57,9 @@ def test_a_german_editor_reads_the_speakers_and_the_cap_s_pause_in_german(client
     assert "Entwerfen pausiert: Credit-Obergrenze von 20 erreicht: 12 Credits verbraucht, 0 reserviert" in page
     assert "Durch die Credit-Obergrenze angehalten: wird entworfen, sobald die Obergrenze Raum lässt." in page
     assert "Speaker 0" not in page and "Stopped by the credit cap" not in page
-    # Only the alert, a record kept in the site's language for every editor and the webhook, says it in English.
-    assert page.count("Credit cap of 20") == 1 and "Drafting paused by the credit cap" not in page
+    # The pause's alert says it in German too.
+    assert page.count("Credit-Obergrenze von 20 erreicht") == 2
+    assert "Credit cap of 20" not in page and "Drafting paused by the credit cap" not in page
     listing = client.get(reverse("admin:events_event_changelist"), **GERMAN).content.decode()
     assert "pausiert: Credit-Obergrenze von 20 erreicht" in listing
 
@@ -64,6 +68,122 @@ def test_a_german_editor_reads_the_speakers_and_the_cap_s_pause_in_german(client
     assert '<b class="speaker">Speaker 0:</b>' in page
     assert "Drafting paused: Credit cap of 20 reached: 12 credits used, 0 reserved, and a batch may need 12." in page
     assert "Stopped by the credit cap: drafted once the cap has room." in page
+
+
+# Each kind of alert as tests.support.factories.alerts_of_each_kind raises it: its kind, then its message, in German
+# and in English. The drafter's answer (Mavera answered 503) is technical detail: as it was recorded.
+ALERTS = {
+    "de": [
+        (
+            "Stapel fehlgeschlagen",
+            "Stapel {batch} fehlgeschlagen: Entwerfen nicht verfügbar, aufgegeben: Mavera answered 503",
+        ),
+        (
+            "Entwerfen durch die Credit-Obergrenze pausiert",
+            "Entwerfen pausiert: Credit-Obergrenze von 1 erreicht: 0 Credits verbraucht, 0 reserviert, und ein Stapel "
+            "kann 12 benötigen.",
+        ),
+        (
+            "Stream fehlgeschlagen",
+            "Stream {session} von jo angehalten: der Sprachdienst hat aufgegeben. Das Deepgram-Konto hat kein Guthaben "
+            "mehr (402).",
+        ),
+        (
+            "Stream angehalten: Speicher nicht verfügbar",
+            "Stream {session} von jo angehalten: die Datenbank blieb unerreichbar. Das Transkript konnte über 2 "
+            "Minuten Rede lang nicht gespeichert werden",
+        ),
+        (
+            "Veranstaltung endete während des Streamens",
+            "Die Veranstaltung endete mit 1 noch laufenden Stream: Er wird abgeschlossen und gespeichert.",
+        ),
+    ],
+    "en": [
+        ("Batch failed", "Batch {batch} failed: Drafting unavailable, gave up: Mavera answered 503"),
+        (
+            "Drafting paused by the credit cap",
+            "Drafting paused: Credit cap of 1 reached: 0 credits used, 0 reserved, and a batch may need 12.",
+        ),
+        (
+            "Stream failed",
+            "Stream {session} from jo stopped: the speech provider gave up. The Deepgram account is out of credits "
+            "(402).",
+        ),
+        (
+            "Stream stopped: storage unavailable",
+            "Stream {session} from jo stopped: the database stayed unreachable. The transcript could not be saved for "
+            "over 2 minutes of speech",
+        ),
+        (
+            "Event ended while streaming",
+            "The event ended with 1 stream still running: it is being finished and stored.",
+        ),
+    ],
+}
+
+
+def alerts_in(language: str, batch: Batch, session: int) -> list[tuple[str, str]]:
+    return [(kind, text.format(batch=batch.pk, session=session)) for kind, text in ALERTS[language]]
+
+
+@pytest.fixture
+def alerted(event) -> tuple[Batch, int]:
+    """An event with an alert of each kind, and a version of the story so far that the cap's pause stopped; the
+    batch the drafter gave up on, and the stream that failed."""
+    factories.published_post(event, SENTENCES[0])
+    story = Summary.objects.claim(event.pk, trigger=Summary.Trigger.EDITOR)
+    factories.alerts_of_each_kind(event)
+    assert summaries.draft_summary(story.pk) is None
+    failed = Batch.objects.filter(event=event, status=Batch.Status.FAILED, stopped_by_cap=False).get()
+    return failed, StreamSession.objects.get(event=event).pk
+
+
+@pytest.mark.django_db
+def test_a_german_editor_reads_each_alert_and_error_in_german_on_an_english_site(client, editor, alerted, settings):
+    assert settings.LANGUAGE_CODE == "en-us"
+    batch, session = alerted
+    client.force_login(editor)
+    queue = client.get(reverse("admin:publishing_post_queue", args=[batch.event_id]), **GERMAN).content.decode()
+    listing = client.get(reverse("admin:publishing_alert_changelist"), **GERMAN).content.decode()
+    for kind, text in alerts_in("de", batch, session):
+        assert f"{kind}: {text}" in queue
+        assert text in listing and f'<td class="field-kind">{kind}</td>' in listing
+    for _, text in alerts_in("en", batch, session):
+        assert text not in queue and text not in listing
+    # The errors the queue shows: the batch the drafter gave up on, the one the cap stopped, the summary's.
+    assert "<td>Entwerfen nicht verfügbar, aufgegeben: Mavera answered 503</td>" in queue
+    assert "<td>Durch die Credit-Obergrenze angehalten: wird entworfen, sobald die Obergrenze Raum lässt.</td>" in queue
+    assert "Fassung 1 konnte nicht entworfen werden: Entwerfen pausiert: Credit-Obergrenze von 1 erreicht" in queue
+    one = Alert.objects.get(kind=Alert.Kind.ENDED_WHILE_STREAMING)
+    page = client.get(reverse("admin:publishing_alert_change", args=[one.pk]), **GERMAN).content.decode()
+    assert "Die Veranstaltung endete mit 1 noch laufenden Stream" in page and "still running" not in page
+
+    # The same rows, read by an English editor.
+    queue = client.get(reverse("admin:publishing_post_queue", args=[batch.event_id]), **ENGLISH).content.decode()
+    for kind, text in alerts_in("en", batch, session):
+        assert f"{kind}: {text}" in queue
+    assert "Version 1 could not be drafted: Drafting paused: Credit cap of 1 reached" in queue
+
+
+@pytest.mark.django_db
+def test_alerts_are_kept_and_posted_to_the_webhook_in_the_site_s_language(alerted):
+    batch, session = alerted
+    stored = sorted(Alert.objects.values_list("message", flat=True))
+    expected = sorted(text for _, text in alerts_in("en", batch, session))
+    assert [message[: len(text)] for message, text in zip(stored, expected, strict=True)] == expected
+    alert = Alert.objects.get(kind=Alert.Kind.BATCH_FAILED)
+    with translation.override("de"):  # the worker's language, whatever it is, is not the webhook's
+        body = alerts.payload(alert)
+    assert body["text"].startswith(f"Batch failed · Keynote: Batch {batch.pk} failed: Drafting unavailable")
+    assert body["text"].endswith("|Open the draft queue>") and body["message"] == alert.message
+
+
+@pytest.mark.django_db
+def test_an_alert_raised_before_sentences_were_kept_reads_as_stored(client, editor, event):
+    Alert.objects.create(kind=Alert.Kind.BATCH_FAILED, event=event, message="Drafting failed three times.")
+    client.force_login(editor)
+    queue = client.get(reverse("admin:publishing_post_queue", args=[event.pk]), **GERMAN).content.decode()
+    assert "Stapel fehlgeschlagen: Drafting failed three times." in queue
 
 
 @pytest.mark.django_db
@@ -108,3 +228,36 @@ async def test_a_german_journalist_s_socket_labels_speakers_in_german(deepgram, 
     assert (final["speaker"], final["name"], final["speaker_name"]) == (0, "", "Sprecher 0")
     await studio.stop()
     await studio.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("fresh_roles")
+async def test_a_speech_provider_s_refusal_reads_in_the_journalist_s_language_and_the_alert_in_each_editor_s(
+    deepgram, settings, event, journalist
+):
+    settings.DEEPGRAM_API_KEY = "wrong-key"
+    await sync_to_async(Preferences.objects.create)(user=journalist, language="de")
+    studio = Studio(event.slug, journalist)
+    assert await studio.connect()
+    ready = await studio.start()
+    error = await studio.wait_for(lambda m: m["type"] == "error")
+    assert error["message"] == "Der Deepgram-API-Schlüssel wurde abgelehnt (401). Prüfen Sie DEEPGRAM_API_KEY."
+    assert await studio.wait_closed() == 4401
+    await studio.disconnect()
+
+    @sync_to_async
+    def alerted() -> Alert | None:
+        return Alert.objects.filter(kind=Alert.Kind.STREAM_FAILED).first()
+
+    for _ in range(100):  # the socket closes first; the relay then stores what it must
+        if alert := await alerted():
+            break
+        await asyncio.sleep(0.1)
+    assert alert is not None
+    english = (
+        f"Stream {ready['session']} from jo stopped: the speech provider gave up. The Deepgram API key was refused"
+    )
+    assert alert.message.startswith(english)  # the site's language, whoever streamed
+    with translation.override("de"):
+        assert alert.text().startswith(f"Stream {ready['session']} von jo angehalten: der Sprachdienst hat aufgegeben.")
+        assert "Der Deepgram-API-Schlüssel wurde abgelehnt (401)" in alert.text()

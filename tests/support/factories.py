@@ -5,9 +5,15 @@ from datetime import timedelta
 from django.utils import timezone
 
 from events.models import Event
-from publishing.models import Alert, Batch, Post
+from events.sentences import Sentence
+from publishing import batching, credits, drafting
+from publishing.drafters.base import DraftingUnavailable
+from publishing.models import Batch, Post
 from tests.support.drafting import SENTENCES, add_segments
 from transcription.models import Segment, StreamSession
+from transcription.relay import storage_stopped
+from transcription.signals import stream_failed
+from transcription.speech.deepgram import FATAL_HANDSHAKE
 
 
 def live_event(journalist, **fields) -> Event:
@@ -50,7 +56,8 @@ def posts_of_each_kind(event, editor) -> dict[str, Post]:
 
 
 def queue_of_each_kind(event) -> dict[str, Post]:
-    """What the draft queue shows: a draft traced to the transcript, a held one, a failed batch and its alert."""
+    """What the draft queue shows: a draft traced to the transcript, a held one, failed batches and an alert of each
+    kind."""
     add_segments(event, SENTENCES[:3])
     batch = Batch.objects.claim_segments(event.pk)
     draft = Post.objects.create_drafted(batch, "Ada Lovelace opens the keynote.", "", batch.trace("Ada Lovelace"))
@@ -58,6 +65,24 @@ def queue_of_each_kind(event) -> dict[str, Post]:
     batch = Batch.objects.claim_segments(event.pk)
     untraced = 'She says "the pipeline never sleeps".'
     held = Post.objects.create_drafted(batch, untraced, "A quote is not in the transcript.", batch.trace(untraced))
-    Batch.objects.create(event=event, status=Batch.Status.FAILED, last_error="Mavera answered 503")
-    Alert.objects.raise_alert(Alert.Kind.BATCH_FAILED, event.pk, "Drafting failed three times.")
+    alerts_of_each_kind(event)
     return {"draft": draft, "held": held}
+
+
+def alerts_of_each_kind(event) -> None:
+    """An alert of each kind, raised as the code raises it: a batch the drafter gave up on, drafting paused by the
+    credit cap (a batch stopped by it), a stream the speech provider refused, one whose storage stayed down, and the
+    event ended while one streamed (the event stays live: only the alert is wanted)."""
+    batch = Batch.objects.create(event=event, status=Batch.Status.DRAFTING)
+    drafting.call_drafter(batch, _mavera_down, last_try=True)
+    Event.objects.filter(pk=event.pk).update(credit_cap=1)
+    credits.reserve(Batch.objects.create(event=event, status=Batch.Status.DRAFTING), 12)
+    session = StreamSession.objects.filter(event=event, status=StreamSession.Status.LIVE).first()
+    session = session or stream_session(event, event.journalists.first())
+    stream_failed.send(None, event_id=event.pk, session_id=session.pk, message=Sentence.gettext(FATAL_HANDSHAKE[402]))
+    stream_failed.send(None, event_id=event.pk, session_id=session.pk, message=storage_stopped(120), reason="storage")
+    batching.event_ended_receiver(None, event_id=event.pk)
+
+
+def _mavera_down():
+    raise DraftingUnavailable("Mavera answered 503")

@@ -18,6 +18,7 @@ from django.utils.module_loading import import_string
 from django.utils.translation import gettext
 
 from events.languages import MULTI, display_name
+from events.sentences import Sentence
 
 SAMPLE_RATE = 16000
 BYTES_PER_SECOND = SAMPLE_RATE * 2
@@ -59,9 +60,10 @@ class UpstreamStatus:
 
 
 class UpstreamFailed(Exception):
-    """The provider refused us for good (bad key, no credits, undecodable audio) or stayed unreachable."""
+    """The provider refused us for good (bad key, no credits, undecodable audio) or stayed unreachable. `message` is
+    a Sentence, told to the journalist and to each editor (alerts) in their own language."""
 
-    def __init__(self, message: str, *, reason: str = "upstream_failed"):
+    def __init__(self, message: Sentence, *, reason: str = "upstream_failed"):
         super().__init__(message)
         self.message = message
         self.reason = reason

@@ -18,9 +18,11 @@ from urllib.parse import urlencode
 
 import orjson
 from django.conf import settings
+from django.utils.translation import gettext_noop
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
+from events.sentences import Sentence
 from server.websockets_client import send_binary_now
 from transcription.speech.base import (
     BYTES_PER_SECOND,
@@ -35,9 +37,9 @@ from transcription.speech.base import (
 logger = logging.getLogger(__name__)
 
 FATAL_HANDSHAKE = {
-    401: "The Deepgram API key was refused (401). Check DEEPGRAM_API_KEY.",
-    402: "The Deepgram account is out of credits (402).",
-    403: "This Deepgram key may not use the requested model (403).",
+    401: gettext_noop("The Deepgram API key was refused (401). Check DEEPGRAM_API_KEY."),
+    402: gettext_noop("The Deepgram account is out of credits (402)."),
+    403: gettext_noop("This Deepgram key may not use the requested model (403)."),
 }
 
 
@@ -182,7 +184,8 @@ class DeepgramBackend(SpeechBackend):
                         ",".join(exc.response.headers.get_all("dg-request-id")),
                     )
                     if status in FATAL_HANDSHAKE:
-                        raise UpstreamFailed(FATAL_HANDSHAKE[status], reason="upstream_refused") from exc
+                        refused = Sentence.gettext(FATAL_HANDSHAKE[status])
+                        raise UpstreamFailed(refused, reason="upstream_refused") from exc
                 except (OSError, TimeoutError, InvalidHandshake) as exc:
                     logger.warning("deepgram unreachable: %r", exc)
                 else:
@@ -197,7 +200,9 @@ class DeepgramBackend(SpeechBackend):
                 failures += 1
                 if failures > self.max_tries:
                     raise UpstreamFailed(
-                        f"The speech service stayed unreachable after {self.max_tries} tries.",
+                        Sentence.gettext(
+                            "The speech service stayed unreachable after %(tries)d tries.", tries=self.max_tries
+                        ),
                         reason="upstream_unavailable",
                     )
                 await asyncio.sleep(random.uniform(0, min(self.backoff_cap, self.backoff_base * 2 ** (failures - 1))))
@@ -250,7 +255,11 @@ class DeepgramBackend(SpeechBackend):
         if code == 1000 and self._close_sent:
             return healthy, True
         if code == 1008:
-            raise UpstreamFailed(f"The speech service could not decode the audio ({reason or 'DATA-0000'}).")
+            raise UpstreamFailed(
+                Sentence.gettext(
+                    "The speech service could not decode the audio (%(reason)s).", reason=reason or "DATA-0000"
+                )
+            )
         logger.warning("deepgram connection lost (%s %s) dg-request-id=%s; reconnecting", code, reason, request_id)
         self._emit(self._status("reconnecting", request_id, f"{code} {reason}".strip()))
         return healthy, False

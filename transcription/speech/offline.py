@@ -13,6 +13,7 @@ import logging
 import queue
 import threading
 
+from events.sentences import Sentence
 from transcription.speech.base import (
     BYTES_PER_SECOND,
     SAMPLE_RATE,
@@ -77,7 +78,7 @@ class OfflineBackend(SpeechBackend):
             _Utterances(self.options, self._post, self.left_context_seconds).run(self._inbox)
         except Exception as exc:
             logger.exception("offline recognizer failed")
-            self._post(UpstreamFailed(f"The offline recognizer failed: {exc}"))
+            self._post(UpstreamFailed(Sentence.gettext("The offline recognizer failed: %(error)s", error=str(exc))))
         finally:
             self._post(UpstreamStatus("closed"))
             self._post(None)
