@@ -15,7 +15,7 @@ from typing import Protocol
 
 from channels.db import database_sync_to_async
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy
 
 from events.models import Event
@@ -27,7 +27,7 @@ logger = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Updates:
     batch: dict
-    drafts: list[dict]
+    drafts: list[Post]  # written out for each socket, in its language (draft_summary)
     last_post_id: int
     ended_at: str | None = None  # the event's end, once it has ended
 
@@ -66,7 +66,7 @@ def draft_summary(post: Post, *, staff: bool) -> dict:
         "body": post.body,
         "status": post.status,
         "state": draft_status(post),
-        "hold_reason": post.hold_reason if post.status == Post.Status.DRAFT else "",
+        "hold_reason": post.why_held() if post.status == Post.Status.DRAFT else "",
         "created_at": post.created_at.isoformat(),
         "kind": post.kind,
         # Whose words, for a journalist's quote or post; "" for an AI draft.
@@ -101,7 +101,7 @@ def updates(event_id: int, after_post_id: int) -> Updates:
         post.event = event
     return Updates(
         batch={"type": "batch", "next_batch_at": next_at.isoformat() if next_at else None, "interval": interval},
-        drafts=[draft_summary(post, staff=True) for post in posts],
+        drafts=posts,
         last_post_id=posts[-1].pk if posts else after_post_id,
         ended_at=(event.ends_at or timezone.now()).isoformat() if event.status == Event.Status.ENDED else None,
     )
@@ -125,15 +125,17 @@ class _Seat:
     listener: Listener
     after_post_id: int
     staff: bool
+    language: str
     last_batch: dict | None = None
 
     async def show(self, found: Updates) -> None:
         if found.batch != self.last_batch:
             self.last_batch = found.batch
             await self.listener.send_json(found.batch)
-        for draft in found.drafts:
-            if draft["id"] > self.after_post_id:
-                shown = draft if self.staff else {k: v for k, v in draft.items() if k != "admin_url"}
+        for post in found.drafts:
+            if post.pk > self.after_post_id:
+                with translation.override(self.language):
+                    shown = draft_summary(post, staff=self.staff)
                 await self.listener.send_json({"type": "draft", "post": shown})
         self.after_post_id = max(self.after_post_id, found.last_post_id)
         if found.ended_at is not None:
@@ -177,7 +179,8 @@ async def watch(event_id: int, listener: Listener, *, staff: bool) -> None:
     current = _WATCHES.get(event_id)
     if current is None or current.task.done():
         current = _WATCHES[event_id] = _EventWatch(event_id)
-    seat = current.seats[listener] = _Seat(listener, after, staff)
+    # The watch's task runs in the language of the socket that started it: each seat keeps its own.
+    seat = current.seats[listener] = _Seat(listener, after, staff, translation.get_language())
     if current.latest is not None:
         await listener.send_json(current.latest.batch)
         seat.last_batch = current.latest.batch

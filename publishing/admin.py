@@ -210,7 +210,7 @@ class PostAdmin(admin.ModelAdmin):
     list_select_related = ["event", "batch"]
     actions = [approve, publish, unpublish, reject, pin, unpin, mark_key_event, unmark_key_event]
     fields = [
-        "hold_reason",
+        "held_because",
         "quote_check",
         "event",
         "headline",
@@ -240,7 +240,7 @@ class PostAdmin(admin.ModelAdmin):
         "remove_embeds",
     ]
     readonly_fields = [
-        "hold_reason",
+        "held_because",
         "quote_check",
         "source_transcript",
         "status",
@@ -292,6 +292,10 @@ class PostAdmin(admin.ModelAdmin):
         if post.batch.provider == "offline":
             return gettext("Offline draft")
         return gettext("AI draft (%(provider)s)") % {"provider": post.batch.provider or "…"}
+
+    @admin.display(description=_("held for an editor because"))
+    def held_because(self, post: Post) -> str:
+        return post.why_held()
 
     @admin.display(description=_("Quotes, numbers and names"))
     def quote_check(self, post: Post) -> str:

@@ -12,8 +12,6 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce
-from django.utils import translation
-from django.utils.translation import gettext, ngettext_lazy
 
 from events.models import Event
 from events.sentences import Sentence
@@ -53,62 +51,62 @@ def clean_text(text: str) -> str:
     return re.sub(r"[ \t]+", " ", text).strip()
 
 
-_UNTRACED_REASONS = {
-    QUOTE: ngettext_lazy(
-        "%(count)d quote is not in the transcript (%(example)s)",
-        "%(count)d quotes are not in the transcript (%(example)s)",
-        "count",
+# Why a draft with untraced items of each kind is held, given how many and the first.
+_UNTRACED_REASONS: dict[str, Callable[[int, str], Sentence]] = {
+    QUOTE: lambda count, example: Sentence.ngettext(
+        "%(count)d quote is not in the transcript (“%(example)s”)",
+        "%(count)d quotes are not in the transcript (“%(example)s”)",
+        count,
+        example=example,
     ),
-    UNSURE: ngettext_lazy(
-        "%(count)d quote has words the recognizer was unsure of (%(example)s)",
-        "%(count)d quotes have words the recognizer was unsure of (%(example)s)",
-        "count",
+    UNSURE: lambda count, example: Sentence.ngettext(
+        "%(count)d quote has words the recognizer was unsure of (“%(example)s”)",
+        "%(count)d quotes have words the recognizer was unsure of (“%(example)s”)",
+        count,
+        example=example,
     ),
-    NUMBER: ngettext_lazy(
-        "%(count)d number was not said (%(example)s)", "%(count)d numbers were not said (%(example)s)", "count"
+    NUMBER: lambda count, example: Sentence.ngettext(
+        "%(count)d number was not said (%(example)s)",
+        "%(count)d numbers were not said (%(example)s)",
+        count,
+        example=example,
     ),
-    NAME: ngettext_lazy(
-        "%(count)d name was not said (%(example)s)", "%(count)d names were not said (%(example)s)", "count"
+    NAME: lambda count, example: Sentence.ngettext(
+        "%(count)d name was not said (%(example)s)",
+        "%(count)d names were not said (%(example)s)",
+        count,
+        example=example,
     ),
 }
 
 
-def _untraced_reasons(untraced: list[dict]) -> list[str]:
+def _untraced_reasons(untraced: list[dict]) -> list[Sentence]:
     reasons = []
     for kind, reason in _UNTRACED_REASONS.items():
         items = [item["text"] for item in untraced if item["kind"] == kind]
         if items:
             shown = items[0] if len(items[0]) <= 60 else items[0][:59] + "…"
-            shown = f"“{shown}”" if kind in (QUOTE, UNSURE) else shown
-            reasons.append(reason % {"count": len(items), "example": shown})
+            reasons.append(reason(len(items), shown))
     return reasons
 
 
-def _hold_reasons(text: str, untraced: list[dict]) -> list[str]:
+def hold_reasons(text: str, untraced: list[dict] = ()) -> list[Sentence]:
+    """Why a generated draft must wait for an editor, even on an auto-publishing event ([] when it need not): an
+    untraced quote, number or name, an address, or a length far from the brief's. Each written out for each editor
+    when shown (Post.why_held)."""
     reasons = _untraced_reasons(untraced)
     if email := _EMAIL_ADDRESS.search(text):
-        reasons.append(gettext("it contains an e-mail address (%(address)s)") % {"address": email.group()[:60]})
+        reasons.append(Sentence.gettext("it contains an e-mail address (%(address)s)", address=email.group()[:60]))
     if web := _WEB_ADDRESS.search(_EMAIL_ADDRESS.sub(" ", text)):
-        reasons.append(gettext("it contains a web address (%(address)s)") % {"address": web.group()[:60]})
+        reasons.append(Sentence.gettext("it contains a web address (%(address)s)", address=web.group()[:60]))
     words = len(text.split())
-    limits = {"count": words, "under": settings.HOLD_DRAFTS_UNDER_WORDS, "over": settings.HOLD_DRAFTS_OVER_WORDS}
     if words < settings.HOLD_DRAFTS_UNDER_WORDS:
-        reasons.append(gettext("it has %(count)d words, fewer than %(under)d") % limits)
+        under = settings.HOLD_DRAFTS_UNDER_WORDS
+        reasons.append(Sentence.gettext("it has %(count)d words, fewer than %(under)d", count=words, under=under))
     elif words > settings.HOLD_DRAFTS_OVER_WORDS:
-        reasons.append(gettext("it has %(count)d words, more than %(over)d") % limits)
+        over = settings.HOLD_DRAFTS_OVER_WORDS
+        reasons.append(Sentence.gettext("it has %(count)d words, more than %(over)d", count=words, over=over))
     return reasons
-
-
-def hold_reason(text: str, untraced: list[dict] = ()) -> str:
-    """Why a generated draft must wait for an editor, even on an auto-publishing event ("" when it need not):
-    an untraced quote, number or name, an address, or a length far from the brief's. In the site's language: it
-    is stored with the draft for every editor."""
-    with translation.override(settings.LANGUAGE_CODE):
-        reasons = _hold_reasons(text, untraced)
-    if not reasons:
-        return ""
-    sentence = "; ".join(reasons)
-    return (sentence[0].upper() + sentence[1:] + ".")[: Post._meta.get_field("hold_reason").max_length]
 
 
 def draft_batch(batch_id: int, *, last_try: bool = False) -> Post | None:
@@ -187,10 +185,10 @@ def save_post(batch: Batch, draft: Draft, body: str) -> Post | None:
     try:
         with transaction.atomic():
             checked = batch.trace(body)
-            held = hold_reason(body, checked.untraced)
+            held = hold_reasons(body, checked.untraced)
             post = Post.objects.create_drafted(batch, body, held, checked)
             batch.mark_drafted(**recorded)
-            transaction.on_commit(lambda: _log_drafted(batch, post, draft, held))  # before a publish's own line
+            transaction.on_commit(lambda: _log_drafted(batch, post, draft))  # before a publish's own line
             if batch.event.auto_publish and not held:
                 post.publish()
     except IntegrityError:
@@ -200,9 +198,9 @@ def save_post(batch: Batch, draft: Draft, body: str) -> Post | None:
     return post
 
 
-def _log_drafted(batch: Batch, post: Post, draft: Draft, held: str) -> None:
+def _log_drafted(batch: Batch, post: Post, draft: Draft) -> None:
     """The batch drafted, in one line; and when its post waits for an editor, why."""
     post_is = f"post {post.pk}, {len(post.body.split())} words, {draft.credits_used} credits ({draft.provider})"
     log.info("batch %s drafted on %s: %s", batch.pk, batch.event.slug, post_is)
-    if held:
-        log.info("post %s held for an editor: %s", post.pk, held)
+    if post.hold_reason:
+        log.info("post %s held for an editor: %s", post.pk, post.hold_reason)

@@ -335,14 +335,17 @@ class PostQuerySet(models.QuerySet):
     def published(self):
         return self.filter(status=Post.Status.PUBLISHED)
 
-    def create_drafted(self, batch: Batch, body: str, hold_reason: str, checked: Trace) -> "Post":
+    def create_drafted(self, batch: Batch, body: str, held: list[Sentence], checked: Trace) -> "Post":
+        """The batch's draft; `held`: why it waits for an editor (publishing.drafting.hold_reasons), [] when it need
+        not."""
         post = self.create(
             event=batch.event,
             batch=batch,
             kind=Post.Kind.DRAFTED,
             body=body,
             ai_assisted=True,
-            hold_reason=hold_reason,
+            hold_reason=held_in_site_language(held),
+            hold_sentences=[reason.as_json() for reason in held],
             checked=checked.passed,
             untraced=checked.untraced,
             traced_quotes=checked.traced_quotes,
@@ -354,6 +357,18 @@ class PostQuerySet(models.QuerySet):
         if waiting is not None:
             Picture.objects.filter(pk=waiting, post__isnull=True).update(post=post)
         return post
+
+
+def in_one_sentence(reasons: list[str]) -> str:
+    """Why a draft is held, in one sentence: "It has 15 words, fewer than 40; …"; "" for no reason."""
+    text = "; ".join(reasons)
+    return text[:1].upper() + text[1:] + "." if text else ""
+
+
+def held_in_site_language(held: list[Sentence]) -> str:
+    """Why a draft is held, as stored beside its sentences for search, logs and rows read before they were kept."""
+    text = in_one_sentence([in_site_language(reason) for reason in held])
+    return text[: Post._meta.get_field("hold_reason").max_length]
 
 
 def spoken_between(segments) -> dict:
@@ -401,6 +416,9 @@ class Post(models.Model):
         blank=True,
         help_text=_("A generated draft that waits for an editor even on an auto-publishing event."),
     )
+    # hold_reason (in the site's language) as the msgid and arguments of each reason (events.sentences), for each
+    # editor's language (why_held()); [] on drafts held before they were kept, which show hold_reason.
+    hold_sentences = models.JSONField(default=list, blank=True, editable=False, verbose_name=_("hold reasons"))
     checked = models.BooleanField(
         _("quotes, numbers and names checked"),
         default=False,
@@ -497,6 +515,13 @@ class Post(models.Model):
     @property
     def is_published(self) -> bool:
         return self.status == self.Status.PUBLISHED
+
+    def why_held(self) -> str:
+        """Why it waits for an editor, in the active language ("" when it does not)."""
+        reasons = [shown(stored, "") for stored in self.hold_sentences]
+        if not reasons or not all(reasons):
+            return self.hold_reason
+        return in_one_sentence(reasons)
 
     # --- State changes. Each one is atomic, audited, and tells readers when they can see it. ---
 

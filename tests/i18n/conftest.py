@@ -29,7 +29,6 @@ PEOPLE_AND_BRANDS = (
     "She says",
     "the pipeline never sleeps",
     "the team plans to",
-    "A quote is not in the transcript.",
     "Keynote video",
     "Emulated Video",
     "YouTube",

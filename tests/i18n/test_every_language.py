@@ -11,7 +11,7 @@ from django.utils import translation
 
 from events.models import Event
 from newsroom.models import Preferences
-from publishing import alerts, credits, summaries
+from publishing import alerts, credits, drafting, summaries
 from publishing.brief import SpokenLine, build_brief
 from publishing.drafters.offline import report
 from publishing.models import Alert, Batch, Post, Summary, sources_of
@@ -261,3 +261,77 @@ async def test_a_speech_provider_s_refusal_reads_in_the_journalist_s_language_an
     with translation.override("de"):
         assert alert.text().startswith(f"Stream {ready['session']} von jo angehalten: der Sprachdienst hat aufgegeben.")
         assert "Der Deepgram-API-Schlüssel wurde abgelehnt (401)" in alert.text()
+
+
+# A draft the checks hold: a quote nobody said, a number nobody said, and far too short.
+HELD = 'She says "drafts never sleep" at 42 events.'
+HELD_BECAUSE = {
+    "de": "1 Zitat steht nicht im Transkript („drafts never sleep“); 1 Zahl wurde nicht gesagt (42); er hat 8 Wörter, "
+    "weniger als 40.",
+    "en": "1 quote is not in the transcript (“drafts never sleep”); 1 number was not said (42); it has 8 words, fewer "
+    "than 40.",
+}
+
+
+def hold_a_draft(event: Event) -> Post:
+    """A draft the quote, number and length checks hold for an editor, as drafting saves it."""
+    add_segments(event, SENTENCES[:2])
+    batch = Batch.objects.claim_segments(event.pk)
+    checked = batch.trace(HELD)
+    return Post.objects.create_drafted(batch, HELD, drafting.hold_reasons(HELD, checked.untraced), checked)
+
+
+@pytest.fixture
+def held_draft(event) -> Post:
+    return hold_a_draft(event)
+
+
+@pytest.mark.django_db
+def test_a_german_editor_reads_why_a_draft_is_held_in_german_on_an_english_site(client, editor, held_draft, settings):
+    assert settings.LANGUAGE_CODE == "en-us"
+    assert held_draft.hold_reason == HELD_BECAUSE["en"]  # kept in the site's language, for search and the log
+    client.force_login(editor)
+    queue = reverse("admin:publishing_post_queue", args=[held_draft.event_id])
+    change = reverse("admin:publishing_post_change", args=[held_draft.pk])
+    for page in (client.get(queue, **GERMAN), client.get(change, **GERMAN)):
+        text = page.content.decode()
+        assert HELD_BECAUSE["de"] in text and HELD_BECAUSE["en"] not in text
+    assert "Für die Redaktion zurückgehalten, weil" in client.get(change, **GERMAN).content.decode()
+    for page in (client.get(queue, **ENGLISH), client.get(change, **ENGLISH)):
+        assert HELD_BECAUSE["en"] in page.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_german_journalist_reads_why_a_draft_is_held_in_german(client, journalist, held_draft):
+    Preferences.objects.create(user=journalist, language="de")
+    client.force_login(journalist)
+    drafts = client.get(reverse("newsroom:drafts", args=[held_draft.event.slug])).json()["drafts"]
+    assert [draft["hold_reason"] for draft in drafts] == [HELD_BECAUSE["de"]]
+    page = client.get(reverse("newsroom:draft", args=[held_draft.event.slug, held_draft.pk])).content.decode()
+    assert HELD_BECAUSE["de"] in page
+
+
+@pytest.mark.django_db
+def test_a_draft_held_before_its_reasons_were_kept_reads_as_stored(client, editor, event):
+    old = Post.objects.create(event=event, body="Short.", hold_reason="It has 1 word, fewer than 40.")
+    client.force_login(editor)
+    queue = client.get(reverse("admin:publishing_post_queue", args=[event.pk]), **GERMAN).content.decode()
+    assert "It has 1 word, fewer than 40." in queue and old.why_held() == old.hold_reason
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("fresh_roles")
+async def test_studios_sharing_an_event_s_feed_each_read_a_held_draft_in_their_own_language(
+    event, journalist, other_journalist
+):
+    await sync_to_async(Preferences.objects.create)(user=journalist, language="de")
+    await sync_to_async(event.journalists.add)(other_journalist)
+    german, english = Studio(event.slug, journalist), Studio(event.slug, other_journalist)
+    for studio in (german, english):  # the German one starts the event's one watch
+        assert await studio.connect()
+        await studio.wait_for(lambda m: m["type"] == "batch")
+    await sync_to_async(hold_a_draft)(event)
+    for studio, language in ((german, "de"), (english, "en")):
+        draft = await studio.wait_for(lambda m: m["type"] == "draft", timeout=10)
+        assert draft["post"]["state"] == "held" and draft["post"]["hold_reason"] == HELD_BECAUSE[language]
+        await studio.disconnect()

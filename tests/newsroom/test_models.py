@@ -187,6 +187,6 @@ def test_a_post_records_who_wrote_it_and_that_a_draft_was_generated(event, edito
     assert list(written.actions.values_list("user", "action")) == [(editor.pk, PostAction.Kind.CREATED)]
     batch = Batch.objects.create(event=event)
     body = "The keynote opens."
-    drafted = Post.objects.create_drafted(batch, body, hold_reason="", checked=batch.trace(body))
+    drafted = Post.objects.create_drafted(batch, body, held=[], checked=batch.trace(body))
     assert drafted.ai_assisted and drafted.author is None
     assert list(drafted.actions.values_list("user", "action")) == [(None, PostAction.Kind.DRAFTED)]

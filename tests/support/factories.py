@@ -56,15 +56,16 @@ def posts_of_each_kind(event, editor) -> dict[str, Post]:
 
 
 def queue_of_each_kind(event) -> dict[str, Post]:
-    """What the draft queue shows: a draft traced to the transcript, a held one, failed batches and an alert of each
-    kind."""
+    """What the draft queue shows: a draft traced to the transcript, one the checks hold (a quote nobody said, too
+    short), failed batches and an alert of each kind."""
     add_segments(event, SENTENCES[:3])
     batch = Batch.objects.claim_segments(event.pk)
-    draft = Post.objects.create_drafted(batch, "Ada Lovelace opens the keynote.", "", batch.trace("Ada Lovelace"))
+    draft = Post.objects.create_drafted(batch, "Ada Lovelace opens the keynote.", [], batch.trace("Ada Lovelace"))
     add_segments(event, SENTENCES[3:5])
     batch = Batch.objects.claim_segments(event.pk)
     untraced = 'She says "the pipeline never sleeps".'
-    held = Post.objects.create_drafted(batch, untraced, "A quote is not in the transcript.", batch.trace(untraced))
+    checked = batch.trace(untraced)
+    held = Post.objects.create_drafted(batch, untraced, drafting.hold_reasons(untraced, checked.untraced), checked)
     alerts_of_each_kind(event)
     return {"draft": draft, "held": held}
 
