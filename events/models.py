@@ -132,7 +132,7 @@ class Event(models.Model):
     )
     drafting_paused_reason = models.CharField(max_length=200, blank=True, verbose_name=_("drafting paused reason"))
     # While the credit cap pauses drafting (publishing.credits): the credits it counted, so each reader is told why
-    # in their own language (cap_pause_reason). Set and lifted under the row lock only.
+    # in their own language (pause_reason). Set and lifted under the row lock only.
     cap_pause = models.JSONField(null=True, blank=True, editable=False, verbose_name=_("credit cap pause"))
     audio_retention_days = models.PositiveIntegerField(
         default=30,
@@ -244,10 +244,6 @@ class Event(models.Model):
         """Why drafting is paused, to be written out for each reader: an editor's reason as they wrote it, or the
         credit cap's sentence; "" when it is not."""
         return self.drafting_paused_reason or self.cap_pause_sentence() or ""
-
-    def cap_pause_reason(self) -> str:
-        """Why the credit cap paused drafting, in the active language; "" when it did not."""
-        return str(self.cap_pause_sentence() or "")
 
     def cap_pause_sentence(self) -> Sentence | None:
         if self.cap_pause is None:

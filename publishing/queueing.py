@@ -20,10 +20,15 @@ def enqueue_drafting(*batch_ids: int) -> None:
 
 
 def enqueue_each_drafting(batch_ids) -> None:
-    """A message per batch, each drafted, retried and backed off on its own; one broker connection for the lot."""
+    """A message per batch, each drafted, retried and backed off on its own."""
+    _send_each(DRAFT_BATCH, batch_ids)
+
+
+def _send_each(task: str, ids) -> None:
+    """A message of `task` per id, over one broker connection for the lot."""
     with current_app.producer_or_acquire() as producer:
-        for batch_id in batch_ids:
-            current_app.send_task(DRAFT_BATCH, (batch_id,), producer=producer)
+        for pk in ids:
+            current_app.send_task(task, (pk,), producer=producer)
 
 
 def enqueue_alert_delivery(alert_id: int) -> None:
@@ -31,9 +36,7 @@ def enqueue_alert_delivery(alert_id: int) -> None:
 
 
 def enqueue_quote_clips(*post_ids: int) -> None:
-    with current_app.producer_or_acquire() as producer:
-        for post_id in post_ids:
-            current_app.send_task(MAKE_QUOTE_CLIPS, (post_id,), producer=producer)
+    _send_each(MAKE_QUOTE_CLIPS, post_ids)
 
 
 DRAFT_SUMMARY = "publishing.tasks.draft_summary"
