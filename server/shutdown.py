@@ -47,6 +47,19 @@ def forget(owner: object) -> None:
     _drains.pop(owner, None)
 
 
+async def restart_on_stop(owner: object, send: Deliver, gone: asyncio.Event) -> None:
+    """For a socket with nothing to finish first: closed with 1012 when the process stops (its drain returns once
+    `gone` is set), and at once if it is stopping already. `forget(owner)` when the socket closes."""
+
+    async def restart() -> None:
+        await close_for_restart(send)
+        await gone.wait()
+
+    on_stop(owner, restart)
+    if stopping():  # this process is going: the page reconnects at once, to another
+        await close_for_restart(send)
+
+
 async def close_for_restart(send: Deliver) -> None:
     """Close a WebSocket with 1012; autobahn's public sendClose takes only 1000 and 3000-4999."""
     protocol = daphne_protocol(send)

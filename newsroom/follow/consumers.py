@@ -17,7 +17,7 @@ from channels.layers import InMemoryChannelLayer
 
 from newsroom.consumers import streaming_event
 from server.limits import limit_messages
-from server.shutdown import close_for_restart, forget, on_stop, stopping
+from server.shutdown import forget, restart_on_stop
 from server.sockets import SocketClosed
 from transcription.follow import follows, notices
 
@@ -48,13 +48,7 @@ class FollowConsumer(AsyncWebsocketConsumer):
         await self.accept()
         local_only = isinstance(self.channel_layer, InMemoryChannelLayer)
         self.watcher = asyncio.create_task(self.watch(POLL_SECONDS if local_only else SAFETY_POLL_SECONDS))
-        on_stop(self, self.restart)
-        if stopping():  # this process is going: the page reconnects at once, to another
-            await close_for_restart(self.base_send)
-
-    async def restart(self) -> None:
-        await close_for_restart(self.base_send)
-        await self.gone.wait()
+        await restart_on_stop(self, self.base_send, self.gone)
 
     async def watch(self, every: float) -> None:
         seen = follows.Seen()

@@ -16,7 +16,7 @@ from events.models import Event
 from publishing.models import Post
 from publishing.queue.live import announce_queue_change, mark_editing, queue_group, queue_state
 from server.limits import limit_messages
-from server.shutdown import close_for_restart, forget, on_stop, stopping
+from server.shutdown import forget, restart_on_stop
 from server.sockets import SocketClosed
 
 logger = logging.getLogger(__name__)
@@ -82,14 +82,7 @@ class QueueConsumer(AsyncWebsocketConsumer):
         local_only = isinstance(self.channel_layer, InMemoryChannelLayer)
         self.watcher = asyncio.create_task(self.watch(POLL_SECONDS if local_only else SAFETY_POLL_SECONDS))
         self.gone = asyncio.Event()
-        on_stop(self, self.restart)
-        if stopping():  # this process is going: the page reconnects at once, to another
-            await close_for_restart(self.base_send)
-
-    async def restart(self) -> None:
-        """The process is stopping: close with 1012 (the page reconnects at once) and wait for the close."""
-        await close_for_restart(self.base_send)
-        await self.gone.wait()
+        await restart_on_stop(self, self.base_send, self.gone)
 
     async def watch(self, every: float) -> None:
         sent = None
