@@ -44,7 +44,7 @@ class FileServer:
         handler = functools.partial(Counted, directory=str(self.folder))
         self.server = ThreadingHTTPServer(("127.0.0.1", self.port), handler)
         self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
 
     def drop(self) -> None:
         """The source goes away: the port refuses connections until `restore()`."""
