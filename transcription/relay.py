@@ -48,7 +48,9 @@ logger = logging.getLogger(__name__)
 Notify = Callable[[dict], Awaitable[None]]
 # The relays of this process by session, so a resume waits for the dropped socket's relay to finish.
 _RELAYS: dict[int, Relay] = {}
-ACK_EVERY_SECONDS = 0.9  # the client hears at least once a second how far the audio it sent was received
+# The client hears at least once a second how far the audio it sent was received: in each transcript message,
+# and in an `ack` when no transcript said it for this long.
+ACK_EVERY_SECONDS = 0.9
 PROGRESS_SECONDS = 10.0  # at most this long between saves of the figures and renewals of the lease (30 s)
 FAILURE_CLOSE = {
     "upstream_refused": Close.UPSTREAM_REFUSED,
@@ -192,8 +194,7 @@ class Relay:
         self.received += len(pcm)
         self.archive.write(pcm)
         await self.backend.send(pcm)
-        if (now := time.monotonic()) >= self._ack_due:
-            self._ack_due = now + ACK_EVERY_SECONDS
+        if time.monotonic() >= self._ack_due:
             await self.send_ack()
 
     @property
@@ -203,7 +204,14 @@ class Relay:
 
     async def send_ack(self) -> None:
         """Tell the client how far the audio it sent has been received: it need not send that again."""
+        self._ack_due = time.monotonic() + ACK_EVERY_SECONDS
         await self._notify({"type": "ack", "stream_time": round(self.position, 6)})
+
+    def _with_received(self, message: dict) -> dict:
+        """A transcript message that also says how far the audio was received, standing in for an `ack`."""
+        self._ack_due = time.monotonic() + ACK_EVERY_SECONDS
+        message["received"] = round(self.position, 6)
+        return message
 
     async def pause(self) -> None:
         if self.backend is None or self.finished:
@@ -361,7 +369,7 @@ class Relay:
         if not result.is_final:
             # Interim results (several a second) are only shown: no words to shift, nothing stored.
             interim = {"type": "transcript", "is_final": False, "text": result.text, "start": start, "end": end}
-            await self._notify(interim)
+            await self._notify(self._with_received(interim))
             return
         words = [{**w, "start": round(w["start"] + base, 3), "end": round(w["end"] + base, 3)} for w in result.words]
         result = self.labels.relabel(dataclasses.replace(result, start=start, end=end, words=words))
@@ -387,7 +395,7 @@ class Relay:
     async def _send_final(self, stored: asyncio.Future) -> None:
         if stored.cancelled() or stored.exception() is not None:
             return  # given up on or dropped: the store logged why
-        await self._notify(sessions.final_message(stored.result(), self.speaker_names))
+        await self._notify(self._with_received(sessions.final_message(stored.result(), self.speaker_names)))
 
     async def _follow_storage(self) -> None:
         """The journalist hears when storage is delayed, each final that joins the wait, and recovery."""

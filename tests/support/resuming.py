@@ -125,16 +125,22 @@ class ResumingStudio:
         for message in messages:
             if message["type"] == "ack":
                 self.acks += 1
-                acked = round(message["stream_time"] * BYTES_PER_SECOND / 2) * 2
-                while self.unacked and self.unacked[0][0] + len(self.unacked[0][1]) <= acked:
-                    self.unacked.popleft()
-            elif message["type"] == "transcript" and message["is_final"]:
+                self.acknowledged(message["stream_time"])
+            elif message["type"] == "transcript" and "received" in message:
+                self.acknowledged(message["received"])  # a live transcript says what an ack would
+            if message["type"] == "transcript" and message["is_final"]:
                 self.finals[message["sequence"]] = message
                 self.last_sequence = max(self.last_sequence, message["sequence"])
         if socket_.closed:
             self.closes.append(socket_.close_code)
             self.resume()
             self.absorb()
+
+    def acknowledged(self, stream_time: float) -> None:
+        """The server holds the audio up to `stream_time`: those frames need not go again."""
+        acked = round(stream_time * BYTES_PER_SECOND / 2) * 2
+        while self.unacked and self.unacked[0][0] + len(self.unacked[0][1]) <= acked:
+            self.unacked.popleft()
 
     def wait_closed_and_resume(self, timeout: float = 60.0) -> None:
         assert self.socket is not None

@@ -132,6 +132,7 @@ export class StudioStream {
         if (this.stopping) this.finishStop();
         return;
       case "transcript":
+        this.acknowledged(message.received); // a live transcript says what an ack would
         if (message.is_final) {
           if (message.sequence <= this.lastSequence) return;
           this.lastSequence = message.sequence;
