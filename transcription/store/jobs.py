@@ -1,7 +1,8 @@
 """The writes a stream's store runs (`queue.StoreQueue`), each a small class over `Job`.
 
 The writer thread runs `run()` inside its turn's transaction; the event loop's SQLite connection
-(`loopstore`) runs a final's row or a job's `statement()` when it has one.
+(`loopstore`) and the writer's one-statement turn on PostgreSQL (`store.postgres`) run a final's row
+or a job's `statement()` when it has one.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ class Job:
         raise NotImplementedError
 
     def statement(self, database) -> Statement | None:
-        """The same write as one SQL statement and its parameters, for the event loop; None: the writer only."""
+        """The same write as one SQL statement and its parameters, run without `run`; None: `run` only."""
         return None
 
 

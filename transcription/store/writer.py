@@ -15,11 +15,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
+from django.db import (
+    DEFAULT_DB_ALIAS,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    connection,
+    connections,
+    transaction,
+)
 
 from transcription import sessions
 from transcription.models import Segment
-from transcription.store.jobs import Call, Job, StoreFinal
+from transcription.store import postgres
+from transcription.store.jobs import Call, Job, SaveProgress, StoreFinal
 
 
 @dataclass
@@ -130,6 +139,10 @@ def _store_at_once(jobs: list[Job]) -> list[tuple[bool, Any]] | None:
     """The usual turn, without a savepoint; None when any error but the database's (another relay's
     final in between, a job's own error) rolled it back, for `_store_one_by_one`."""
     try:
+        # This thread's connection itself: every use of the `connection` proxy looks it up again.
+        database = connections[DEFAULT_DB_ALIAS]
+        if postgres.usable(database) and (outcomes := _store_in_one_trip(database, jobs)) is not None:
+            return outcomes
         with transaction.atomic():
             rows = _rows(jobs)
             if rows:
@@ -139,6 +152,29 @@ def _store_at_once(jobs: list[Job]) -> list[tuple[bool, Any]] | None:
         raise
     except Exception:
         return None
+
+
+def _store_in_one_trip(database, jobs: list[Job]) -> list[tuple[bool, Any]] | None:
+    """The usual turn on PostgreSQL, as one statement (`store.postgres`): the finals that follow on and
+    the other jobs' statements; None, with nothing run, when a job has no statement (a stream's first
+    final) or two write one row (two figures saves of a session, in a takeover)."""
+    saves = [job.session_id for job in jobs if isinstance(job, SaveProgress)]
+    if len(saves) != len(set(saves)):
+        return None
+    rows = _rows(jobs)
+    statements = []
+    for index, job in enumerate(jobs):
+        if index not in rows:
+            statement = job.statement(database)
+            if statement is None:
+                return None
+            statements.append(statement)
+    if rows:
+        statements.append(sessions.insert_statement(list(rows.values()), database))
+    keys = postgres.run_as_one(database, statements)
+    if rows:
+        sessions.set_inserted_keys(list(rows.values()), keys, database.alias)
+    return [(True, rows.get(index)) for index in range(len(jobs))]
 
 
 def _store_one_by_one(jobs: list[Job]) -> list[tuple[bool, Any]]:
