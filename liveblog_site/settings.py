@@ -307,6 +307,8 @@ FASTPATHS = {
         "gc_tuning",
         "quiet_reads",
         "client_send",
+        "lean_sockets",
+        "detached_sockets",
     )
 }
 

@@ -5,15 +5,18 @@ the socket with 4400: readers never write. A socket that says no hello in time i
 under Daphne, a message over settings.READER_MAX_MESSAGE_BYTES is refused with 1009 unread."""
 
 import asyncio
+import functools
 import json
 
 from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from readers.changes import BadCursor, EventState, event_state
 from readers.editions import MAX_LANG_CHARS
 from readers.live import Reader, hub
+from server.inbox import detach
 from server.limits import limit_messages
 from server.shutdown import close_for_restart, stopping
 
@@ -21,6 +24,23 @@ MAX_HELLO_BYTES = 200
 BAD_MESSAGE = 4400
 NOT_FOUND = 4404
 NO_HELLO = 4408
+
+_closing: set[asyncio.Task] = set()  # detached readers' leaving and closing, held until done
+
+
+def in_background(work) -> None:
+    task = asyncio.ensure_future(work)
+    _closing.add(task)
+    task.add_done_callback(_closing.discard)
+
+
+def detached_reader_message(event_id: int, reader: Reader, message: dict) -> None:
+    """A message from a reader's socket once its consumer has ended (server.inbox): its disconnect leaves the
+    Hub; anything it sends closes it with 4400, as the consumer would."""
+    if message.get("type") == "websocket.disconnect":
+        in_background(hub().leave(event_id, reader))
+    elif message.get("type") == "websocket.receive":
+        in_background(reader.deliver({"type": "websocket.close", "code": BAD_MESSAGE}))
 
 
 @database_sync_to_async
@@ -97,6 +117,10 @@ class ReaderConsumer(AsyncWebsocketConsumer):
         # The Hub sends straight to the server's ASGI send: the consumer adds nothing per message.
         self.reader = Reader(cursor, self.base_send, edition)
         await hub().join(self.state.id, self.reader)
+        # Nothing is left for the consumer to do per message: under Daphne, the Hub takes the socket's
+        # messages from here on and the consumer ends, keeping no task, scope or queue per idle reader.
+        if detach(self.base_send, functools.partial(detached_reader_message, self.state.id, self.reader)):
+            raise StopConsumer
 
     async def disconnect(self, code: int) -> None:
         if self.hello_due is not None:

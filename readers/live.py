@@ -14,7 +14,6 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from asgiref.sync import async_to_sync, sync_to_async
-from autobahn.websocket.protocol import PreparedMessage
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 
 from readers.changes import (
@@ -31,7 +30,7 @@ from server.gc_tuning import collector_paused
 from server.heartbeat import heartbeat_on
 from server.shutdown import close_for_restart, on_stop
 from server.sockets import Deliver
-from server.writes import daphne_socket
+from server.writes import daphne_socket, write_each
 
 logger = logging.getLogger(__name__)
 
@@ -86,13 +85,10 @@ class Reader:
         self.edition = edition
         self.socket = daphne_socket(deliver)  # None: every message takes the ASGI send
 
-    def write(self, prepared: PreparedMessage | None) -> bool:
-        """Sends a message framed once for all readers; False when it must take the ASGI send."""
-        return prepared is not None and self.socket is not None and self.socket.write(prepared)
-
     def keep_alive(self, now: float) -> None:
+        """The heartbeat, unless a frame went to the reader within half a heartbeat's interval."""
         if self.socket is not None:
-            self.socket.keep_alive(now)
+            self.socket.keep_alive(now, quiet_since=now - HEARTBEAT_SECONDS / 2)
 
 
 def readers_by_page(readers: Iterable[Reader], state: EventState) -> dict[tuple[str, int], list[Reader]]:
@@ -224,14 +220,10 @@ class Hub:
         by_asgi: list[Reader] = []
         with collector_paused():
             for start in range(0, len(readers), YIELD_EVERY):
-                for reader in readers[start : start + YIELD_EVERY]:
+                chunk = readers[start : start + YIELD_EVERY]
+                for reader in chunk:
                     reader.cursor = change_seq
-                    try:
-                        written = reader.write(prepared)
-                    except Exception:  # Daphne's own send copes with a socket that failed under us
-                        written = False
-                    if not written:
-                        by_asgi.append(reader)
+                by_asgi += chunk if prepared is None else write_each(chunk, prepared)
                 # Writes Twisted queued only leave when the loop runs: let them go out (and other
                 # sockets be served) while the rest are pushed, not all after the last.
                 await asyncio.sleep(0)

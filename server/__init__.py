@@ -25,6 +25,8 @@ WRITTEN_FOR: dict[str, tuple[str, ...]] = {
     "gc_tuning": (),  # Python's own gc module only
     "client_send": ("websockets",),  # Connection.protocol, fragmented_send_waiter, send_data, transport
     "quiet_reads": ("autobahn",),  # WebSocketAdapterProtocol.dataReceived forwards to _dataReceived
+    "lean_sockets": ("daphne", "autobahn", "twisted"),  # the handshake's attributes, HTTPChannel as producer
+    "detached_sockets": ("daphne",),  # WebSocketProtocol.application_queue, only put_nowait once open
 }
 FASTPATHS = tuple(WRITTEN_FOR)
 

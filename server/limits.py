@@ -1,10 +1,13 @@
 """The WebSocket message limits: Daphne has autobahn refuse an oversized message as its header arrives.
-They reach into the same internals as the fast paths but are limits, not speed: they have no switch."""
+They reach into the same internals as the fast paths but are limits, not speed: they have no switch.
+The same protocol class turns Nagle off (autobahn means to and does not) and runs lean_sockets."""
 
+import contextlib
 import logging
 
 from autobahn.websocket.protocol import WebSocketServerFactory
 
+from server.lean import lean_socket
 from server.reads import quiet_reads
 from server.sockets import Deliver, daphne_protocol
 
@@ -43,6 +46,17 @@ def limit_every_socket(max_bytes: int) -> bool:
                 super().sendMessage(payload, *args, **kwargs)
             finally:
                 self.maxMessagePayloadSize = limit
+
+        def connectionMade(self):
+            super().connectionMade()
+            # autobahn sets TCP_NODELAY from the socket's own option before it copies the factory's options in,
+            # so it never does: a frame sent behind an unacknowledged one (a heartbeat) would wait for the ACK.
+            with contextlib.suppress(AttributeError, OSError):  # not TCP
+                self.transport.setTcpNoDelay(self.factory.tcpNoDelay)
+
+        def onOpen(self):
+            super().onOpen()
+            lean_socket(self)
 
     quiet_reads(IncomingLimitedProtocol)
 

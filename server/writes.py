@@ -3,6 +3,8 @@ sendPreparedMessage. Also the reader's Daphne socket, which frames and heartbeat
 
 import contextlib
 import socket as pysocket
+import time
+from collections.abc import Iterable
 
 from autobahn.websocket.protocol import PreparedMessage, WebSocketServerProtocol
 from twisted.internet import tcp
@@ -61,16 +63,58 @@ class DaphneSocket:
             write_now(self.tcp, prepared.payloadHybi)
         return True
 
-    def keep_alive(self, now: float) -> None:
-        """The heartbeat, to an open socket with nothing queued."""
+    def keep_alive(self, now: float, quiet_since: float | None = None) -> None:
+        """The heartbeat, to an open socket with nothing queued and, given `quiet_since`, no frame pushed to it or
+        message from it since then (a socket in use needs no heartbeat)."""
         protocol = self.protocol
         if protocol.state != _OPEN or protocol.send_queue:
+            return
+        if quiet_since is not None and getattr(protocol, "last_ping", 0.0) > quiet_since:
             return
         if self.tcp is not None:
             write_now(self.tcp, HEARTBEAT)
         else:
             protocol.sendPong()
         protocol.last_ping = now  # Daphne pings a socket it has not pinged for its ping interval
+
+
+def write_each(readers: Iterable, prepared: PreparedMessage) -> list:
+    """DaphneSocket.write of one frame to each of `readers` (anything with a `socket`, a DaphneSocket or None), the
+    plain case inlined as it runs once per reader, each socket's traffic noted as Daphne's last_ping; the readers it
+    was not written to, who take the ASGI send."""
+    payload = prepared.payloadHybi
+    size = len(payload)
+    missed = []
+    now = time.time()
+    for reader in readers:
+        daphne = reader.socket
+        try:
+            protocol = daphne.protocol
+            if protocol.state != _OPEN:
+                missed.append(reader)
+                continue
+            protocol.last_ping = now  # traffic: the heartbeat and Daphne's ping leave the socket be for a while
+            transport = daphne.tcp
+            if (
+                transport is None
+                or protocol.send_queue
+                or protocol._perMessageCompress is not None
+                or transport.dataBuffer
+                or transport._tempDataLen
+                or transport.disconnecting
+                or not transport.connected
+            ):
+                daphne.write(prepared)
+                continue
+            try:
+                sent = transport.socket.send(payload)
+            except OSError:  # full (EAGAIN) or failing: Twisted's own write retries or reports the loss
+                sent = 0
+            if sent < size:
+                transport.write(payload[sent:])
+        except Exception:  # no Daphne socket, or one failing under us: Daphne's own send copes
+            missed.append(reader)
+    return missed
 
 
 def daphne_socket(send: Deliver) -> DaphneSocket | None:

@@ -9,12 +9,16 @@ import logging
 import socket
 import subprocess
 import sys
+import types
 
 import pytest
 from autobahn.websocket.protocol import WebSocketProtocol
+from daphne.ws_protocol import WebSocketFactory
+from daphne.ws_protocol import WebSocketProtocol as DaphneProtocol
 from twisted.internet import tcp
 from twisted.internet.protocol import Protocol
 from twisted.internet.testing import MemoryReactor
+from twisted.web import http
 from websockets.asyncio.client import connect
 from websockets.asyncio.server import serve
 
@@ -23,6 +27,8 @@ from readers.live import Hub
 from server import FASTPATHS, active, installed_versions, versions_verified
 from server.gc_tuning import collector_paused
 from server.heartbeat import HEARTBEAT
+from server.inbox import detach
+from server.lean import lean_socket
 from server.websockets_client import send_binary_now
 from tests.support.hubsockets import TEXT, daphne_reader, tcp_connection, unframed
 from tests.support.netclients import ReaderSocket
@@ -250,3 +256,71 @@ async def test_a_closed_connection_or_a_full_buffer_is_left_to_websockets_send()
             assert client.transport.get_write_buffer_size() > 0
             assert not send_binary_now(client, b"after"), "flow control: websockets' send waits"
         assert not send_binary_now(client, b"closed")
+
+
+# --- lean_sockets ---------------------------------------------------------------------------------
+
+
+def _opened_socket():
+    """A Daphne socket as its handshake leaves it: the factory's options copied in, a reader's own limit, the
+    request's headers, and Twisted's HTTP channel still the transport's producer."""
+
+    class Opened(DaphneProtocol):  # lean_sockets keeps the shared options on the socket's class
+        pass
+
+    connection, peer, _reactor = tcp_connection()
+    connection.registerProducer(http.HTTPChannel(), True)
+    protocol = Opened()
+    protocol.factory, protocol.transport = WebSocketFactory(None), connection
+    for option in protocol.CONFIG_ATTRS:
+        setattr(protocol, option, getattr(protocol.factory, option))
+    protocol.maxMessagePayloadSize = 512
+    protocol.http_headers = {"host": "example.org", "cookie": "a=b"}
+    protocol.http_request_data = b"GET /ws/events/keynote/ HTTP/1.1\r\nHost: example.org\r\n\r\n"
+    protocol.clean_headers = [(b"host", b"example.org")]
+    protocol.request = types.SimpleNamespace(path="/ws/events/keynote/", headers=dict(protocol.http_headers))
+    return protocol, connection, peer
+
+
+def test_lean_sockets_drop_what_only_the_handshake_needed():
+    protocol, connection, peer = _opened_socket()
+    before = sys.getsizeof(vars(protocol))
+    assert lean_socket(protocol)
+    kept = vars(protocol)
+    assert not {"http_headers", "http_request_data", "clean_headers", "autoPingTimeout"} & set(kept)
+    assert protocol.request.path == "/ws/events/keynote/" and not hasattr(protocol.request, "headers")
+    assert protocol.autoPingTimeout == protocol.factory.autoPingTimeout  # read from the class now
+    assert kept["maxMessagePayloadSize"] == 512 != protocol.factory.maxMessagePayloadSize
+    assert connection.producer is None
+    assert sys.getsizeof(kept) < before / 2
+    peer.close()
+
+
+def test_without_lean_sockets_an_open_socket_keeps_its_handshake(switch_off):
+    switch_off("lean_sockets")
+    protocol, connection, peer = _opened_socket()
+    assert not lean_socket(protocol)
+    assert "http_headers" in vars(protocol) and isinstance(connection.producer, http.HTTPChannel)
+    peer.close()
+
+
+# --- detached_sockets -----------------------------------------------------------------------------
+
+
+def test_a_detached_socket_gives_what_daphne_queued_then_each_later_message_to_its_callback():
+    reader, _, _ = daphne_reader(WebSocketProtocol.STATE_OPEN)
+    protocol = reader.socket.protocol
+    protocol.application_queue = asyncio.Queue()
+    protocol.application_queue.put_nowait({"type": "websocket.receive", "text": "queued"})
+    taken: list[dict] = []
+    assert detach(reader.deliver, taken.append)
+    protocol.application_queue.put_nowait({"type": "websocket.disconnect", "code": 1001})  # as Daphne's onClose
+    assert taken == [{"type": "websocket.receive", "text": "queued"}, {"type": "websocket.disconnect", "code": 1001}]
+
+
+def test_without_detached_sockets_the_application_keeps_daphnes_queue(switch_off):
+    switch_off("detached_sockets")
+    reader, _, _ = daphne_reader(WebSocketProtocol.STATE_OPEN)
+    queue = reader.socket.protocol.application_queue = asyncio.Queue()
+    assert not detach(reader.deliver, print)
+    assert reader.socket.protocol.application_queue is queue

@@ -2,6 +2,7 @@
 under any other ASGI server (or a socket no longer open) the ordinary websocket.send."""
 
 import asyncio
+import functools
 import gc
 import select
 import socket
@@ -14,8 +15,10 @@ from twisted.internet.testing import MemoryReactor
 
 from readers import live
 from readers.changes import EventState
+from readers.consumers import detached_reader_message
 from readers.live import Hub, Reader, readers_by_page
 from server.heartbeat import DEAD_PEER_MS, HEARTBEAT
+from server.inbox import detach
 from server.writes import write_now
 from tests.support.hubsockets import TEXT, daphne_reader, tcp_connection, unframed
 
@@ -104,6 +107,16 @@ def test_the_heartbeat_is_an_unsolicited_pong_and_daphne_then_does_not_ping():
     assert transport.written == []
 
 
+async def test_a_reader_just_pushed_to_gets_no_heartbeat_until_it_has_been_quiet_a_while():
+    reader, transport, _ = daphne_reader(WebSocketProtocol.STATE_OPEN)
+    await Hub()._push([reader], TEXT, 2)
+    pushed_at = reader.socket.protocol.last_ping
+    reader.keep_alive(pushed_at + 1)
+    assert len(transport.written) == 1  # the push only
+    reader.keep_alive(pushed_at + live.HEARTBEAT_SECONDS)
+    assert transport.written[1:] == [HEARTBEAT]
+
+
 async def heartbeats_after(seconds: float, round_seconds: float, monkeypatch) -> list[int]:
     """Heartbeats each of 10 readers of two events got in `seconds` of the Hub's keepalive, 4 slices a round."""
     monkeypatch.setattr(live, "HEARTBEAT_SECONDS", round_seconds)
@@ -159,3 +172,37 @@ def test_readers_are_grouped_by_their_answer_edition_and_page(settings):
         ("", 200): sorted(map(id, [far, far_too])),  # more than a page behind: the page boundary, shared
         ("en", 249): [id(english)],
     }
+
+
+# --- readers whose consumer has ended (server.inbox) ----------------------------------------------
+
+
+def _detached_reader(hub: Hub, event_id: int):
+    """A reader that said hello on a Daphne socket and was handed to `hub`, its consumer ended."""
+    reader, _, sent = daphne_reader(WebSocketProtocol.STATE_OPEN)
+    protocol = reader.socket.protocol
+    protocol.application_queue = asyncio.Queue()
+    hub.readers[event_id].add(reader)
+    assert detach(reader.deliver, functools.partial(detached_reader_message, event_id, reader))
+    return reader, protocol, sent
+
+
+async def test_a_detached_reader_that_disconnects_leaves_the_hub(monkeypatch):
+    hub = Hub()
+    hub.layer = None
+    monkeypatch.setattr(live, "_hub", hub)
+    _, protocol, _ = _detached_reader(hub, 7)
+    other, _, _ = _detached_reader(hub, 7)
+    protocol.application_queue.put_nowait({"type": "websocket.disconnect", "code": 1001})  # as Daphne's onClose
+    await asyncio.sleep(0.01)
+    assert hub.readers[7] == {other}
+
+
+async def test_a_detached_reader_that_says_anything_more_is_closed_with_4400(monkeypatch):
+    hub = Hub()
+    hub.layer = None
+    monkeypatch.setattr(live, "_hub", hub)
+    _, protocol, sent = _detached_reader(hub, 7)
+    protocol.application_queue.put_nowait({"type": "websocket.receive", "text": '{"type":"hello","cursor":0}'})
+    await asyncio.sleep(0.01)
+    assert sent == [{"type": "websocket.close", "code": 4400}]
