@@ -79,11 +79,10 @@ class DaphneSocket:
 
 
 def write_each(readers: Iterable, prepared: PreparedMessage) -> list:
-    """DaphneSocket.write of one frame to each of `readers` (anything with a `socket`, a DaphneSocket or None), the
-    plain case inlined as it runs once per reader, each socket's traffic noted as Daphne's last_ping; the readers it
-    was not written to, who take the ASGI send."""
+    """DaphneSocket.write of one frame to each of `readers` (anything with a `socket`, a DaphneSocket or None), in
+    one loop as it runs once per reader, each socket's traffic noted as Daphne's last_ping; the readers it was not
+    written to, who take the ASGI send."""
     payload = prepared.payloadHybi
-    size = len(payload)
     missed = []
     now = time.time()
     for reader in readers:
@@ -95,23 +94,10 @@ def write_each(readers: Iterable, prepared: PreparedMessage) -> list:
                 continue
             protocol.last_ping = now  # traffic: the heartbeat and Daphne's ping leave the socket be for a while
             transport = daphne.tcp
-            if (
-                transport is None
-                or protocol.send_queue
-                or protocol._perMessageCompress is not None
-                or transport.dataBuffer
-                or transport._tempDataLen
-                or transport.disconnecting
-                or not transport.connected
-            ):
+            if transport is None or protocol.send_queue or protocol._perMessageCompress is not None:
                 daphne.write(prepared)
                 continue
-            try:
-                sent = transport.socket.send(payload)
-            except OSError:  # full (EAGAIN) or failing: Twisted's own write retries or reports the loss
-                sent = 0
-            if sent < size:
-                transport.write(payload[sent:])
+            write_now(transport, payload)
         except Exception:  # no Daphne socket, or one failing under us: Daphne's own send copes
             missed.append(reader)
     return missed

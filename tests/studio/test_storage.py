@@ -431,8 +431,7 @@ async def test_finals_of_several_streams_that_follow_on_go_in_as_one_insert_with
         assert [s.text for s in await stored(stream.session.pk)] == ["First.", "Next."]
 
 
-@pytest.mark.django_db(transaction=True)
-async def test_when_another_relay_stored_in_between_each_final_of_the_turn_goes_its_own_way(event, journalist):
+async def each_final_of_a_turn_goes_its_own_way_after_another_relay_stored(event, journalist) -> None:
     streams = await _first_finals(event, (journalist,) * 3)
     await store_theirs(streams[1])
     stored_now = await _in_one_turn([stream.following("Mine.") for stream in streams])
@@ -440,6 +439,11 @@ async def test_when_another_relay_stored_in_between_each_final_of_the_turn_goes_
     assert [s.text for s in await stored(streams[1].session.pk)] == ["First.", "Theirs.", "Mine."]
     for stream in (streams[0], streams[2]):
         assert [s.text for s in await stored(stream.session.pk)] == ["First.", "Mine."]
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_when_another_relay_stored_in_between_each_final_of_the_turn_goes_its_own_way(event, journalist):
+    await each_final_of_a_turn_goes_its_own_way_after_another_relay_stored(event, journalist)
 
 
 @pytest.mark.django_db(transaction=True)

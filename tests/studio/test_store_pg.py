@@ -5,7 +5,12 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.db import connection
 
-from tests.studio.test_storage import _first_finals, _in_one_turn, store_theirs, stored
+from tests.studio.test_storage import (
+    _first_finals,
+    _in_one_turn,
+    each_final_of_a_turn_goes_its_own_way_after_another_relay_stored,
+    stored,
+)
 from transcription.models import Segment, StreamSession
 from transcription.speech.base import Transcript
 from transcription.store.jobs import SaveProgress
@@ -90,13 +95,7 @@ async def test_a_turn_of_finals_and_figures_saves_is_one_prepared_statement(even
 
 
 async def test_when_another_relay_stored_in_between_each_final_of_a_turn_goes_its_own_way(event, journalist):
-    streams = await _first_finals(event, (journalist,) * 3)
-    await store_theirs(streams[1])
-    stored_now = await _in_one_turn([stream.following("Mine.") for stream in streams])
-    assert [s.sequence for s in stored_now] == [1, 2, 1]
-    assert [s.text for s in await stored(streams[1].session.pk)] == ["First.", "Theirs.", "Mine."]
-    for stream in (streams[0], streams[2]):
-        assert [s.text for s in await stored(stream.session.pk)] == ["First.", "Mine."]
+    await each_final_of_a_turn_goes_its_own_way_after_another_relay_stored(event, journalist)  # the ORM path again
     await _close_connections()
 
 
