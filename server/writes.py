@@ -63,13 +63,11 @@ class DaphneSocket:
             write_now(self.tcp, prepared.payloadHybi)
         return True
 
-    def keep_alive(self, now: float, quiet_since: float | None = None) -> None:
-        """The heartbeat, to an open socket with nothing queued and, given `quiet_since`, no frame pushed to it or
-        message from it since then (a socket in use needs no heartbeat)."""
+    def keep_alive(self, now: float, quiet_since: float) -> None:
+        """The heartbeat, to an open socket with nothing queued and no traffic since `quiet_since` (a socket in
+        use needs no heartbeat)."""
         protocol = self.protocol
-        if protocol.state != _OPEN or protocol.send_queue:
-            return
-        if quiet_since is not None and getattr(protocol, "last_ping", 0.0) > quiet_since:
+        if protocol.state != _OPEN or protocol.send_queue or getattr(protocol, "last_ping", 0.0) > quiet_since:
             return
         if self.tcp is not None:
             write_now(self.tcp, HEARTBEAT)
